@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Command-line behaviour of the eddy executable: options, argv, exit codes.
+# usage: run.sh EDDY
+set -u
+EDDY=$1
+case "$EDDY" in /*) ;; *) EDDY="$PWD/$EDDY" ;; esac
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+check() { # name, expected, actual
+    if [ "$2" = "$3" ]; then
+        echo "PASS $1"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $1"
+        echo "    expected: $2"
+        echo "    actual:   $3"
+        failed=$((failed + 1))
+    fi
+}
+
+check version "Eddy $("$EDDY" --version | cut -d' ' -f2)" "$("$EDDY" --version)"
+"$EDDY" --help | grep -q '^usage: eddy'; check help 0 $?
+check dash-c "42" "$("$EDDY" -c 'print(6 * 7)')"
+check dash-c-argv "['-c', 'a', 'b']" "$("$EDDY" -c 'import sys; print(sys.argv)' a b)"
+printf 'import sys\nprint(sys.argv[1:])\n' > "$tmp/args.async"
+check script-argv "['x', '--y']" "$("$EDDY" "$tmp/args.async" x --y)"
+check stdin "7" "$(echo 'print(3 + 4)' | "$EDDY")"
+check stdin-dash "8" "$(echo 'print(4 + 4)' | "$EDDY" -)"
+printf 'print("module main", __name__)\n' > "$tmp/mymod.async"
+check dash-m "module main __main__" "$(cd "$tmp" && "$EDDY" -m mymod)"
+"$EDDY" "$tmp/does-not-exist.async" 2> "$tmp/err"
+check missing-file-status 2 $?
+grep -q "can't open file" "$tmp/err"; check missing-file-message 0 $?
+"$EDDY" --no-such-option 2>/dev/null; check bad-option 2 $?
+"$EDDY" -c 'raise SystemExit(5)'; check exit-code 5 $?
+"$EDDY" -c '1/0' 2> "$tmp/err"; check error-status 1 $?
+check error-last-line "ZeroDivisionError: division by zero" "$(tail -n 1 "$tmp/err")"
+mkdir "$tmp/dir.async"
+"$EDDY" "$tmp/dir.async" 2>/dev/null; rc=$?; [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ]; check directory-not-crash 0 $?
+head -c 3000 /dev/urandom > "$tmp/random.async"
+"$EDDY" "$tmp/random.async" >/dev/null 2>&1; rc=$?; [ "$rc" -eq 1 ]; check random-bytes-syntax-error 0 $?
+# REPL driven through a pipe is non-interactive: it reads a program from stdin.
+check repl-pipe "3" "$(printf 'x = 1\nprint(x + 2)\n' | "$EDDY")"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,8 @@
+f()
+f(1, 2)
+f(a, *b, c=1, **d)
+f(*a, *b, **c, **d)
+f(x for x in y)
+f(a)(b)(c)
+f(a=1, b=2,)
+f(*a, b, c=1)

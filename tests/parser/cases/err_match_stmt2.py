@@ -1,0 +1,4 @@
+def f():
+    match (a, b):
+        case _:
+            pass

@@ -1,0 +1,4 @@
+def f():
+    global x
+    nonlocal y
+    x = 1

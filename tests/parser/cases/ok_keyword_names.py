@@ -1,0 +1,1 @@
+print(end='', sep='', file=x)

@@ -1,0 +1,1930 @@
+// interp.c - the dispatch loop.
+//
+// One loop runs every script frame of a fiber: a script-to-script call
+// pushes the callee's frame (call.c) and continues here, a return pops it
+// and resumes the caller, an exception unwinds frame by frame through the
+// exception tables. Only natives that call back into script code start a
+// nested loop (vm_call), whose entry frame returns to C.
+//
+// Hot state lives in C locals (ip, sp, lp ...) and is written back to the
+// Frame ("SYNC") before anything that can raise, run script code or
+// collect, so the collector and the traceback machinery always see a
+// consistent frame. Collection happens only at safe points: calls, returns
+// and backward jumps.
+#include <string.h>
+
+#include "frame.h"
+#include "opcodes.h"
+
+// ---------------------------------------------------------------------------
+// Helpers (cold paths kept out of the loop)
+
+static Value unbound_local(EddyVM *vm, CodeObject *code, uint32_t i) {
+    return vm_raise(vm, vm->exc_UnboundLocalError,
+                    "cannot access local variable '%U' where it is not associated with a value",
+                    AS_STR(code->varnames->items[i]));
+}
+
+static StrObject *deref_name(CodeObject *code, uint32_t i) {
+    if (i < code->ncells) return AS_STR(code->cellvars->items[i]);
+    return AS_STR(code->freevars->items[i - code->ncells]);
+}
+
+static Value unbound_deref(EddyVM *vm, CodeObject *code, uint32_t i) {
+    if (i < code->ncells)
+        return vm_raise(vm, vm->exc_UnboundLocalError,
+                        "cannot access local variable '%U' where it is not associated with a value",
+                        deref_name(code, i));
+    return vm_raise(vm, vm->exc_NameError,
+                    "cannot access free variable '%U' where it is not associated with a value in "
+                    "enclosing scope",
+                    deref_name(code, i));
+}
+
+static Value name_error(EddyVM *vm, StrObject *name) {
+    return vm_raise(vm, vm->exc_NameError, "name '%U' is not defined", name);
+}
+
+static Value not_implemented_op(EddyVM *vm, uint32_t op) {
+    return vm_raise(vm, vm->exc_SystemError, "opcode %s not implemented yet", opcode_names[op]);
+}
+
+// Interrupt and collection at a safe point. 0 / -1 (KeyboardInterrupt).
+static int safepoint_slow(EddyVM *vm) {
+    if (vm->interrupt) {
+        vm->interrupt = 0;
+        vm_raise_value(vm, v_obj(vm->exc_KeyboardInterrupt));
+        return -1;
+    }
+    gc_safepoint(vm);
+    return 0;
+}
+
+// The entry index of `name` (by pointer) in d's entries, or -1.
+static int64_t dict_index_of(DictObject *d, StrObject *name) {
+    for (size_t i = 0; i < d->nentries; i++) {
+        Value k = d->entries[i].key;
+        if (IS_OBJ(k) && AS_OBJ(k) == (Obj *)name) return (int64_t)i;
+    }
+    return -1;
+}
+
+// The instance __dict__ (object_dict_ptr inlined): a negative offset counts
+// from the end of variable-sized layouts.
+static inline DictObject *instance_dict(Value obj, TypeObject *t) {
+    int32_t off = t->dict_offset;
+    if (off == 0) return NULL;
+    Obj *o = AS_OBJ(obj);
+    if (off < 0) return *(DictObject **)(void *)((char *)o + o->size + off);
+    return *(DictObject **)(void *)((char *)o + off);
+}
+
+// "f()" / "mod.f()" for call error messages (CPython's _PyObject_FunctionStr).
+static StrObject *function_str(EddyVM *vm, Value f) {
+    if (is_exact(f, vm->t_function)) {
+        FunctionObject *fn = (FunctionObject *)AS_OBJ(f);
+        if (fn->module && !str_eq(fn->module, vm->names.builtins))
+            return str_format(vm, "%U.%U()", fn->module, fn->qualname);
+        return str_format(vm, "%U()", fn->qualname);
+    }
+    if (is_exact(f, vm->t_method)) return function_str(vm, ((BoundMethodObject *)AS_OBJ(f))->func);
+    if (is_exact(f, vm->t_builtin_function))
+        return str_format(vm, "%s()", ((NativeFunctionObject *)AS_OBJ(f))->name);
+    if (is_type(vm, f)) {
+        TypeObject *t = AS_TYPE(f);
+        if (t->module && !str_eq(t->module, vm->names.builtins))
+            return str_format(vm, "%U.%U()", t->module, t->qualname);
+        return str_format(vm, "%U()", t->qualname);
+    }
+    return str_format(vm, "%S", f);
+}
+
+// raise exc [from cause]; cause V_NULL when absent. Always returns -1.
+static int do_raise(EddyVM *vm, Value exc, Value cause) {
+    Value inst = exc;
+    if (is_exception_type(vm, exc)) {
+        inst = vm_call0(vm, exc);
+        if (IS_NULL(inst)) return -1;
+        if (!is_exception(vm, inst)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "calling %R should have returned an instance of BaseException, not %s", exc,
+                     vm_type_name(vm, inst));
+            return -1;
+        }
+    } else if (!is_exception(vm, exc)) {
+        vm_raise(vm, vm->exc_TypeError, "exceptions must derive from BaseException");
+        return -1;
+    }
+    if (!IS_NULL(cause)) {
+        Value c = cause;
+        if (vm_push_root(vm, inst) < 0) return -1;
+        if (is_exception_type(vm, cause)) {
+            c = vm_call0(vm, cause);
+            if (IS_NULL(c)) {
+                vm_pop_roots(vm, 1);
+                return -1;
+            }
+        } else if (!IS_NONE(cause) && !is_exception(vm, cause)) {
+            vm_pop_roots(vm, 1);
+            vm_raise(vm, vm->exc_TypeError, "exception causes must derive from BaseException");
+            return -1;
+        }
+        vm_pop_roots(vm, 1);
+        ExceptionObject *e = (ExceptionObject *)AS_OBJ(inst);
+        e->cause = c;
+        e->suppress_context = true;
+    }
+    vm_raise_value(vm, inst);
+    return -1;
+}
+
+// except T: T must be an exception class or a tuple of them. 1/0/-1.
+static int exc_match(EddyVM *vm, Value exc, Value t) {
+    if (is_exact(t, vm->t_tuple) || (IS_OBJ(t) && (OBJ_TYPE(AS_OBJ(t))->flags & TPF_TUPLE_SUBCLASS))) {
+        TupleObject *tt = AS_TUPLE(t);
+        for (size_t i = 0; i < tt->len; i++)
+            if (!is_exception_type(vm, tt->items[i])) goto bad;
+        for (size_t i = 0; i < tt->len; i++)
+            if (type_is_subtype(vm_type_of(vm, exc), AS_TYPE(tt->items[i]))) return 1;
+        return 0;
+    }
+    if (!is_exception_type(vm, t)) goto bad;
+    return type_is_subtype(vm_type_of(vm, exc), AS_TYPE(t));
+bad:
+    vm_raise(vm, vm->exc_TypeError,
+             "catching classes that do not inherit from BaseException is not allowed");
+    return -1;
+}
+
+// Call a special method found on the type with obj as self.
+static Value call_special(EddyVM *vm, Value meth, Value obj, TypeObject *t) {
+    if (IS_OBJ(meth)) {
+        TypeObject *mt = OBJ_TYPE(AS_OBJ(meth));
+        if (mt == vm->t_function) return vm_call(vm, meth, &obj, 1, NULL);
+        if (mt->descr_get) {
+            Value bound = mt->descr_get(vm, meth, obj, t);
+            if (IS_NULL(bound)) return VAL_NULL;
+            if (vm_push_root(vm, bound) < 0) return VAL_NULL;
+            Value r = vm_call0(vm, bound);
+            vm_pop_roots(vm, 1);
+            return r;
+        }
+    }
+    return vm_call0(vm, meth);
+}
+
+static Value bind_special(EddyVM *vm, Value meth, Value obj, TypeObject *t) {
+    if (IS_OBJ(meth)) {
+        TypeObject *mt = OBJ_TYPE(AS_OBJ(meth));
+        if (mt == vm->t_function) return bound_method_new(vm, meth, obj);
+        if (mt->descr_get) return mt->descr_get(vm, meth, obj, t);
+    }
+    return meth;
+}
+
+// Unpack seq into n values written to out[n-1] .. out[0] (first item at the
+// highest address, so that it ends on top of the stack). out must already
+// be inside the frame's synced stack. 0 / -1.
+static int unpack_iterable(EddyVM *vm, Value seq, Value *out, uint32_t n) {
+    TypeObject *t = vm_type_of(vm, seq);
+    if (!t->iter && !t->getitem) {
+        vm_raise(vm, vm->exc_TypeError, "cannot unpack non-iterable %s object",
+                 vm_type_name(vm, seq));
+        return -1;
+    }
+    Value it = vm_iter(vm, seq);
+    if (IS_NULL(it)) return -1;
+    if (vm_push_root(vm, it) < 0) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        Value item;
+        int r = vm_next(vm, it, &item);
+        if (r <= 0) {
+            if (r == 0)
+                vm_raise(vm, vm->exc_ValueError, "not enough values to unpack (expected %d, got %d)",
+                         (int)n, (int)i);
+            vm_pop_roots(vm, 1);
+            return -1;
+        }
+        out[n - 1 - i] = item;
+    }
+    Value extra;
+    int r = vm_next(vm, it, &extra);
+    vm_pop_roots(vm, 1);
+    if (r < 0) return -1;
+    if (r > 0) {
+        vm_raise(vm, vm->exc_ValueError, "too many values to unpack (expected %d)", (int)n);
+        return -1;
+    }
+    return 0;
+}
+
+// a, *b, c = seq. out has room for before + 1 + after values. 0 / -1.
+static int unpack_ex(EddyVM *vm, Value seq, Value *out, uint32_t before, uint32_t after) {
+    TypeObject *t = vm_type_of(vm, seq);
+    if (!t->iter && !t->getitem) {
+        vm_raise(vm, vm->exc_TypeError, "cannot unpack non-iterable %s object",
+                 vm_type_name(vm, seq));
+        return -1;
+    }
+    Value lv = vm_sequence_to_list(vm, seq);
+    if (IS_NULL(lv)) return -1;
+    ListObject *l = AS_LIST(lv);
+    size_t n = l->len;
+    if (n < (size_t)before + after) {
+        vm_raise(vm, vm->exc_ValueError, "not enough values to unpack (expected at least %d, got %zu)",
+                 (int)(before + after), n);
+        return -1;
+    }
+    ListObject *mid = list_from(vm, l->items + before, n - before - after);
+    if (!mid) return -1;
+    // Bottom to top: after items (last first), the middle list, before items (first on top).
+    Value *p = out;
+    for (uint32_t i = 0; i < after; i++) *p++ = l->items[n - 1 - i];
+    *p++ = v_obj(mid);
+    for (uint32_t i = 0; i < before; i++) *p++ = l->items[before - 1 - i];
+    return 0;
+}
+
+// {**m} / f(**m): m must be a mapping.
+static bool is_mapping(EddyVM *vm, Value m, int *err) {
+    *err = 0;
+    if (IS_OBJ(m) && (OBJ_TYPE(AS_OBJ(m))->flags & TPF_DICT_SUBCLASS)) return true;
+    Value keys;
+    int r = vm_getattr_opt(vm, m, vm->names.keys, &keys);
+    if (r < 0) *err = 1;
+    return r > 0;
+}
+
+static int dict_merge_kwargs(EddyVM *vm, DictObject *d, Value m, Value func) {
+    int err;
+    if (!is_mapping(vm, m, &err)) {
+        if (err) return -1;
+        StrObject *fs = function_str(vm, func);
+        if (!fs) return -1;
+        vm_raise(vm, vm->exc_TypeError, "%U argument after ** must be a mapping, not %s", fs,
+                 vm_type_name(vm, m));
+        return -1;
+    }
+    DictObject *src;
+    if (is_exact(m, vm->t_dict)) {
+        src = AS_DICT(m);
+    } else {
+        src = dict_new(vm);
+        if (!src || vm_push_root(vm, v_obj(src)) < 0) return -1;
+        int r = dict_update(vm, src, m);
+        vm_pop_roots(vm, 1);
+        if (r < 0) return -1;
+    }
+    if (vm_push_root(vm, v_obj(src)) < 0) return -1;
+    size_t pos = 0;
+    Value k, v;
+    int rc = 0;
+    while (dict_next(src, &pos, &k, &v)) {
+        Value old;
+        int r = dict_get(vm, d, k, &old);
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        if (r > 0) {
+            StrObject *fs = function_str(vm, func);
+            if (fs)
+                vm_raise(vm, vm->exc_TypeError, "%U got multiple values for keyword argument '%S'",
+                         fs, k);
+            rc = -1;
+            break;
+        }
+        if (dict_set(vm, d, k, v) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    vm_pop_roots(vm, 1);
+    return rc;
+}
+
+// Turn CALL_EX's (argstuple, kwargs dict) into a flat vector: returns a
+// tuple of positional + keyword values and sets *kwnames (NULL if none).
+static TupleObject *flatten_call_ex(EddyVM *vm, Value func, Value args, Value kwargs,
+                                    TupleObject **kwnames, int *npos) {
+    TupleObject *pos;
+    if (is_exact(args, vm->t_tuple)) {
+        pos = AS_TUPLE(args);
+    } else {
+        TypeObject *t = vm_type_of(vm, args);
+        if (!t->iter && !t->getitem) {
+            StrObject *fs = function_str(vm, func);
+            if (fs)
+                vm_raise(vm, vm->exc_TypeError, "%U argument after * must be an iterable, not %s",
+                         fs, vm_type_name(vm, args));
+            return NULL;
+        }
+        Value tv = vm_sequence_to_tuple(vm, args);
+        if (IS_NULL(tv)) return NULL;
+        pos = AS_TUPLE(tv);
+    }
+    *npos = (int)pos->len;
+    *kwnames = NULL;
+    if (IS_NULL(kwargs) || !IS_OBJ(kwargs) || !(OBJ_TYPE(AS_OBJ(kwargs))->flags & TPF_DICT_SUBCLASS) ||
+        AS_DICT(kwargs)->len == 0) {
+        if (!IS_NULL(kwargs) && !(IS_OBJ(kwargs) &&
+                                  (OBJ_TYPE(AS_OBJ(kwargs))->flags & TPF_DICT_SUBCLASS))) {
+            StrObject *fs = function_str(vm, func);
+            if (fs)
+                vm_raise(vm, vm->exc_TypeError, "%U argument after ** must be a mapping, not %s",
+                         fs, vm_type_name(vm, kwargs));
+            return NULL;
+        }
+        return pos;
+    }
+    DictObject *kw = AS_DICT(kwargs);
+    size_t nkw = kw->len;
+    TupleObject *all = tuple_new(vm, pos->len + nkw);
+    if (!all) return NULL;
+    TupleObject *names = tuple_new(vm, nkw);
+    if (!names) return NULL;
+    for (size_t i = 0; i < pos->len; i++) all->items[i] = pos->items[i];
+    size_t pos_i = 0, j = 0;
+    Value k, v;
+    while (dict_next(kw, &pos_i, &k, &v) && j < nkw) {
+        if (!is_str(vm, k)) {
+            vm_raise(vm, vm->exc_TypeError, "keywords must be strings");
+            return NULL;
+        }
+        names->items[j] = k;
+        all->items[pos->len + j] = v;
+        j++;
+    }
+    *kwnames = names;
+    return all;
+}
+
+static int import_star(EddyVM *vm, Frame *frame, Value module) {
+    if (!frame->locals) {
+        vm_raise(vm, vm->exc_SystemError, "no locals found during 'import *'");
+        return -1;
+    }
+    Value all;
+    int r = vm_getattr_opt(vm, module, vm->names.__all__, &all);
+    if (r < 0) return -1;
+    if (r > 0) {
+        if (vm_push_root(vm, all) < 0) return -1;
+        Value lv = vm_sequence_to_list(vm, all);
+        vm_pop_roots(vm, 1);
+        if (IS_NULL(lv) || vm_push_root(vm, lv) < 0) return -1;
+        ListObject *l = AS_LIST(lv);
+        for (size_t i = 0; i < l->len; i++) {
+            Value name = l->items[i];
+            if (!is_str(vm, name)) {
+                vm_pop_roots(vm, 1);
+                vm_raise(vm, vm->exc_TypeError, "Item in __all__ must be str, not %s",
+                         vm_type_name(vm, name));
+                return -1;
+            }
+            Value v = vm_getattr(vm, module, AS_STR(name));
+            if (IS_NULL(v) || dict_set(vm, frame->locals, name, v) < 0) {
+                vm_pop_roots(vm, 1);
+                return -1;
+            }
+        }
+        vm_pop_roots(vm, 1);
+        return 0;
+    }
+    DictObject **dp = IS_OBJ(module) ? object_dict_ptr(vm, module) : NULL;
+    DictObject *md = is_exact(module, vm->t_module) ? ((ModuleObject *)AS_OBJ(module))->dict
+                                                    : (dp ? *dp : NULL);
+    if (!md) {
+        vm_raise(vm, vm->exc_ImportError, "from-import-* object has no __dict__ and no __all__");
+        return -1;
+    }
+    size_t pos = 0;
+    Value k, v;
+    while (dict_next(md, &pos, &k, &v)) {
+        if (!is_str(vm, k) || AS_STR(k)->data[0] == '_') continue;
+        if (dict_set(vm, frame->locals, k, v) < 0) return -1;
+    }
+    return 0;
+}
+
+static Value import_from(EddyVM *vm, Value module, StrObject *name) {
+    Value v;
+    int r = vm_getattr_opt(vm, module, name, &v);
+    if (r != 0) return r > 0 ? v : VAL_NULL;
+    // A submodule imported as a side effect lives in sys.modules.
+    Value modname = VAL_NULL;
+    if (vm_getattr_opt(vm, module, vm->names.__name__, &modname) < 0) return VAL_NULL;
+    if (is_str(vm, modname) && vm->modules) {
+        StrObject *full = str_format(vm, "%U.%U", AS_STR(modname), name);
+        if (!full) return VAL_NULL;
+        Value m = dict_get_str(vm->modules, full);
+        if (!IS_NULL(m)) return m;
+    }
+    if (!is_str(vm, modname)) modname = v_obj(vm->names.empty);
+    Value file = VAL_NULL;
+    if (vm_getattr_opt(vm, module, vm->names.__file__, &file) < 0) return VAL_NULL;
+    if (is_str(vm, file))
+        return vm_raise(vm, vm->exc_ImportError, "cannot import name '%U' from '%U' (%U)", name,
+                        AS_STR(modname), AS_STR(file));
+    return vm_raise(vm, vm->exc_ImportError, "cannot import name '%U' from '%U' (unknown location)",
+                    name, AS_STR(modname));
+}
+
+// Python floor division / modulo on int64 (b != 0, no overflow).
+static inline int64_t floordiv_i64(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+    return q;
+}
+static inline int64_t mod_i64(int64_t a, int64_t b) {
+    int64_t r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+}
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+// Fast int/float/str binary ops. Returns V_NULL with *handled false when the
+// generic path must run; V_NULL with *handled true means an error.
+static ALWAYS_INLINE Value binary_fast(EddyVM *vm, uint32_t op, Value a, Value b, bool *handled) {
+    *handled = true;
+    if (IS_INT(a) && IS_INT(b)) {
+        int64_t x = AS_INT(a), y = AS_INT(b), r;
+        switch (op) {
+        case BINOP_ADD:
+            if (!__builtin_add_overflow(x, y, &r)) return v_int(r);
+            return int_add(vm, a, b);
+        case BINOP_SUB:
+            if (!__builtin_sub_overflow(x, y, &r)) return v_int(r);
+            return int_sub(vm, a, b);
+        case BINOP_MUL:
+            if (!__builtin_mul_overflow(x, y, &r)) return v_int(r);
+            return int_mul(vm, a, b);
+        case BINOP_FLOORDIV:
+            if (y != 0 && !(y == -1 && x == INT64_MIN)) return v_int(floordiv_i64(x, y));
+            return int_floordiv(vm, a, b);
+        case BINOP_MOD:
+            if (y != 0 && !(y == -1 && x == INT64_MIN)) return v_int(mod_i64(x, y));
+            return int_mod(vm, a, b);
+        case BINOP_TRUEDIV: return int_truediv(vm, a, b);
+        case BINOP_AND: return v_int(x & y);
+        case BINOP_OR: return v_int(x | y);
+        case BINOP_XOR: return v_int(x ^ y);
+        case BINOP_LSHIFT: return int_lshift(vm, a, b);
+        case BINOP_RSHIFT:
+            if (y >= 0 && y < 64) return v_int(x >> y);
+            return int_rshift(vm, a, b);
+        case BINOP_POW: return int_pow(vm, a, b, VAL_NULL);
+        default: break;
+        }
+    } else if ((IS_FLOAT(a) || IS_INT(a)) && (IS_FLOAT(b) || IS_INT(b))) {
+        // At least one float (both ints handled above).
+        double x = IS_FLOAT(a) ? AS_FLOAT(a) : (double)AS_INT(a);
+        double y = IS_FLOAT(b) ? AS_FLOAT(b) : (double)AS_INT(b);
+        switch (op) {
+        case BINOP_ADD: return v_float(x + y);
+        case BINOP_SUB: return v_float(x - y);
+        case BINOP_MUL: return v_float(x * y);
+        case BINOP_TRUEDIV:
+            if (y == 0.0) return vm_raise(vm, vm->exc_ZeroDivisionError, "float division by zero");
+            return v_float(x / y);
+        case BINOP_FLOORDIV: return float_floordiv(vm, x, y);
+        case BINOP_MOD: return float_mod(vm, x, y);
+        case BINOP_POW: return float_pow(vm, x, y);
+        default: break;
+        }
+    } else if (op == BINOP_ADD && is_exact(a, vm->t_str) && is_exact(b, vm->t_str)) {
+        StrObject *s = str_concat(vm, AS_STR(a), AS_STR(b));
+        return s ? v_obj(s) : VAL_NULL;
+    }
+    *handled = false;
+    return VAL_NULL;
+}
+
+// int/float/str comparisons; *handled false -> generic path.
+static ALWAYS_INLINE int compare_fast(EddyVM *vm, uint32_t op, Value a, Value b, bool *handled) {
+    *handled = true;
+    int c;
+    if (IS_INT(a) && IS_INT(b)) {
+        int64_t x = AS_INT(a), y = AS_INT(b);
+        c = x < y ? -1 : x > y;
+    } else if (IS_FLOAT(a) && IS_FLOAT(b)) {
+        double x = AS_FLOAT(a), y = AS_FLOAT(b);
+        switch (op) {
+        case CMP_LT: return x < y;
+        case CMP_LE: return x <= y;
+        case CMP_EQ: return x == y;
+        case CMP_NE: return x != y;
+        case CMP_GT: return x > y;
+        default: return x >= y;
+        }
+    } else if (is_exact(a, vm->t_str) && is_exact(b, vm->t_str)) {
+        if (op == CMP_EQ) return str_eq(AS_STR(a), AS_STR(b));
+        if (op == CMP_NE) return !str_eq(AS_STR(a), AS_STR(b));
+        c = str_compare(AS_STR(a), AS_STR(b));
+    } else {
+        *handled = false;
+        return 0;
+    }
+    switch (op) {
+    case CMP_LT: return c < 0;
+    case CMP_LE: return c <= 0;
+    case CMP_EQ: return c == 0;
+    case CMP_NE: return c != 0;
+    case CMP_GT: return c > 0;
+    default: return c >= 0;
+    }
+}
+
+// The first exception-table row containing pc, or NULL.
+static const ExcEntry *find_handler(const CodeObject *code, uint32_t pc) {
+    for (uint32_t i = 0; i < code->nexc; i++) {
+        const ExcEntry *e = &code->exc_table[i];
+        if (pc >= e->start && pc < e->end) return e;
+    }
+    return NULL;
+}
+
+// The common call: a plain function (no cells, no frees, no *args /
+// **kwargs / kw-only parameters) called with exactly its positional
+// parameters. Pushes the frame inline; NULL means "take the general path"
+// (which also raises any error), never an error by itself.
+static ALWAYS_INLINE Frame *push_simple(EddyVM *vm, Fiber *fb, FunctionObject *fn, Value *args,
+                                        int nargs) {
+    CodeObject *co = fn->code;
+    if ((uint32_t)nargs != co->argcount || co->ncells != 0 || co->nfrees != 0 ||
+        co->kwonlyargcount != 0 || (co->flags & (CO_VARARGS | CO_VARKEYWORDS)))
+        return NULL;
+    uint32_t nlocals = co->nlocals;
+    size_t need = FRAME_HEADER_VALUES + (size_t)nlocals + co->stacksize;
+    if (EDDY_UNLIKELY(fb->depth + vm->native_depth > vm->recursion_limit ||
+                      (size_t)(fb->limit - fb->top) < need))
+        return NULL;
+    Frame *f = (Frame *)fb->top;
+    f->code = co;
+    f->func = fn;
+    f->globals = fn->globals;
+    f->builtins = fn->builtins;
+    f->locals = NULL;
+    f->flags = 0;
+    f->nlocalsplus = nlocals;
+    f->instr = co->code;
+    Value *lp = f->localsplus;
+    for (int i = 0; i < nargs; i++) lp[i] = args[i];
+    for (uint32_t i = (uint32_t)nargs; i < nlocals; i++) lp[i] = VAL_NULL;
+    f->stack = lp + nlocals;
+    f->sp = f->stack;
+    f->prev = fb->frame;
+    fb->frame = f;
+    fb->top = f->stack + co->stacksize;
+    fb->depth++;
+    return f;
+}
+
+// Can the class-call fast path allocate the instance and run a script
+// __init__ directly? Returns the __init__ function or NULL.
+static FunctionObject *simple_init(EddyVM *vm, TypeObject *cls) {
+    if (!(cls->flags & TPF_HEAPTYPE) || (cls->flags & TPF_ABSTRACT) || cls->layout != vm->t_object ||
+        !cls->new_)
+        return NULL;
+    Value init = type_lookup(vm, cls, vm->names.__init__);
+    if (!is_exact(init, vm->t_function)) return NULL;
+    Value nw = type_lookup(vm, cls, vm->names.__new__);
+    Value onw = type_lookup(vm, vm->t_object, vm->names.__new__);
+    if (IS_NULL(nw) || !v_is(nw, onw)) return NULL;
+    return (FunctionObject *)AS_OBJ(init);
+}
+
+// ---------------------------------------------------------------------------
+// The loop
+
+#if defined(__GNUC__)
+#define USE_COMPUTED_GOTO 1
+#endif
+
+Value interp_run(EddyVM *vm, Frame *entry) {
+    Fiber *fb = vm->fiber;
+    Frame *frame = entry;
+    CodeObject *code;
+    const uint32_t *ip;
+    const uint32_t *instr;
+    Value *sp;
+    Value *lp;
+    const Value *consts;
+    const Value *names;
+    uint32_t word, arg;
+    // Call state shared by CALL / CALL_KW / CALL_EX.
+    TupleObject *call_kwnames;
+    uint32_t call_n;
+
+#ifdef USE_COMPUTED_GOTO
+    static const void *const labels[OP__COUNT] = {
+#define OP(name, caches) [OP_##name] = &&L_##name,
+#include "opcodes.def"
+#undef OP
+    };
+#define TARGET(name) L_##name:
+#define DISPATCH()                                                                                 \
+    do {                                                                                           \
+        instr = ip;                                                                                \
+        word = *ip++;                                                                              \
+        arg = INSTR_ARG(word);                                                                     \
+        goto *labels[INSTR_OP(word)];                                                              \
+    } while (0)
+#else
+#define TARGET(name) case OP_##name:
+#define DISPATCH() goto dispatch
+#endif
+
+#define LOAD_FRAME()                                                                               \
+    do {                                                                                           \
+        code = frame->code;                                                                        \
+        lp = frame->localsplus;                                                                    \
+        consts = code->consts ? code->consts->items : NULL;                                        \
+        names = code->names ? code->names->items : NULL;                                           \
+        sp = frame->sp;                                                                            \
+        instr = frame->instr;                                                                      \
+    } while (0)
+#define SYNC()                                                                                     \
+    do {                                                                                           \
+        frame->sp = sp;                                                                            \
+        frame->instr = instr;                                                                      \
+    } while (0)
+#define PUSH(v) (*sp++ = (v))
+#define POP() (*--sp)
+#define TOP() (sp[-1])
+#define SECOND() (sp[-2])
+#define SAFEPOINT()                                                                                \
+    do {                                                                                           \
+        if (EDDY_UNLIKELY(vm->gc_requested | vm->gc_stress | (vm->interrupt != 0))) {              \
+            SYNC();                                                                                \
+            if (safepoint_slow(vm) < 0) goto error;                                                \
+        }                                                                                          \
+    } while (0)
+#define NAME_AT(i) AS_STR(names[(i)])
+#define CACHE(i) (((uint32_t *)instr)[1 + (i)])
+#define SKIP_CACHES(n) (ip += (n))
+
+    LOAD_FRAME();
+    ip = instr;
+    DISPATCH();
+
+#ifndef USE_COMPUTED_GOTO
+dispatch:
+    instr = ip;
+    word = *ip++;
+    arg = INSTR_ARG(word);
+    switch (INSTR_OP(word)) {
+#endif
+
+    // ---- stack
+    TARGET(NOP) { DISPATCH(); }
+    TARGET(POP_TOP) {
+        sp--;
+        DISPATCH();
+    }
+    TARGET(PUSH_NULL) {
+        PUSH(VAL_NULL);
+        DISPATCH();
+    }
+    TARGET(COPY) {
+        Value v = sp[-(int)arg];
+        PUSH(v);
+        DISPATCH();
+    }
+    TARGET(SWAP) {
+        Value t = sp[-1];
+        sp[-1] = sp[-(int)arg];
+        sp[-(int)arg] = t;
+        DISPATCH();
+    }
+
+    // ---- constants and variables
+    TARGET(LOAD_CONST) {
+        PUSH(consts[arg]);
+        DISPATCH();
+    }
+    TARGET(LOAD_FAST) {
+        Value v = lp[arg];
+        if (EDDY_UNLIKELY(IS_NULL(v))) {
+            unbound_local(vm, code, arg);
+            goto error;
+        }
+        PUSH(v);
+        DISPATCH();
+    }
+    TARGET(STORE_FAST) {
+        lp[arg] = POP();
+        DISPATCH();
+    }
+    TARGET(DELETE_FAST) {
+        if (IS_NULL(lp[arg])) {
+            unbound_local(vm, code, arg);
+            goto error;
+        }
+        lp[arg] = VAL_NULL;
+        DISPATCH();
+    }
+    TARGET(LOAD_DEREF) {
+        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+        if (EDDY_UNLIKELY(IS_NULL(c->value))) {
+            unbound_deref(vm, code, arg);
+            goto error;
+        }
+        PUSH(c->value);
+        DISPATCH();
+    }
+    TARGET(STORE_DEREF) {
+        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+        c->value = POP();
+        DISPATCH();
+    }
+    TARGET(DELETE_DEREF) {
+        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+        if (IS_NULL(c->value)) {
+            unbound_deref(vm, code, arg);
+            goto error;
+        }
+        c->value = VAL_NULL;
+        DISPATCH();
+    }
+    TARGET(LOAD_CLOSURE) {
+        PUSH(lp[code->nlocals + arg]);
+        DISPATCH();
+    }
+    TARGET(LOAD_CLASSDEREF) {
+        StrObject *name = deref_name(code, arg);
+        if (frame->locals) {
+            Value v = dict_get_str(frame->locals, name);
+            if (!IS_NULL(v)) {
+                PUSH(v);
+                DISPATCH();
+            }
+        }
+        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+        if (IS_NULL(c->value)) {
+            unbound_deref(vm, code, arg);
+            goto error;
+        }
+        PUSH(c->value);
+        DISPATCH();
+    }
+    TARGET(LOAD_NAME) {
+        StrObject *name = NAME_AT(arg);
+        Value v = VAL_NULL;
+        if (frame->locals) v = dict_get_str(frame->locals, name);
+        if (IS_NULL(v)) v = dict_get_str(frame->globals, name);
+        if (IS_NULL(v)) v = dict_get_str(frame->builtins, name);
+        if (IS_NULL(v)) {
+            name_error(vm, name);
+            goto error;
+        }
+        PUSH(v);
+        DISPATCH();
+    }
+    TARGET(STORE_NAME) {
+        StrObject *name = NAME_AT(arg);
+        if (!frame->locals) {
+            vm_raise(vm, vm->exc_SystemError, "no locals found when storing %R", v_obj(name));
+            goto error;
+        }
+        if (dict_set_str(vm, frame->locals, name, TOP()) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(DELETE_NAME) {
+        StrObject *name = NAME_AT(arg);
+        if (!frame->locals) {
+            vm_raise(vm, vm->exc_SystemError, "no locals when deleting %R", v_obj(name));
+            goto error;
+        }
+        int r = dict_del_str(vm, frame->locals, name);
+        if (r < 0) goto error;
+        if (r == 0) {
+            name_error(vm, name);
+            goto error;
+        }
+        DISPATCH();
+    }
+    TARGET(LOAD_GLOBAL) {
+        // Cache: CACHE(1) = (entry index + 1) << 1 | in_globals; CACHE(0) =
+        // the globals version under which a builtins hit was verified.
+        StrObject *name = NAME_AT(arg >> 1);
+        DictObject *g = frame->globals, *b = frame->builtins;
+        uint32_t c1 = CACHE(1);
+        Value v = VAL_NULL;
+        if (c1) {
+            size_t idx = (c1 >> 1) - 1;
+            if (c1 & 1) {
+                if (idx < g->nentries && IS_OBJ(g->entries[idx].key) &&
+                    AS_OBJ(g->entries[idx].key) == (Obj *)name)
+                    v = g->entries[idx].value;
+            } else if (b && idx < b->nentries && IS_OBJ(b->entries[idx].key) &&
+                       AS_OBJ(b->entries[idx].key) == (Obj *)name) {
+                if (g->version == CACHE(0)) {
+                    v = b->entries[idx].value;
+                } else if (IS_NULL(dict_get_str(g, name))) {
+                    CACHE(0) = g->version;
+                    v = b->entries[idx].value;
+                }
+            }
+        }
+        if (EDDY_UNLIKELY(IS_NULL(v))) {
+            v = dict_get_str(g, name);
+            if (!IS_NULL(v)) {
+                int64_t idx = dict_index_of(g, name);
+                CACHE(1) = idx >= 0 && idx < 0x7ffffffe ? (uint32_t)((idx + 1) << 1) | 1 : 0;
+            } else {
+                if (b) v = dict_get_str(b, name);
+                if (IS_NULL(v)) {
+                    name_error(vm, name);
+                    goto error;
+                }
+                int64_t idx = dict_index_of(b, name);
+                CACHE(0) = g->version;
+                CACHE(1) = idx >= 0 && idx < 0x7ffffffe ? (uint32_t)((idx + 1) << 1) : 0;
+            }
+        }
+        // CALL's layout is [callable self_or_NULL args], so the NULL goes on
+        // top of the global (opcodes.def says "first"; see the report).
+        PUSH(v);
+        if (arg & 1) PUSH(VAL_NULL);
+        SKIP_CACHES(2);
+        DISPATCH();
+    }
+    TARGET(STORE_GLOBAL) {
+        if (dict_set_str(vm, frame->globals, NAME_AT(arg), TOP()) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(DELETE_GLOBAL) {
+        int r = dict_del_str(vm, frame->globals, NAME_AT(arg));
+        if (r < 0) goto error;
+        if (r == 0) {
+            name_error(vm, NAME_AT(arg));
+            goto error;
+        }
+        DISPATCH();
+    }
+
+    // ---- attributes and items
+    TARGET(LOAD_ATTR) {
+        // Cache: CACHE(0) = type version, CACHE(1) = instance-dict entry + 1.
+        StrObject *name = NAME_AT(arg);
+        Value obj = TOP();
+        if (IS_OBJ(obj)) {
+            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+            uint32_t c1 = CACHE(1);
+            if (c1 && t->version == CACHE(0)) {
+                DictObject *d = instance_dict(obj, t);
+                size_t idx = c1 - 1;
+                if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
+                    AS_OBJ(d->entries[idx].key) == (Obj *)name) {
+                    sp[-1] = d->entries[idx].value;
+                    SKIP_CACHES(2);
+                    DISPATCH();
+                }
+            }
+            if (t->getattr == object_generic_getattr && t->version != 0) {
+                DictObject *d = instance_dict(obj, t);
+                if (d) {
+                    Value tv = type_lookup(vm, t, name);
+                    bool data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
+                    int64_t idx = data_descr ? -1 : dict_index_of(d, name);
+                    if (idx >= 0 && idx < 0x7ffffffe) {
+                        CACHE(0) = t->version;
+                        CACHE(1) = (uint32_t)idx + 1;
+                        sp[-1] = d->entries[idx].value;
+                        SKIP_CACHES(2);
+                        DISPATCH();
+                    }
+                }
+            }
+        }
+        SYNC();
+        Value r = vm_getattr(vm, obj, name);
+        if (IS_NULL(r)) goto error;
+        sp[-1] = r;
+        SKIP_CACHES(2);
+        DISPATCH();
+    }
+    TARGET(STORE_ATTR) {
+        StrObject *name = NAME_AT(arg);
+        Value obj = TOP();
+        Value v = SECOND();
+        if (IS_OBJ(obj)) {
+            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+            uint32_t c1 = CACHE(1);
+            if (c1 && t->version == CACHE(0)) {
+                DictObject *d = instance_dict(obj, t);
+                size_t idx = c1 - 1;
+                if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
+                    AS_OBJ(d->entries[idx].key) == (Obj *)name) {
+                    d->entries[idx].value = v;
+                    d->version++;
+                    sp -= 2;
+                    SKIP_CACHES(2);
+                    DISPATCH();
+                }
+            }
+        }
+        SYNC();
+        if (vm_setattr(vm, obj, name, v) < 0) goto error;
+        // Cache an existing instance-dict slot for plain objects.
+        if (IS_OBJ(obj)) {
+            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+            if (t->setattr == object_generic_setattr && t->version != 0) {
+                DictObject *d = instance_dict(obj, t);
+                if (d) {
+                    Value tv = type_lookup(vm, t, name);
+                    if (!(IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set)) {
+                        int64_t idx = dict_index_of(d, name);
+                        if (idx >= 0 && idx < 0x7ffffffe) {
+                            CACHE(0) = t->version;
+                            CACHE(1) = (uint32_t)idx + 1;
+                        }
+                    }
+                }
+            }
+        }
+        sp -= 2;
+        SKIP_CACHES(2);
+        DISPATCH();
+    }
+    TARGET(DELETE_ATTR) {
+        SYNC();
+        if (vm_setattr(vm, TOP(), NAME_AT(arg), VAL_NULL) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(LOAD_METHOD) {
+        StrObject *name = NAME_AT(arg);
+        Value obj = TOP();
+        if (IS_OBJ(obj)) {
+            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+            if (t->getattr == object_generic_getattr) {
+                Value m = type_lookup(vm, t, name);
+                bool plain = false;
+                if (IS_OBJ(m)) {
+                    TypeObject *mt = OBJ_TYPE(AS_OBJ(m));
+                    if (mt == vm->t_function) {
+                        plain = true;
+                    } else if (mt == vm->t_builtin_function) {
+                        NativeFunctionObject *nf = (NativeFunctionObject *)AS_OBJ(m);
+                        plain = (nf->flags & NATIVE_METHOD) && IS_NULL(nf->self);
+                    }
+                }
+                if (plain) {
+                    DictObject *d = instance_dict(obj, t);
+                    if (!d || IS_NULL(dict_get_str(d, name))) {
+                        sp[-1] = m;
+                        PUSH(obj);
+                        SKIP_CACHES(2);
+                        DISPATCH();
+                    }
+                }
+            }
+        }
+        SYNC();
+        Value r = vm_getattr(vm, obj, name);
+        if (IS_NULL(r)) goto error;
+        sp[-1] = r;
+        PUSH(VAL_NULL);
+        SKIP_CACHES(2);
+        DISPATCH();
+    }
+    TARGET(BINARY_SUBSCR) {
+        Value c = SECOND(), k = TOP();
+        if (IS_INT(k) && IS_OBJ(c)) {
+            TypeObject *t = OBJ_TYPE(AS_OBJ(c));
+            int64_t i = AS_INT(k);
+            if (t == vm->t_list) {
+                ListObject *l = AS_LIST(c);
+                if (i < 0) i += (int64_t)l->len;
+                if (i >= 0 && (uint64_t)i < l->len) {
+                    sp[-2] = l->items[i];
+                    sp--;
+                    SKIP_CACHES(1);
+                    DISPATCH();
+                }
+            } else if (t == vm->t_tuple) {
+                TupleObject *tu = AS_TUPLE(c);
+                if (i < 0) i += (int64_t)tu->len;
+                if (i >= 0 && (uint64_t)i < tu->len) {
+                    sp[-2] = tu->items[i];
+                    sp--;
+                    SKIP_CACHES(1);
+                    DISPATCH();
+                }
+            } else if (t == vm->t_str) {
+                Value r = str_getitem_index(vm, AS_STR(c), i);
+                if (IS_NULL(r)) goto error;
+                sp[-2] = r;
+                sp--;
+                SKIP_CACHES(1);
+                DISPATCH();
+            }
+        } else if (is_exact(c, vm->t_dict) && is_exact(k, vm->t_str)) {
+            Value r = dict_get_str(AS_DICT(c), AS_STR(k));
+            if (!IS_NULL(r)) {
+                sp[-2] = r;
+                sp--;
+                SKIP_CACHES(1);
+                DISPATCH();
+            }
+        }
+        SYNC();
+        Value r = vm_getitem(vm, c, k);
+        if (IS_NULL(r)) goto error;
+        sp[-2] = r;
+        sp--;
+        SKIP_CACHES(1);
+        DISPATCH();
+    }
+    TARGET(STORE_SUBSCR) {
+        Value v = sp[-3], c = sp[-2], k = sp[-1];
+        if (IS_INT(k) && is_exact(c, vm->t_list)) {
+            ListObject *l = AS_LIST(c);
+            int64_t i = AS_INT(k);
+            if (i < 0) i += (int64_t)l->len;
+            if (i >= 0 && (uint64_t)i < l->len) {
+                l->items[i] = v;
+                sp -= 3;
+                SKIP_CACHES(1);
+                DISPATCH();
+            }
+        } else if (is_exact(c, vm->t_dict) && is_exact(k, vm->t_str)) {
+            if (dict_set_str(vm, AS_DICT(c), AS_STR(k), v) < 0) goto error;
+            sp -= 3;
+            SKIP_CACHES(1);
+            DISPATCH();
+        }
+        SYNC();
+        if (vm_setitem(vm, c, k, v) < 0) goto error;
+        sp -= 3;
+        SKIP_CACHES(1);
+        DISPATCH();
+    }
+    TARGET(DELETE_SUBSCR) {
+        SYNC();
+        if (vm_setitem(vm, SECOND(), TOP(), VAL_NULL) < 0) goto error;
+        sp -= 2;
+        DISPATCH();
+    }
+
+    // ---- operators
+    TARGET(UNARY_NEGATIVE) {
+        Value a = TOP();
+        if (IS_INT(a) && AS_INT(a) != INT64_MIN) {
+            sp[-1] = v_int(-AS_INT(a));
+            DISPATCH();
+        }
+        if (IS_FLOAT(a)) {
+            sp[-1] = v_float(-AS_FLOAT(a));
+            DISPATCH();
+        }
+        SYNC();
+        Value r = vm_unary_op(vm, OP_UNARY_NEGATIVE, a);
+        if (IS_NULL(r)) goto error;
+        sp[-1] = r;
+        DISPATCH();
+    }
+    TARGET(UNARY_POSITIVE) {
+        Value a = TOP();
+        if (IS_INT(a) || IS_FLOAT(a)) DISPATCH();
+        SYNC();
+        Value r = vm_unary_op(vm, OP_UNARY_POSITIVE, a);
+        if (IS_NULL(r)) goto error;
+        sp[-1] = r;
+        DISPATCH();
+    }
+    TARGET(UNARY_INVERT) {
+        Value a = TOP();
+        if (IS_INT(a)) {
+            sp[-1] = v_int(~AS_INT(a));
+            DISPATCH();
+        }
+        SYNC();
+        Value r = vm_unary_op(vm, OP_UNARY_INVERT, a);
+        if (IS_NULL(r)) goto error;
+        sp[-1] = r;
+        DISPATCH();
+    }
+    TARGET(UNARY_NOT) {
+        Value a = TOP();
+        int t;
+        if (IS_BOOL(a)) t = AS_BOOL(a);
+        else if (IS_NONE(a)) t = 0;
+        else if (IS_INT(a)) t = AS_INT(a) != 0;
+        else {
+            SYNC();
+            t = vm_truthy(vm, a);
+            if (t < 0) goto error;
+        }
+        sp[-1] = v_bool(!t);
+        DISPATCH();
+    }
+    TARGET(BINARY_OP) {
+        Value a = SECOND(), b = TOP();
+        bool handled;
+        Value r = binary_fast(vm, arg & ~(uint32_t)BINOP_INPLACE_FLAG, a, b, &handled);
+        if (!handled) {
+            SYNC();
+            r = vm_binary_op(vm, (int)arg, a, b);
+        }
+        if (IS_NULL(r)) goto error;
+        sp[-2] = r;
+        sp--;
+        SKIP_CACHES(1);
+        DISPATCH();
+    }
+    TARGET(COMPARE_OP) {
+        Value a = SECOND(), b = TOP();
+        bool handled;
+        int c = compare_fast(vm, arg, a, b, &handled);
+        Value r;
+        if (handled) {
+            r = v_bool(c);
+        } else {
+            SYNC();
+            r = vm_compare(vm, a, b, (int)arg);
+            if (IS_NULL(r)) goto error;
+        }
+        sp[-2] = r;
+        sp--;
+        SKIP_CACHES(1);
+        DISPATCH();
+    }
+    TARGET(IS_OP) {
+        bool r = v_is(SECOND(), TOP());
+        sp[-2] = v_bool(r != (arg != 0));
+        sp--;
+        DISPATCH();
+    }
+    TARGET(CONTAINS_OP) {
+        SYNC();
+        int r = vm_contains(vm, TOP(), SECOND());
+        if (r < 0) goto error;
+        sp[-2] = v_bool((r != 0) != (arg != 0));
+        sp--;
+        DISPATCH();
+    }
+
+    // ---- building
+    TARGET(BUILD_TUPLE) {
+        TupleObject *t = arg ? tuple_from(vm, sp - arg, arg) : vm->empty_tuple;
+        if (!t) goto error;
+        sp -= arg;
+        PUSH(v_obj(t));
+        DISPATCH();
+    }
+    TARGET(BUILD_LIST) {
+        ListObject *l = list_from(vm, sp - arg, arg);
+        if (!l) goto error;
+        sp -= arg;
+        PUSH(v_obj(l));
+        DISPATCH();
+    }
+    TARGET(BUILD_SET) {
+        Value s = set_new(vm, vm->t_set);
+        if (IS_NULL(s)) goto error;
+        if (arg) {
+            SYNC();
+            if (vm_push_root(vm, s) < 0) goto error;
+            for (uint32_t i = 0; i < arg; i++) {
+                if (set_add(vm, s, sp[-(int)arg + (int)i]) < 0) {
+                    vm_pop_roots(vm, 1);
+                    goto error;
+                }
+            }
+            vm_pop_roots(vm, 1);
+        }
+        sp -= arg;
+        PUSH(s);
+        DISPATCH();
+    }
+    TARGET(BUILD_MAP) {
+        DictObject *d = dict_new(vm);
+        if (!d) goto error;
+        if (arg) {
+            SYNC();
+            if (vm_push_root(vm, v_obj(d)) < 0) goto error;
+            Value *base = sp - 2 * arg;
+            for (uint32_t i = 0; i < arg; i++) {
+                if (dict_set(vm, d, base[2 * i], base[2 * i + 1]) < 0) {
+                    vm_pop_roots(vm, 1);
+                    goto error;
+                }
+            }
+            vm_pop_roots(vm, 1);
+        }
+        sp -= 2 * arg;
+        PUSH(v_obj(d));
+        DISPATCH();
+    }
+    TARGET(BUILD_STRING) {
+        StrBuf b;
+        strbuf_init(vm, &b);
+        for (uint32_t i = 0; i < arg; i++) strbuf_append_str(&b, AS_STR(sp[-(int)arg + (int)i]));
+        StrObject *s = strbuf_finish(&b);
+        if (!s) goto error;
+        sp -= arg;
+        PUSH(v_obj(s));
+        DISPATCH();
+    }
+    TARGET(BUILD_SLICE) {
+        Value step = arg == 3 ? POP() : VAL_NONE;
+        Value stop = POP();
+        Value start = TOP();
+        Value s = slice_new(vm, start, stop, step);
+        if (IS_NULL(s)) goto error;
+        sp[-1] = s;
+        DISPATCH();
+    }
+    TARGET(LIST_APPEND) {
+        Value v = TOP();
+        ListObject *l = AS_LIST(sp[-1 - (int)arg]);
+        if (list_append(vm, l, v) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(SET_ADD) {
+        SYNC();
+        if (set_add(vm, sp[-1 - (int)arg], TOP()) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(MAP_ADD) {
+        SYNC();
+        if (dict_set(vm, AS_DICT(sp[-2 - (int)arg]), sp[-2], sp[-1]) < 0) goto error;
+        sp -= 2;
+        DISPATCH();
+    }
+    TARGET(LIST_EXTEND) {
+        Value it = TOP();
+        ListObject *l = AS_LIST(sp[-1 - (int)arg]);
+        SYNC();
+        if (list_extend(vm, l, it) < 0) {
+            TypeObject *t = vm_type_of(vm, it);
+            if (vm_err_matches(vm, vm->exc_TypeError) && !t->iter && !t->getitem) {
+                vm_err_clear(vm);
+                vm_raise(vm, vm->exc_TypeError, "Value after * must be an iterable, not %s",
+                         vm_type_name(vm, it));
+            }
+            goto error;
+        }
+        sp--;
+        DISPATCH();
+    }
+    TARGET(SET_UPDATE) {
+        Value it = TOP();
+        Value s = sp[-1 - (int)arg];
+        SYNC();
+        Value lv = vm_sequence_to_list(vm, it);
+        if (IS_NULL(lv)) goto error;
+        if (vm_push_root(vm, lv) < 0) goto error;
+        ListObject *l = AS_LIST(lv);
+        for (size_t i = 0; i < l->len; i++) {
+            if (set_add(vm, s, l->items[i]) < 0) {
+                vm_pop_roots(vm, 1);
+                goto error;
+            }
+        }
+        vm_pop_roots(vm, 1);
+        sp--;
+        DISPATCH();
+    }
+    TARGET(DICT_UPDATE) {
+        Value m = TOP();
+        DictObject *d = AS_DICT(sp[-1 - (int)arg]);
+        SYNC();
+        int err;
+        if (!is_mapping(vm, m, &err)) {
+            if (!err)
+                vm_raise(vm, vm->exc_TypeError, "'%s' object is not a mapping",
+                         vm_type_name(vm, m));
+            goto error;
+        }
+        if (dict_update(vm, d, m) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(DICT_MERGE) {
+        Value m = TOP();
+        DictObject *d = AS_DICT(sp[-1 - (int)arg]);
+        // [callable NULL argstuple map ... m]: the callable names the error.
+        Value *fpos = sp - 1 - (int)arg - 3;
+        Value func = fpos >= frame->stack ? *fpos : VAL_NONE;
+        SYNC();
+        if (dict_merge_kwargs(vm, d, m, func) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(LIST_TO_TUPLE) {
+        ListObject *l = AS_LIST(TOP());
+        TupleObject *t = tuple_from(vm, l->items, l->len);
+        if (!t) goto error;
+        sp[-1] = v_obj(t);
+        DISPATCH();
+    }
+    TARGET(FORMAT_VALUE) {
+        bool has_spec = (arg & 4) != 0;
+        Value spec = has_spec ? TOP() : VAL_NULL;
+        Value *vp = has_spec ? &sp[-2] : &sp[-1];
+        SYNC();
+        Value v = *vp;
+        switch (arg & 3) {
+        case 1: v = vm_str(vm, v); break;
+        case 2: v = vm_repr(vm, v); break;
+        case 3: v = vm_ascii(vm, v); break;
+        default: break;
+        }
+        if (IS_NULL(v)) goto error;
+        if (!has_spec && is_exact(v, vm->t_str)) {
+            *vp = v;
+        } else {
+            *vp = v; // keep the converted value rooted during format()
+            Value r = vm_format(vm, v, has_spec ? spec : v_obj(vm->names.empty));
+            if (IS_NULL(r)) goto error;
+            *vp = r;
+        }
+        if (has_spec) sp--;
+        DISPATCH();
+    }
+    TARGET(UNPACK_SEQUENCE) {
+        Value seq = TOP();
+        if (IS_OBJ(seq)) {
+            TypeObject *t = OBJ_TYPE(AS_OBJ(seq));
+            const Value *items = NULL;
+            size_t len = 0;
+            if (t == vm->t_tuple) {
+                items = AS_TUPLE(seq)->items;
+                len = AS_TUPLE(seq)->len;
+            } else if (t == vm->t_list) {
+                items = AS_LIST(seq)->items;
+                len = AS_LIST(seq)->len;
+            }
+            if (items) {
+                if (len != arg) {
+                    if (len < arg)
+                        vm_raise(vm, vm->exc_ValueError,
+                                 "not enough values to unpack (expected %d, got %d)", (int)arg,
+                                 (int)len);
+                    else
+                        vm_raise(vm, vm->exc_ValueError, "too many values to unpack (expected %d)",
+                                 (int)arg);
+                    goto error;
+                }
+                sp--;
+                for (size_t i = len; i > 0; i--) PUSH(items[i - 1]);
+                DISPATCH();
+            }
+        }
+        // Generic: the slots seq and above become the targets; fill them
+        // with None first so the synced stack is always markable.
+        Value *base = sp - 1;
+        for (uint32_t i = 1; i < arg; i++) base[i] = VAL_NONE;
+        if (vm_push_root(vm, seq) < 0) goto error;
+        sp = base + (arg ? arg : 1);
+        SYNC();
+        int r = unpack_iterable(vm, seq, base, arg);
+        vm_pop_roots(vm, 1);
+        if (r < 0) goto error;
+        sp = base + arg;
+        DISPATCH();
+    }
+    TARGET(UNPACK_EX) {
+        uint32_t before = arg & 0xff, after = arg >> 8;
+        Value seq = TOP();
+        Value *base = sp - 1;
+        SYNC();
+        if (vm_push_root(vm, seq) < 0) goto error;
+        int r = unpack_ex(vm, seq, base, before, after);
+        vm_pop_roots(vm, 1);
+        if (r < 0) goto error;
+        sp = base + before + 1 + after;
+        DISPATCH();
+    }
+
+    // ---- control flow
+    TARGET(JUMP) {
+        ip = code->code + arg;
+        if (ip <= instr) SAFEPOINT();
+        DISPATCH();
+    }
+    TARGET(POP_JUMP_IF_FALSE) {
+        Value v = TOP();
+        int t;
+        if (IS_BOOL(v)) t = AS_BOOL(v);
+        else if (IS_NONE(v)) t = 0;
+        else if (IS_INT(v)) t = AS_INT(v) != 0;
+        else {
+            SYNC();
+            t = vm_truthy(vm, v);
+            if (t < 0) goto error;
+        }
+        sp--;
+        if (!t) {
+            ip = code->code + arg;
+            if (ip <= instr) SAFEPOINT();
+        }
+        DISPATCH();
+    }
+    TARGET(POP_JUMP_IF_TRUE) {
+        Value v = TOP();
+        int t;
+        if (IS_BOOL(v)) t = AS_BOOL(v);
+        else if (IS_NONE(v)) t = 0;
+        else if (IS_INT(v)) t = AS_INT(v) != 0;
+        else {
+            SYNC();
+            t = vm_truthy(vm, v);
+            if (t < 0) goto error;
+        }
+        sp--;
+        if (t) {
+            ip = code->code + arg;
+            if (ip <= instr) SAFEPOINT();
+        }
+        DISPATCH();
+    }
+    TARGET(POP_JUMP_IF_NONE) {
+        Value v = POP();
+        if (IS_NONE(v)) {
+            ip = code->code + arg;
+            if (ip <= instr) SAFEPOINT();
+        }
+        DISPATCH();
+    }
+    TARGET(POP_JUMP_IF_NOT_NONE) {
+        Value v = POP();
+        if (!IS_NONE(v)) {
+            ip = code->code + arg;
+            if (ip <= instr) SAFEPOINT();
+        }
+        DISPATCH();
+    }
+    TARGET(JUMP_IF_FALSE_OR_POP) {
+        Value v = TOP();
+        int t;
+        if (IS_BOOL(v)) t = AS_BOOL(v);
+        else if (IS_NONE(v)) t = 0;
+        else if (IS_INT(v)) t = AS_INT(v) != 0;
+        else {
+            SYNC();
+            t = vm_truthy(vm, v);
+            if (t < 0) goto error;
+        }
+        if (!t) ip = code->code + arg;
+        else sp--;
+        DISPATCH();
+    }
+    TARGET(JUMP_IF_TRUE_OR_POP) {
+        Value v = TOP();
+        int t;
+        if (IS_BOOL(v)) t = AS_BOOL(v);
+        else if (IS_NONE(v)) t = 0;
+        else if (IS_INT(v)) t = AS_INT(v) != 0;
+        else {
+            SYNC();
+            t = vm_truthy(vm, v);
+            if (t < 0) goto error;
+        }
+        if (t) ip = code->code + arg;
+        else sp--;
+        DISPATCH();
+    }
+    TARGET(GET_ITER) {
+        SYNC();
+        Value it = vm_iter(vm, TOP());
+        if (IS_NULL(it)) goto error;
+        sp[-1] = it;
+        DISPATCH();
+    }
+    TARGET(FOR_ITER) {
+        Value it = TOP();
+        Value item;
+        int r;
+        SYNC();
+        TypeObject *t = IS_OBJ(it) ? OBJ_TYPE(AS_OBJ(it)) : NULL;
+        if (t && t->next) r = t->next(vm, it, &item);
+        else r = vm_next(vm, it, &item);
+        if (r > 0) {
+            PUSH(item);
+            SKIP_CACHES(1);
+            DISPATCH();
+        }
+        if (r < 0) goto error;
+        sp--;
+        ip = code->code + arg;
+        DISPATCH();
+    }
+
+    // ---- functions and calls
+    TARGET(MAKE_FUNCTION) {
+        CodeObject *fc = (CodeObject *)AS_OBJ(POP());
+        Value closure = (arg & 8) ? POP() : VAL_NULL;
+        Value kwdefaults = (arg & 2) ? POP() : VAL_NULL;
+        Value defaults = (arg & 1) ? POP() : VAL_NULL;
+        FunctionObject *f = function_new(vm, fc, frame->globals);
+        if (!f) goto error;
+        if (!IS_NULL(closure)) f->closure = AS_TUPLE(closure);
+        if (!IS_NULL(kwdefaults)) f->kwdefaults = AS_DICT(kwdefaults);
+        if (!IS_NULL(defaults)) f->defaults = AS_TUPLE(defaults);
+        PUSH(v_obj(f));
+        DISPATCH();
+    }
+    TARGET(CALL) {
+        call_kwnames = NULL;
+        call_n = arg;
+        goto do_call;
+    }
+    TARGET(CALL_KW) {
+        call_kwnames = AS_TUPLE(POP());
+        call_n = arg;
+        goto do_call;
+    }
+    TARGET(CALL_EX) {
+        // [callable NULL argstuple kwargs?]: flatten into [callable NULL all kwnames?]
+        Value kwargs = (arg & 1) ? TOP() : VAL_NULL;
+        Value *argsp = (arg & 1) ? &sp[-2] : &sp[-1];
+        Value func = argsp[-2];
+        SYNC();
+        TupleObject *kwn = NULL;
+        int npos = 0;
+        TupleObject *all = flatten_call_ex(vm, func, *argsp, kwargs, &kwn, &npos);
+        if (!all) goto error;
+        *argsp = v_obj(all);
+        if (arg & 1) sp[-1] = kwn ? v_obj(kwn) : VAL_NONE;
+        // Call directly with the tuple's items as the argument vector.
+        Value *base = argsp - 2;
+        Value callable = base[0];
+        Value *args = all->items;
+        int nargs = npos;
+        if (is_exact(callable, vm->t_function)) {
+            Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(callable), args, nargs,
+                                        kwn);
+            if (!nf) goto error;
+            frame->sp = base;
+            frame->instr = instr;
+            frame = nf;
+            LOAD_FRAME();
+            ip = instr;
+            SAFEPOINT();
+            DISPATCH();
+        }
+        Value r = vm_call(vm, callable, args, nargs, kwn);
+        if (IS_NULL(r)) goto error;
+        sp = base;
+        PUSH(r);
+        SAFEPOINT();
+        DISPATCH();
+    }
+    do_call: {
+        Value *base = sp - call_n - 2;
+        Value callable = base[0];
+        Value *args = base + 2;
+        int nargs = (int)call_n;
+        if (!IS_NULL(base[1])) {
+            args = base + 1;
+            nargs++;
+        }
+        if (call_kwnames) nargs -= (int)call_kwnames->len;
+        if (EDDY_LIKELY(IS_OBJ(callable))) {
+            TypeObject *ct = OBJ_TYPE(AS_OBJ(callable));
+            if (ct == vm->t_method && IS_NULL(base[1])) {
+                // Unpack the bound method in place: [func self args...].
+                BoundMethodObject *bm = (BoundMethodObject *)AS_OBJ(callable);
+                base[0] = callable = bm->func;
+                base[1] = bm->self;
+                args = base + 1;
+                nargs++;
+                ct = IS_OBJ(callable) ? OBJ_TYPE(AS_OBJ(callable)) : NULL;
+            }
+            if (ct == vm->t_function) {
+                FunctionObject *fn = (FunctionObject *)AS_OBJ(callable);
+                Frame *nf = call_kwnames ? NULL : push_simple(vm, fb, fn, args, nargs);
+                if (!nf) nf = frame_push_call(vm, fb, fn, args, nargs, call_kwnames);
+                if (EDDY_UNLIKELY(!nf)) goto error;
+                frame->sp = base;
+                frame->instr = instr;
+                frame = nf;
+                LOAD_FRAME();
+                ip = instr;
+                SAFEPOINT();
+                DISPATCH();
+            }
+            if (ct == vm->t_builtin_function) {
+                NativeFunctionObject *nfn = (NativeFunctionObject *)AS_OBJ(callable);
+                bool ok = true;
+                if (!IS_NULL(nfn->self)) {
+                    if (IS_NULL(base[1])) {
+                        base[1] = nfn->self;
+                        args = base + 1;
+                        nargs++;
+                    } else {
+                        ok = false;
+                    }
+                } else if ((nfn->flags & NATIVE_METHOD) && nfn->owner) {
+                    // Only LOAD_METHOD's receiver is known to have the right type.
+                    ok = !IS_NULL(base[1]) && args == base + 1 && IS_OBJ(base[1]) &&
+                         type_is_subtype(OBJ_TYPE(AS_OBJ(base[1])), nfn->owner);
+                }
+                if (ok) {
+                    // A native call counts towards the recursion limit, as
+                    // in CPython (see frame_push).
+                    if (EDDY_UNLIKELY(fb->depth + vm->native_depth > vm->recursion_limit)) {
+                        vm_raise(vm, vm->exc_RecursionError,
+                                 "maximum recursion depth exceeded while calling a Python object");
+                        goto error;
+                    }
+                    SYNC(); // the arguments stay rooted on the stack during the call
+                    vm->native_depth++;
+                    Value r = nfn->fn(vm, args, nargs, call_kwnames);
+                    vm->native_depth--;
+                    if (EDDY_UNLIKELY(IS_NULL(r))) goto error;
+                    sp = base;
+                    PUSH(r);
+                    ip += 1;
+                    SAFEPOINT();
+                    DISPATCH();
+                }
+            } else if (ct == vm->t_type && IS_NULL(base[1]) && !call_kwnames) {
+                TypeObject *cls = AS_TYPE(callable);
+                FunctionObject *init = simple_init(vm, cls);
+                if (init) {
+                    SYNC();
+                    Value inst = cls->new_(vm, cls, NULL, 0, NULL);
+                    if (IS_NULL(inst)) goto error;
+                    // [inst inst args...]: the instance is both the call's
+                    // eventual result (base[0]) and __init__'s self.
+                    base[0] = inst;
+                    base[1] = inst;
+                    Frame *nf = frame_push_call(vm, fb, init, base + 1, nargs + 1, NULL);
+                    if (EDDY_UNLIKELY(!nf)) goto error;
+                    nf->flags |= FRAME_INIT;
+                    frame->sp = base + 1;
+                    frame->instr = instr;
+                    frame = nf;
+                    LOAD_FRAME();
+                    ip = instr;
+                    SAFEPOINT();
+                    DISPATCH();
+                }
+            }
+        }
+        SYNC();
+        Value r = vm_call(vm, callable, args, nargs, call_kwnames);
+        if (IS_NULL(r)) goto error;
+        sp = base;
+        PUSH(r);
+        ip += 1;
+        SAFEPOINT();
+        DISPATCH();
+    }
+    TARGET(RETURN_VALUE) {
+        Value retval = POP();
+        Frame *done = frame;
+        uint32_t flags = done->flags;
+        frame_pop(vm, fb, done);
+        if (flags & FRAME_ENTRY) return retval;
+        frame = fb->frame;
+        LOAD_FRAME();
+        if (EDDY_UNLIKELY(flags & FRAME_INIT)) {
+            if (!IS_NONE(retval)) {
+                vm_raise(vm, vm->exc_TypeError, "__init__() should return None, not '%s'",
+                         vm_type_name(vm, retval));
+                goto error;
+            }
+            // The instance is already on top of the caller's stack.
+        } else {
+            PUSH(retval);
+        }
+        ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
+        SAFEPOINT();
+        DISPATCH();
+    }
+    TARGET(LOAD_BUILD_CLASS) {
+        Value bc = dict_get_str(frame->builtins, vm->names.__build_class__);
+        if (IS_NULL(bc)) {
+            vm_raise(vm, vm->exc_NameError, "__build_class__ not found");
+            goto error;
+        }
+        PUSH(bc);
+        DISPATCH();
+    }
+
+    // ---- exceptions
+    TARGET(RAISE_VARARGS) {
+        if (arg == 0) {
+            if (IS_NULL(vm->handled_exc) || IS_NONE(vm->handled_exc)) {
+                vm_raise(vm, vm->exc_RuntimeError, "No active exception to reraise");
+                goto error;
+            }
+            // A bare raise keeps the traceback as it is.
+            vm->exc = vm->handled_exc;
+            goto exception_unwind;
+        }
+        SYNC();
+        Value cause = arg == 2 ? TOP() : VAL_NULL;
+        Value exc = arg == 2 ? SECOND() : TOP();
+        do_raise(vm, exc, cause);
+        goto error;
+    }
+    TARGET(RERAISE) {
+        vm->exc = POP();
+        goto exception_unwind;
+    }
+    TARGET(PUSH_EXC_INFO) {
+        Value exc = TOP();
+        sp[-1] = IS_NULL(vm->handled_exc) ? VAL_NONE : vm->handled_exc;
+        PUSH(exc);
+        vm->handled_exc = exc;
+        DISPATCH();
+    }
+    TARGET(POP_EXCEPT) {
+        Value prev = POP();
+        vm->handled_exc = IS_NONE(prev) ? VAL_NULL : prev;
+        DISPATCH();
+    }
+    TARGET(CHECK_EXC_MATCH) {
+        SYNC();
+        int r = exc_match(vm, SECOND(), TOP());
+        if (r < 0) goto error;
+        sp[-1] = v_bool(r);
+        DISPATCH();
+    }
+    TARGET(CHECK_EG_MATCH) {
+        not_implemented_op(vm, OP_CHECK_EG_MATCH);
+        goto error;
+    }
+    TARGET(PREP_RERAISE_STAR) {
+        not_implemented_op(vm, OP_PREP_RERAISE_STAR);
+        goto error;
+    }
+    TARGET(LOAD_ASSERTION_ERROR) {
+        PUSH(v_obj(vm->exc_AssertionError));
+        DISPATCH();
+    }
+    TARGET(BEFORE_WITH) {
+        Value mgr = TOP();
+        TypeObject *t = vm_type_of(vm, mgr);
+        Value enter = type_lookup(vm, t, vm->names.__enter__);
+        if (IS_NULL(enter)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'%s' object does not support the context manager protocol",
+                     vm_type_name(vm, mgr));
+            goto error;
+        }
+        Value exitm = type_lookup(vm, t, vm->names.__exit__);
+        if (IS_NULL(exitm)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'%s' object does not support the context manager protocol (missed "
+                     "__exit__ method)",
+                     vm_type_name(vm, mgr));
+            goto error;
+        }
+        SYNC();
+        Value bound_exit = bind_special(vm, exitm, mgr, t);
+        if (IS_NULL(bound_exit)) goto error;
+        PUSH(bound_exit);
+        SYNC();
+        Value r = call_special(vm, enter, mgr, t);
+        if (IS_NULL(r)) goto error;
+        sp[-2] = bound_exit;
+        sp[-1] = r;
+        DISPATCH();
+    }
+    TARGET(WITH_EXCEPT_START) {
+        Value exitf = sp[-4];
+        Value exc = sp[-1];
+        Value args[3];
+        args[0] = v_obj(vm_type_of(vm, exc));
+        args[1] = exc;
+        args[2] = VAL_NONE;
+        if (is_exception(vm, exc)) {
+            Value tb = ((ExceptionObject *)AS_OBJ(exc))->traceback;
+            if (!IS_NULL(tb)) args[2] = tb;
+        }
+        SYNC();
+        Value r = vm_call(vm, exitf, args, 3, NULL);
+        if (IS_NULL(r)) goto error;
+        PUSH(r);
+        DISPATCH();
+    }
+
+    // ---- modules
+    TARGET(IMPORT_NAME) {
+        Value fromlist = TOP();
+        Value level = SECOND();
+        SYNC();
+        Value m = vm_import(vm, NAME_AT(arg), fromlist, IS_INT(level) ? (int)AS_INT(level) : 0,
+                            frame->globals);
+        if (IS_NULL(m)) goto error;
+        sp[-2] = m;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(IMPORT_FROM) {
+        SYNC();
+        Value v = import_from(vm, TOP(), NAME_AT(arg));
+        if (IS_NULL(v)) goto error;
+        PUSH(v);
+        DISPATCH();
+    }
+    TARGET(IMPORT_STAR) {
+        SYNC();
+        if (import_star(vm, frame, TOP()) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    // ---- misc
+    TARGET(PRINT_EXPR) {
+        Value hook = vm->sys ? dict_get_str(vm->sys->dict, vm->names.displayhook) : VAL_NULL;
+        if (IS_NULL(hook)) {
+            vm_raise(vm, vm->exc_RuntimeError, "lost sys.displayhook");
+            goto error;
+        }
+        SYNC();
+        Value r = vm_call1(vm, hook, TOP());
+        if (IS_NULL(r)) goto error;
+        sp--;
+        DISPATCH();
+    }
+    TARGET(SETUP_ANNOTATIONS) {
+        if (!frame->locals) {
+            vm_raise(vm, vm->exc_SystemError, "no locals found when setting up annotations");
+            goto error;
+        }
+        if (IS_NULL(dict_get_str(frame->locals, vm->names.__annotations__))) {
+            DictObject *d = dict_new(vm);
+            if (!d || dict_set_str(vm, frame->locals, vm->names.__annotations__, v_obj(d)) < 0)
+                goto error;
+        }
+        DISPATCH();
+    }
+
+    // ---- generators and coroutines: next session
+    TARGET(RETURN_GENERATOR) { not_implemented_op(vm, OP_RETURN_GENERATOR); goto error; }
+    TARGET(YIELD_VALUE) { not_implemented_op(vm, OP_YIELD_VALUE); goto error; }
+    TARGET(RESUME) { not_implemented_op(vm, OP_RESUME); goto error; }
+    TARGET(GET_YIELD_FROM_ITER) { not_implemented_op(vm, OP_GET_YIELD_FROM_ITER); goto error; }
+    TARGET(SEND) { not_implemented_op(vm, OP_SEND); goto error; }
+    TARGET(GET_AWAITABLE) { not_implemented_op(vm, OP_GET_AWAITABLE); goto error; }
+    TARGET(GET_AITER) { not_implemented_op(vm, OP_GET_AITER); goto error; }
+    TARGET(GET_ANEXT) { not_implemented_op(vm, OP_GET_ANEXT); goto error; }
+    TARGET(END_ASYNC_FOR) { not_implemented_op(vm, OP_END_ASYNC_FOR); goto error; }
+    TARGET(BEFORE_ASYNC_WITH) { not_implemented_op(vm, OP_BEFORE_ASYNC_WITH); goto error; }
+    TARGET(ASYNC_GEN_WRAP) { not_implemented_op(vm, OP_ASYNC_GEN_WRAP); goto error; }
+
+#ifndef USE_COMPUTED_GOTO
+    default:
+        vm_raise(vm, vm->exc_SystemError, "unknown opcode %d", (int)INSTR_OP(word));
+        goto error;
+    }
+#endif
+
+error:
+    // An instruction of `frame` raised: record where, then unwind.
+    frame->instr = instr;
+    if (!vm_err_occurred(vm))
+        vm_raise(vm, vm->exc_SystemError, "error return without exception set");
+    vm_traceback_add(vm, code, (uint32_t)(instr - code->code));
+
+exception_unwind: {
+    uint32_t pc = (uint32_t)(instr - code->code);
+    const ExcEntry *h = find_handler(code, pc);
+    if (h) {
+        sp = frame->stack + h->depth;
+        if (h->push_lasti) PUSH(v_int(pc));
+        PUSH(vm_err_fetch(vm));
+        ip = code->code + h->handler;
+        DISPATCH();
+    }
+    // No handler here: the frame is done; continue in its caller.
+    Frame *done = frame;
+    uint32_t flags = done->flags;
+    frame_pop(vm, fb, done);
+    if (flags & FRAME_ENTRY) return VAL_NULL;
+    frame = fb->frame;
+    LOAD_FRAME();
+    goto error;
+}
+
+#undef TARGET
+#undef DISPATCH
+#undef LOAD_FRAME
+#undef SYNC
+#undef PUSH
+#undef POP
+#undef TOP
+#undef SECOND
+#undef SAFEPOINT
+#undef NAME_AT
+#undef CACHE
+#undef SKIP_CACHES
+}
