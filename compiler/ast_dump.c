@@ -119,8 +119,11 @@ static bool printable(uint32_t cp) {
     if (cp >= 0x2028 && cp <= 0x202E) return false;
     if (cp >= 0x200B && cp <= 0x200F) return false;
     if (cp >= 0x2060 && cp <= 0x2064) return false;
+    if ((cp & 0xFFFE) == 0xFFFE || (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp >= 0xFFF0 && cp <= 0xFFFB))
+        return false;
+    if (cp == 0x061C || cp == 0x180E || (cp >= 0x2066 && cp <= 0x206F) || cp == 0x00AD) return false;
     if (cp == 0xFEFF || cp == 0x3000 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A)) return false;
-    if (cp == 0x2029 || cp == 0x205F) return false;
+    if (cp == 0x2029 || cp == 0x205F || cp == 0x202F) return false;
     if (cp >= 0xE000 && cp <= 0xF8FF) return false;
     if (cp >= 0xF0000) return false;
     return true;

@@ -331,14 +331,32 @@ static bool lex_string(Lexer *lx, Token *t) {
 // must be emitted (INDENT/DEDENT pending), 0 when nothing changes, -1 on error.
 static int measure_indent(Lexer *lx) {
     for (;;) {
-        int32_t col = 0, altcol = 0;
+        int32_t col = 0, altcol = 0, cont_col = 0, cont_altcol = 0;
         const char *p = lx->cur;
         for (; p < lx->end; p++) {
             if (*p == ' ') { col++; altcol++; }
             else if (*p == '\t') { col = (col / 8 + 1) * 8; altcol++; }
             else if (*p == '\f') { col = altcol = 0; }
+            else if (*p == '\\' && p + 1 < lx->end && (p[1] == '\n' || p[1] == '\r')) {
+                // Indentation cannot be split over lines with backslashes: as
+                // in CPython, the first backslash's column decides (when it is
+                // not 0), and the scan goes on into the next physical line.
+                if (!cont_col) { cont_col = col; cont_altcol = altcol; }
+                p++;
+                if (*p == '\r' && p + 1 < lx->end && p[1] == '\n') p++;
+                lx->line++;
+                lx->line_start = p + 1;
+                if (p + 1 >= lx->end) {
+                    lexer_error(lx->err, SYNERR_SYNTAX, cur_line(lx) - 1,
+                                (int32_t)(p - lx->cur) + 1, cur_line(lx) - 1, 0,
+                                "unexpected EOF while parsing");
+                    lx->err->incomplete = true;
+                    return -1;
+                }
+            }
             else break;
         }
+        if (cont_col) { col = cont_col; altcol = cont_altcol; }
         lx->cur = p;
         // Blank lines and comment-only lines do not count.
         if (p < lx->end && (*p == '#' || *p == '\n' || *p == '\r')) {

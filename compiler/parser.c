@@ -245,6 +245,14 @@ static Pos tok_pos(const Token *t) {
     return (Pos){t->line, t->col, t->end_line, t->end_col};
 }
 
+// From the start of a to the end of the last token consumed: this takes
+// in the closing parenthesis of a parenthesized operand, as CPython does.
+static Pos upto(Parser *p, Pos a) {
+    const Token *last = p->pos > 0 ? &p->toks[p->pos - 1] : NULL;
+    if (!last) return a;
+    return (Pos){a.line, a.col, last->end_line, last->end_col};
+}
+
 static Pos span(Pos a, Pos b) {
     return (Pos){a.line, a.col, b.end_line, b.end_col};
 }
@@ -525,7 +533,7 @@ static Expr *parse_paren(Parser *p) {
         Token st = advance(p);
         Expr *v = parse_binary(p, 1);
         if (!v) return NULL;
-        first = new_expr(p, E_STARRED, span(tok_pos(&st), v->pos));
+        first = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
         if (!first) return NULL;
         first->v.starred.value = v;
     } else {
@@ -562,7 +570,7 @@ static Expr *parse_paren(Parser *p) {
             Token st = advance(p);
             Expr *val = parse_binary(p, 1);
             if (!val) goto fail;
-            x = new_expr(p, E_STARRED, span(tok_pos(&st), val->pos));
+            x = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
             if (!x) goto fail;
             x->v.starred.value = val;
         } else {
@@ -593,7 +601,7 @@ static Expr *parse_star_named(Parser *p) {
         Token st = advance(p);
         Expr *v = parse_binary(p, 1);
         if (!v) return NULL;
-        Expr *e = new_expr(p, E_STARRED, span(tok_pos(&st), v->pos));
+        Expr *e = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
         if (e) e->v.starred.value = v;
         return e;
     }
@@ -799,6 +807,7 @@ static Expr *parse_slice(Parser *p) {
 static Expr *parse_subscript(Parser *p) {
     Token open = *cur(p);
     advance(p);
+    Pos st0 = tok_pos(cur(p));
     Expr *first = parse_slice(p);
     if (!first) return NULL;
     if (kind(p) != TK_COMMA && first->kind != E_STARRED) {
@@ -812,10 +821,9 @@ static Expr *parse_subscript(Parser *p) {
         Expr *x = parse_slice(p);
         if (!x || !vec_push(p, &v, x)) goto fail;
     }
-    Expr *t = new_expr(p, E_TUPLE, first->pos);
+    Expr *t = new_expr(p, E_TUPLE, st0);
     if (!t) goto fail;
-    Expr *lastx = v.items[v.len - 1];
-    t->pos = span(first->pos, lastx->pos);
+    t->pos = upto(p, st0);
     (void)open;
     t->v.list.elts = expr_list(p, &v);
     t->v.list.ctx = CTX_LOAD;
@@ -839,7 +847,7 @@ static bool parse_call_args(Parser *p, Expr *call) {
                             "iterable argument unpacking follows keyword argument unpacking");
                 goto fail;
             }
-            Expr *s = new_expr(p, E_STARRED, span(tok_pos(&st), v->pos));
+            Expr *s = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
             if (!s) goto fail;
             s->v.starred.value = v;
             if (!vec_push(p, &args, s)) goto fail;
@@ -849,7 +857,7 @@ static bool parse_call_args(Parser *p, Expr *call) {
             Keyword *k = alloc(p, sizeof(Keyword));
             if (!k) goto fail;
             k->value = v;
-            k->pos = span(tok_pos(&st), v->pos);
+            k->pos = upto(p, tok_pos(&st));
             seen_dstar = true;
             if (!vec_push(p, &kws, k)) goto fail;
         } else if (kind(p) == TK_NAME && kind_at(p, 1) == TK_EQUAL) {
@@ -861,7 +869,7 @@ static bool parse_call_args(Parser *p, Expr *call) {
             if (!k) goto fail;
             k->arg = tok_str(p, &name);
             k->value = v;
-            k->pos = span(tok_pos(&name), v->pos);
+            k->pos = upto(p, tok_pos(&name));
             seen_kw = true;
             if (!vec_push(p, &kws, k)) goto fail;
         } else {
@@ -934,6 +942,7 @@ fail:
 // atom followed by .name, (args) and [subscript] trailers. Each trailer
 // deepens the tree, so it counts toward the depth limit.
 static Expr *parse_primary(Parser *p) {
+    Pos st0 = tok_pos(cur(p));
     Expr *e = parse_atom(p);
     int32_t extra = 0;
     while (e) {
@@ -946,7 +955,7 @@ static Expr *parse_primary(Parser *p) {
             Token name = *cur(p);
             if (name.kind != TK_NAME) { e = invalid_syntax(p); break; }
             advance(p);
-            Expr *a = new_expr(p, E_ATTRIBUTE, span(e->pos, tok_pos(&name)));
+            Expr *a = new_expr(p, E_ATTRIBUTE, upto(p, st0));
             if (!a) { e = NULL; break; }
             a->v.attribute.value = e;
             a->v.attribute.attr = tok_str(p, &name);
@@ -958,9 +967,8 @@ static Expr *parse_primary(Parser *p) {
             if (!c) { e = NULL; break; }
             c->v.call.func = e;
             if (!parse_call_args(p, c)) { e = NULL; break; }
-            Token close = *cur(p);
             if (!expect(p, TK_RPAR)) { e = NULL; break; }
-            c->pos = span(e->pos, tok_pos(&close));
+            c->pos = upto(p, st0);
             e = c;
         } else {
             Expr *s = new_expr(p, E_SUBSCRIPT, e->pos);
@@ -968,9 +976,8 @@ static Expr *parse_primary(Parser *p) {
             s->v.subscript.value = e;
             s->v.subscript.slice = parse_subscript(p);
             if (!s->v.subscript.slice) { e = NULL; break; }
-            Token close = *cur(p);
             if (!expect(p, TK_RSQB)) { e = NULL; break; }
-            s->pos = span(e->pos, tok_pos(&close));
+            s->pos = upto(p, st0);
             s->v.subscript.ctx = CTX_LOAD;
             e = s;
         }
@@ -986,7 +993,7 @@ static Expr *parse_await_primary(Parser *p) {
         Expr *v = parse_primary(p);
         leave(p);
         if (!v) return NULL;
-        Expr *e = new_expr(p, E_AWAIT, span(tok_pos(&t), v->pos));
+        Expr *e = new_expr(p, E_AWAIT, upto(p, tok_pos(&t)));
         if (e) e->v.await_.value = v;
         return e;
     }
@@ -996,6 +1003,7 @@ static Expr *parse_await_primary(Parser *p) {
 static Expr *parse_factor(Parser *p);
 
 static Expr *parse_power(Parser *p) {
+    Pos st0 = tok_pos(cur(p));
     Expr *left = parse_await_primary(p);
     if (!left || kind(p) != TK_DOUBLESTAR) return left;
     advance(p);
@@ -1003,7 +1011,7 @@ static Expr *parse_power(Parser *p) {
     Expr *right = parse_factor(p);
     leave(p);
     if (!right) return NULL;
-    Expr *e = new_expr(p, E_BINOP, span(left->pos, right->pos));
+    Expr *e = new_expr(p, E_BINOP, upto(p, st0));
     if (!e) return NULL;
     e->v.binop.left = left;
     e->v.binop.op = AST_POW;
@@ -1019,7 +1027,7 @@ static Expr *parse_factor(Parser *p) {
     Expr *v = parse_factor(p);
     leave(p);
     if (!v) return NULL;
-    Expr *e = new_expr(p, E_UNARYOP, span(tok_pos(&t), v->pos));
+    Expr *e = new_expr(p, E_UNARYOP, upto(p, tok_pos(&t)));
     if (!e) return NULL;
     e->v.unaryop.op = k == TK_PLUS ? AST_UADD : k == TK_MINUS ? AST_USUB : AST_INVERT;
     e->v.unaryop.operand = v;
@@ -1047,17 +1055,18 @@ static int binop_level(TokKind k, OperatorKind *op) {
 
 static Expr *parse_binary(Parser *p, int level) {
     if (!enter(p)) return NULL;
+    Pos st0 = tok_pos(cur(p));
     Expr *left = level >= 6 ? parse_factor(p) : parse_binary(p, level + 1);
     int32_t extra = 0;
     while (left) {
-        OperatorKind op;
+        OperatorKind op = AST_ADD;
         if (binop_level(kind(p), &op) != level) break;
         if (!enter(p)) { left = NULL; break; }
         extra++;
         advance(p);
         Expr *right = level >= 6 ? parse_factor(p) : parse_binary(p, level + 1);
         if (!right) { left = NULL; break; }
-        Expr *e = new_expr(p, E_BINOP, span(left->pos, right->pos));
+        Expr *e = new_expr(p, E_BINOP, upto(p, st0));
         if (!e) { left = NULL; break; }
         e->v.binop.left = left;
         e->v.binop.op = op;
@@ -1097,9 +1106,10 @@ static bool compare_op(Parser *p, CmpOpKind *op) {
 }
 
 static Expr *parse_comparison(Parser *p) {
+    Pos st0 = tok_pos(cur(p));
     Expr *left = parse_binary(p, 1);
     if (!left) return NULL;
-    CmpOpKind op;
+    CmpOpKind op = AST_EQ;
     if (!compare_op(p, &op)) return left;
     Vec ops = {0}, comps = {0};
     Expr *e = NULL;
@@ -1108,7 +1118,7 @@ static Expr *parse_comparison(Parser *p) {
         if (!r || !vec_push(p, &ops, (void *)(intptr_t)op) || !vec_push(p, &comps, r)) goto fail;
     } while (compare_op(p, &op));
     if (p->failed) goto fail;
-    e = new_expr(p, E_COMPARE, span(left->pos, ((Expr *)comps.items[comps.len - 1])->pos));
+    e = new_expr(p, E_COMPARE, upto(p, st0));
     if (!e) goto fail;
     e->v.compare.left = left;
     e->v.compare.ops = alloc(p, (size_t)ops.len * sizeof(CmpOpKind));
@@ -1130,7 +1140,7 @@ static Expr *parse_inversion(Parser *p) {
     Expr *v = parse_inversion(p);
     leave(p);
     if (!v) return NULL;
-    Expr *e = new_expr(p, E_UNARYOP, span(tok_pos(&t), v->pos));
+    Expr *e = new_expr(p, E_UNARYOP, upto(p, tok_pos(&t)));
     if (!e) return NULL;
     e->v.unaryop.op = AST_NOT;
     e->v.unaryop.operand = v;
@@ -1138,6 +1148,7 @@ static Expr *parse_inversion(Parser *p) {
 }
 
 static Expr *parse_boolop(Parser *p, bool is_or) {
+    Pos st0 = tok_pos(cur(p));
     Expr *first = is_or ? parse_boolop(p, false) : parse_inversion(p);
     TokKind k = is_or ? TK_OR : TK_AND;
     if (!first || kind(p) != k) return first;
@@ -1147,7 +1158,7 @@ static Expr *parse_boolop(Parser *p, bool is_or) {
         Expr *x = is_or ? parse_boolop(p, false) : parse_inversion(p);
         if (!x || !vec_push(p, &v, x)) goto fail;
     }
-    Expr *e = new_expr(p, E_BOOLOP, span(first->pos, ((Expr *)v.items[v.len - 1])->pos));
+    Expr *e = new_expr(p, E_BOOLOP, upto(p, st0));
     if (!e) goto fail;
     e->v.boolop.op = is_or ? BOOL_OR : BOOL_AND;
     e->v.boolop.values = expr_list(p, &v);
@@ -1171,7 +1182,7 @@ static Expr *parse_lambda(Parser *p) {
     if (!expect_colon(p)) return NULL;
     Expr *body = parse_expression(p);
     if (!body) return NULL;
-    Expr *e = new_expr(p, E_LAMBDA, span(tok_pos(&t), body->pos));
+    Expr *e = new_expr(p, E_LAMBDA, upto(p, tok_pos(&t)));
     if (!e) return NULL;
     e->v.lambda.args = args;
     e->v.lambda.body = body;
@@ -1180,6 +1191,7 @@ static Expr *parse_lambda(Parser *p) {
 
 static Expr *parse_expression(Parser *p) {
     if (!enter(p)) return NULL;
+    Pos st0 = tok_pos(cur(p));
     Expr *e;
     if (kind(p) == TK_LAMBDA) {
         e = parse_lambda(p);
@@ -1202,7 +1214,7 @@ static Expr *parse_expression(Parser *p) {
                 advance(p);
                 orelse = parse_expression(p);
             }
-            Expr *x = orelse ? new_expr(p, E_IFEXP, span(e->pos, orelse->pos)) : NULL;
+            Expr *x = orelse ? new_expr(p, E_IFEXP, upto(p, st0)) : NULL;
             if (x) {
                 x->v.ifexp.test = test;
                 x->v.ifexp.body = e;
@@ -1221,7 +1233,7 @@ static Expr *parse_named_expression(Parser *p) {
         advance(p);
         Expr *v = parse_expression(p);
         if (!v) return NULL;
-        Expr *e = new_expr(p, E_NAMEDEXPR, span(tok_pos(&name), v->pos));
+        Expr *e = new_expr(p, E_NAMEDEXPR, upto(p, tok_pos(&name)));
         if (!e) return NULL;
         e->v.namedexpr.target = make_name(p, &name, CTX_STORE);
         e->v.namedexpr.value = v;
@@ -1239,12 +1251,13 @@ static Expr *parse_named_expression(Parser *p) {
 
 // star_expressions: comma-separated, '*' allowed; a tuple if there is a comma.
 static Expr *parse_star_expressions(Parser *p) {
+    Pos st0 = tok_pos(cur(p));
     Expr *first;
     if (kind(p) == TK_STAR) {
         Token st = advance(p);
         Expr *v = parse_binary(p, 1);
         if (!v) return NULL;
-        first = new_expr(p, E_STARRED, span(tok_pos(&st), v->pos));
+        first = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
         if (!first) return NULL;
         first->v.starred.value = v;
     } else {
@@ -1264,7 +1277,7 @@ static Expr *parse_star_expressions(Parser *p) {
             Token st = advance(p);
             Expr *val = parse_binary(p, 1);
             if (!val) goto fail;
-            x = new_expr(p, E_STARRED, span(tok_pos(&st), val->pos));
+            x = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
             if (!x) goto fail;
             x->v.starred.value = val;
         } else {
@@ -1273,7 +1286,8 @@ static Expr *parse_star_expressions(Parser *p) {
         if (!x || !vec_push(p, &v, x)) goto fail;
         last = x->pos;
     }
-    Expr *t = new_expr(p, E_TUPLE, span(first->pos, last));
+    Expr *t = new_expr(p, E_TUPLE, upto(p, st0));
+    (void)last;
     if (!t) goto fail;
     t->v.list.elts = expr_list(p, &v);
     t->v.list.ctx = CTX_LOAD;
@@ -1288,7 +1302,7 @@ static Expr *parse_yield(Parser *p) {
     if (accept(p, TK_FROM)) {
         Expr *v = parse_expression(p);
         if (!v) return NULL;
-        Expr *e = new_expr(p, E_YIELDFROM, span(tok_pos(&t), v->pos));
+        Expr *e = new_expr(p, E_YIELDFROM, upto(p, tok_pos(&t)));
         if (e) e->v.yieldfrom.value = v;
         return e;
     }
@@ -1299,13 +1313,14 @@ static Expr *parse_yield(Parser *p) {
         Expr *v = parse_star_expressions(p);
         if (!v) return NULL;
         e->v.yield.value = v;
-        e->pos = span(e->pos, v->pos);
+        e->pos = upto(p, e->pos);
     }
     return e;
 }
 
 // Targets of `for` and comprehensions: stop before `in`.
 static Expr *parse_target_list(Parser *p) {
+    Pos st0 = tok_pos(cur(p));
     Vec v = {0};
     Expr *first = NULL;
     bool tuple = false;
@@ -1315,7 +1330,7 @@ static Expr *parse_target_list(Parser *p) {
             Token st = advance(p);
             Expr *val = parse_binary(p, 1);
             if (!val) goto fail;
-            x = new_expr(p, E_STARRED, span(tok_pos(&st), val->pos));
+            x = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
             if (!x) goto fail;
             x->v.starred.value = val;
         } else {
@@ -1332,7 +1347,7 @@ static Expr *parse_target_list(Parser *p) {
         vec_free(&v);
         return first;
     }
-    Expr *t = new_expr(p, E_TUPLE, span(first->pos, ((Expr *)v.items[v.len - 1])->pos));
+    Expr *t = new_expr(p, E_TUPLE, upto(p, st0));
     if (!t) goto fail;
     t->v.list.elts = expr_list(p, &v);
     return t;
@@ -1973,7 +1988,7 @@ static Stmt *simple_stmt_expr(Parser *p) {
     Token start = *cur(p);
     Expr *first = parse_rhs(p);
     if (!first) return NULL;
-    OperatorKind op;
+    OperatorKind op = AST_ADD;
     if (kind(p) == TK_COLON) {
         Token colon = advance(p);
         if (first->kind == E_TUPLE || first->kind == E_LIST) {
@@ -1992,7 +2007,7 @@ static Stmt *simple_stmt_expr(Parser *p) {
             value = parse_rhs(p);
             if (!value) return NULL;
         }
-        Stmt *s = new_stmt(p, S_ANNASSIGN, span(first->pos, (value ? value : ann)->pos));
+        Stmt *s = new_stmt(p, S_ANNASSIGN, upto(p, tok_pos(&start)));
         if (!s) return NULL;
         s->v.annassign.target = first;
         s->v.annassign.annotation = ann;
@@ -2009,7 +2024,7 @@ static Stmt *simple_stmt_expr(Parser *p) {
         set_context(first, CTX_STORE);
         Expr *value = parse_rhs(p);
         if (!value) return NULL;
-        Stmt *s = new_stmt(p, S_AUGASSIGN, span(first->pos, value->pos));
+        Stmt *s = new_stmt(p, S_AUGASSIGN, upto(p, tok_pos(&start)));
         if (!s) return NULL;
         s->v.augassign.target = first;
         s->v.augassign.op = op;
@@ -2057,7 +2072,7 @@ static Stmt *simple_stmt_expr(Parser *p) {
             value = parse_rhs(p);
             if (!value) goto fail;
         }
-        Stmt *s = new_stmt(p, S_ASSIGN, span(first->pos, value->pos));
+        Stmt *s = new_stmt(p, S_ASSIGN, upto(p, tok_pos(&start)));
         if (!s) goto fail;
         s->v.assign.targets = expr_list(p, &targets);
         s->v.assign.value = value;
@@ -2078,7 +2093,7 @@ static Stmt *simple_stmt_expr(Parser *p) {
         }
         return NULL;
     }
-    Stmt *s = new_stmt(p, S_EXPR, first->pos);
+    Stmt *s = new_stmt(p, S_EXPR, upto(p, tok_pos(&start)));
     if (s) s->v.expr.value = first;
     return s;
 }
@@ -2123,7 +2138,7 @@ static Stmt *parse_import(Parser *p) {
         if (!vec_push(p, &names, a)) goto fail;
         if (!accept(p, TK_COMMA)) break;
     }
-    Stmt *s = new_stmt(p, S_IMPORT, span(tok_pos(&kw), tok_pos(&p->toks[p->pos - 1])));
+    Stmt *s = new_stmt(p, S_IMPORT, upto(p, tok_pos(&kw)));
     if (!s) goto fail;
     s->v.import.nnames = names.len;
     s->v.import.names = alloc(p, (size_t)names.len * sizeof(Alias));
@@ -2187,7 +2202,7 @@ static Stmt *parse_from_import(Parser *p) {
         }
         if (paren && !expect(p, TK_RPAR)) goto fail;
     }
-    Stmt *s = new_stmt(p, S_IMPORTFROM, span(tok_pos(&kw), tok_pos(&p->toks[p->pos - 1])));
+    Stmt *s = new_stmt(p, S_IMPORTFROM, upto(p, tok_pos(&kw)));
     if (!s) goto fail;
     s->v.importfrom.module = module;
     s->v.importfrom.level = level;
@@ -2215,7 +2230,7 @@ static Stmt *parse_simple_stmt(Parser *p) {
         if (s && (kind(p) == TK_STAR || starts_expression(kind(p)))) {
             s->v.return_.value = parse_star_expressions(p);
             if (!s->v.return_.value) return NULL;
-            s->pos = span(s->pos, s->v.return_.value->pos);
+            s->pos = upto(p, s->pos);
         }
         return s;
     case TK_RAISE:
@@ -2224,11 +2239,11 @@ static Stmt *parse_simple_stmt(Parser *p) {
         if (s && starts_expression(kind(p))) {
             s->v.raise.exc = parse_expression(p);
             if (!s->v.raise.exc) return NULL;
-            s->pos = span(s->pos, s->v.raise.exc->pos);
+            s->pos = upto(p, s->pos);
             if (accept(p, TK_FROM)) {
                 s->v.raise.cause = parse_expression(p);
                 if (!s->v.raise.cause) return NULL;
-                s->pos = span(s->pos, s->v.raise.cause->pos);
+                s->pos = upto(p, s->pos);
             }
         }
         return s;
@@ -2249,7 +2264,7 @@ static Stmt *parse_simple_stmt(Parser *p) {
             if (!accept(p, TK_COMMA)) break;
         }
         s = new_stmt(p, t.kind == TK_GLOBAL ? S_GLOBAL : S_NONLOCAL,
-                     span(tok_pos(&t), tok_pos(&p->toks[p->pos - 1])));
+                     upto(p, tok_pos(&t)));
         if (!s) { vec_free(&names); return NULL; }
         s->v.global.nnames = names.len;
         s->v.global.names = (const char **)vec_finish(p, &names);
@@ -2278,8 +2293,7 @@ static Stmt *parse_simple_stmt(Parser *p) {
             vec_free(&targets);
             return invalid_syntax(p);
         }
-        Expr *lastx = targets.items[targets.len - 1];
-        s = new_stmt(p, S_DELETE, span(tok_pos(&t), lastx->pos));
+        s = new_stmt(p, S_DELETE, upto(p, tok_pos(&t)));
         if (!s) { vec_free(&targets); return NULL; }
         s->v.delete_.targets = expr_list(p, &targets);
         return s;
@@ -2290,11 +2304,11 @@ static Stmt *parse_simple_stmt(Parser *p) {
         if (!s) return NULL;
         s->v.assert_.test = parse_expression(p);
         if (!s->v.assert_.test) return NULL;
-        s->pos = span(s->pos, s->v.assert_.test->pos);
+        s->pos = upto(p, s->pos);
         if (accept(p, TK_COMMA)) {
             s->v.assert_.msg = parse_expression(p);
             if (!s->v.assert_.msg) return NULL;
-            s->pos = span(s->pos, s->v.assert_.msg->pos);
+            s->pos = upto(p, s->pos);
         }
         return s;
     case TK_IMPORT: return parse_import(p);
@@ -2343,6 +2357,16 @@ static Stmt *parse_if(Parser *p, bool elif) {
         if (!expect_colon(p) || !parse_block(p, &s->v.if_.orelse, "'else' statement", e.line))
             return NULL;
     }
+    if (elif) {
+        // parse_statement sets the end of the outer `if` only.
+        for (int32_t i = p->pos - 1; i >= 0; i--) {
+            Token *e = &p->toks[i];
+            if (e->kind == TK_NEWLINE || e->kind == TK_DEDENT || e->kind == TK_INDENT) continue;
+            s->pos.end_line = e->end_line;
+            s->pos.end_col = e->end_col;
+            break;
+        }
+    }
     return s;
 }
 
@@ -2390,7 +2414,7 @@ static bool parse_with_item(Parser *p, Vec *items) {
             Token st = advance(p);
             Expr *v = parse_binary(p, 1);
             if (!v) return false;
-            t = new_expr(p, E_STARRED, span(tok_pos(&st), v->pos));
+            t = new_expr(p, E_STARRED, upto(p, tok_pos(&st)));
             if (!t) return false;
             t->v.starred.value = v;
         } else {

@@ -78,9 +78,9 @@ typedef struct SymTable {
     Scope **map_vals;
     int32_t map_len, map_cap;
     int depth; // recursion guard
-    // Error: when failed, err holds a SyntaxError (columns are 0-based
-    // byte offsets; the compiler converts them); nomem set on arena failure;
-    // too_deep on nesting beyond the recursion limit.
+    // Error: when failed, err holds a SyntaxError with AST positions
+    // (0-based byte columns; the compiler reports them +1, as CPython);
+    // nomem is set on arena failure, too_deep on nesting beyond the limit.
     bool failed, nomem, too_deep;
     SyntaxErrorInfo err;
 } SymTable;

@@ -1250,6 +1250,56 @@ static Value b_exit(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     return vm_raise_value(vm, exc);
 }
 
+// exit and quit are _sitebuiltins.Quitter instances, so that typing `exit`
+// at the REPL explains itself: "Use exit() or Ctrl-D (i.e. EOF) to exit".
+static Value quitter_repr(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    if (nargs < 1) return vm_raise(vm, vm->exc_TypeError, "__repr__ requires an argument");
+    StrObject *name_key = str_intern_cstr(vm, "name"), *eof_key = str_intern_cstr(vm, "eof");
+    if (!name_key || !eof_key) return VAL_NULL;
+    Value name = vm_getattr(vm, args[0], name_key);
+    if (IS_NULL(name)) return VAL_NULL;
+    if (vm_push_root(vm, name) < 0) return VAL_NULL;
+    Value eof = vm_getattr(vm, args[0], eof_key);
+    StrObject *r = IS_NULL(eof) ? NULL : str_format(vm, "Use %S() or %S to exit", name, eof);
+    vm_pop_roots(vm, 1);
+    return r ? v_obj(r) : VAL_NULL;
+}
+
+static Value quitter_call(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    return b_exit(vm, args + 1, nargs - 1, kwnames);
+}
+
+static int add_quitters(EddyVM *vm, ModuleObject *m) {
+    DictObject *ns = dict_new(vm);
+    StrObject *modname = str_intern_cstr(vm, "_sitebuiltins");
+    StrObject *clsname = str_intern_cstr(vm, "Quitter");
+    NativeFunctionObject *repr = native_new(vm, "__repr__", quitter_repr, VAL_NULL, NATIVE_METHOD);
+    NativeFunctionObject *call = native_new(vm, "__call__", quitter_call, VAL_NULL, NATIVE_METHOD);
+    if (!ns || !modname || !clsname || !repr || !call) return -1;
+    if (dict_set_str(vm, ns, vm->names.__module__, v_obj(modname)) < 0 ||
+        dict_set_str(vm, ns, vm->names.__repr__, v_obj(repr)) < 0 ||
+        dict_set_str(vm, ns, vm->names.__call__, v_obj(call)) < 0)
+        return -1;
+    Value base = v_obj(vm->t_object);
+    TupleObject *bases = tuple_from(vm, &base, 1);
+    if (!bases) return -1;
+    TypeObject *cls = type_new_class(vm, vm->t_type, clsname, bases, ns);
+    if (!cls) return -1;
+    static const char *const names[] = {"exit", "quit"};
+    StrObject *eof = str_from_cstr(vm, "Ctrl-D (i.e. EOF)");
+    StrObject *name_key = str_intern_cstr(vm, "name"), *eof_key = str_intern_cstr(vm, "eof");
+    if (!eof || !name_key || !eof_key) return -1;
+    for (int i = 0; i < 2; i++) {
+        Value q = vm_call0(vm, v_obj(cls));
+        if (IS_NULL(q)) return -1;
+        StrObject *n = str_intern_cstr(vm, names[i]);
+        if (!n || vm_setattr(vm, q, name_key, v_obj(n)) < 0 ||
+            vm_setattr(vm, q, eof_key, v_obj(eof)) < 0 || module_add_value(vm, m, names[i], q) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static Value b_help(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     StrObject *s;
     if (nargs == 0) {
@@ -1369,6 +1419,10 @@ int builtins_init(EddyVM *vm, ModuleObject *m) {
     if (module_add_value(vm, m, "EnvironmentError", v_obj(vm->exc_OSError)) < 0 ||
         module_add_value(vm, m, "IOError", v_obj(vm->exc_OSError)) < 0)
         return -1;
+
+    // Replace the plain exit/quit functions by Quitter objects when classes
+    // can be made this early; the functions remain otherwise.
+    if (add_quitters(vm, m) < 0) vm_err_clear(vm);
 
     if (module_add_value(vm, m, "NotImplemented", vm->not_implemented) < 0 ||
         module_add_value(vm, m, "Ellipsis", vm->ellipsis) < 0 ||

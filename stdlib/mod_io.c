@@ -40,7 +40,9 @@ typedef struct FileObject {
 // ---------------------------------------------------------------------------
 // Errors
 
-Value io_raise_oserror(EddyVM *vm, int err, const char *filename) {
+// The OSError subclass for err with args (errno, strerror[, filename]);
+// filename is a str/bytes Value or V_NULL.
+static Value raise_oserror_value(EddyVM *vm, int err, Value filename) {
     TypeObject *t = vm->exc_OSError;
     switch (err) {
     case ENOENT: t = vm->exc_FileNotFoundError; break;
@@ -63,14 +65,8 @@ Value io_raise_oserror(EddyVM *vm, int err, const char *filename) {
     }
     StrObject *msg = str_from_cstr(vm, strerror(err));
     if (!msg) return VAL_NULL;
-    Value items[3] = {v_int(err), v_obj(msg), VAL_NONE};
-    size_t n = 2;
-    if (filename) {
-        StrObject *f = str_decode_utf8(vm, filename, strlen(filename));
-        if (!f) return VAL_NULL;
-        items[2] = v_obj(f);
-        n = 3;
-    }
+    Value items[3] = {v_int(err), v_obj(msg), filename};
+    size_t n = IS_NULL(filename) ? 2 : 3;
     // Through the class's constructor, which stores errno / strerror /
     // filename and keeps args == (errno, strerror) as CPython does.
     Value exc = vm_call(vm, v_obj(t), items, (int)n, NULL);
@@ -78,13 +74,23 @@ Value io_raise_oserror(EddyVM *vm, int err, const char *filename) {
     return vm_raise_value(vm, exc);
 }
 
+Value io_raise_oserror(EddyVM *vm, int err, const char *filename) {
+    Value f = VAL_NULL;
+    if (filename) {
+        StrObject *s = str_decode_utf8(vm, filename, strlen(filename));
+        if (!s) return VAL_NULL;
+        f = v_obj(s);
+    }
+    return raise_oserror_value(vm, err, f);
+}
+
 static Value raise_closed(EddyVM *vm) {
     return vm_raise(vm, vm->exc_ValueError, "I/O operation on closed file.");
 }
 
-// Raise with the file's name (str) as the filename, or none for fds.
+// Raise with the file's name as the filename, or none for fds.
 static Value raise_file_error(EddyVM *vm, FileObject *f, int err) {
-    return io_raise_oserror(vm, err, is_str(vm, f->name) ? AS_STR(f->name)->data : NULL);
+    return raise_oserror_value(vm, err, is_int(vm, f->name) ? VAL_NULL : f->name);
 }
 
 // ---------------------------------------------------------------------------
@@ -178,7 +184,12 @@ static int fill(EddyVM *vm, FileObject *f) {
         ssize_t r = read(f->fd, f->rbuf + f->rlen, f->rcap - f->rlen);
         if (r < 0) {
             if (errno == EINTR) {
-                if (vm->interrupt) return -1;
+                // A signal: stop for the host's interrupt, else retry (PEP 475).
+                if (vm->interrupt) {
+                    vm->interrupt = 0;
+                    vm_raise_value(vm, v_obj(vm->exc_KeyboardInterrupt));
+                    return -1;
+                }
                 continue;
             }
             raise_file_error(vm, f, errno);
@@ -223,13 +234,29 @@ static Value take(EddyVM *vm, FileObject *f, size_t n) {
     return r;
 }
 
+// io.UnsupportedOperation (a subclass of OSError and ValueError, created by
+// the io module); plain OSError if that module cannot be loaded.
+static void raise_unsupported(EddyVM *vm, const char *msg) {
+    StrObject *io = str_intern_cstr(vm, "io");
+    StrObject *cls_name = str_intern_cstr(vm, "UnsupportedOperation");
+    if (!io || !cls_name) return;
+    Value m = vm_import(vm, io, VAL_NONE, 0, NULL);
+    Value cls = VAL_NULL;
+    if (!IS_NULL(m) && vm_getattr_opt(vm, m, cls_name, &cls) > 0 && is_type(vm, cls)) {
+        vm_raise(vm, AS_TYPE(cls), "%s", msg);
+        return;
+    }
+    vm_err_clear(vm);
+    vm_raise(vm, vm->exc_OSError, "%s", msg);
+}
+
 static int check_readable(EddyVM *vm, FileObject *f) {
     if (f->closed) {
         raise_closed(vm);
         return -1;
     }
     if (!f->readable) {
-        vm_raise(vm, vm->exc_OSError, "not readable");
+        raise_unsupported(vm, "not readable");
         return -1;
     }
     return 0;
@@ -241,7 +268,7 @@ static int check_writable(EddyVM *vm, FileObject *f) {
         return -1;
     }
     if (!f->writable) {
-        vm_raise(vm, vm->exc_OSError, "not writable");
+        raise_unsupported(vm, "not writable");
         return -1;
     }
     return 0;
@@ -502,11 +529,15 @@ static Value file_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
         do {
             fd = open(path, flags, 0666);
         } while (fd < 0 && errno == EINTR && !vm->interrupt);
-        if (fd < 0) return io_raise_oserror(vm, errno, path);
+        if (fd < 0 && errno == EINTR) {
+            vm->interrupt = 0;
+            return vm_raise_value(vm, v_obj(vm->exc_KeyboardInterrupt));
+        }
+        if (fd < 0) return raise_oserror_value(vm, errno, file);
         struct stat st;
         if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
             close(fd);
-            return io_raise_oserror(vm, EISDIR, path);
+            return raise_oserror_value(vm, EISDIR, file);
         }
     } else {
         return vm_raise(vm, vm->exc_TypeError, "expected str, bytes or os.PathLike object, not %T",
@@ -881,10 +912,341 @@ static int init_file_type(EddyVM *vm, TypeObject *t, bool text) {
     return 0;
 }
 
+// ---------------------------------------------------------------------------
+// io.StringIO: an in-memory text file. The text is kept as UTF-8 bytes; the
+// position is a byte offset on a character boundary (or past the end, where
+// a write pads with NULs), and tell()/seek() convert to character counts.
+
+typedef struct StringIOObject {
+    Obj hdr;
+    char *data;
+    size_t len, cap;
+    size_t pos;
+    bool closed;
+} StringIOObject;
+
+static void stringio_finalize(EddyVM *vm, Obj *self) {
+    StringIOObject *s = (StringIOObject *)self;
+    if (s->data) mem_free(vm, s->data, s->cap);
+    s->data = NULL;
+    s->cap = s->len = 0;
+}
+
+static int sio_reserve(EddyVM *vm, StringIOObject *s, size_t need) {
+    if (need <= s->cap) return 0;
+    size_t ncap = s->cap ? s->cap : 64;
+    while (ncap < need) ncap *= 2;
+    char *nd = mem_realloc(vm, s->data, s->cap, ncap);
+    if (!nd) return -1;
+    s->data = nd;
+    s->cap = ncap;
+    return 0;
+}
+
+static StringIOObject *self_sio(EddyVM *vm, Value self, const char *method, bool check_closed) {
+    if (!IS_OBJ(self) || !type_is_subtype(OBJ_TYPE(AS_OBJ(self)), vm->t_stringio)) {
+        vm_raise(vm, vm->exc_TypeError,
+                 "descriptor '%s' for '_io.StringIO' objects doesn't apply to a '%T' object",
+                 method, self);
+        return NULL;
+    }
+    StringIOObject *s = (StringIOObject *)AS_OBJ(self);
+    if (check_closed && s->closed) {
+        vm_raise(vm, vm->exc_ValueError, "I/O operation on closed file");
+        return NULL;
+    }
+    return s;
+}
+
+// Character index of the current position.
+static int64_t sio_tell(StringIOObject *s) {
+    if (s->pos <= s->len) return (int64_t)utf8_count(s->data ? s->data : "", s->pos);
+    return (int64_t)utf8_count(s->data ? s->data : "", s->len) + (int64_t)(s->pos - s->len);
+}
+
+static int sio_write_str(EddyVM *vm, StringIOObject *s, StrObject *str) {
+    if (str->len == 0) return 0;
+    if (s->pos > s->len) {
+        // Writing past the end pads the gap with NUL characters.
+        if (sio_reserve(vm, s, s->pos) < 0) return -1;
+        memset(s->data + s->len, 0, s->pos - s->len);
+        s->len = s->pos;
+    }
+    // Overwrite as many characters as are written (their widths may differ).
+    size_t end = s->pos + utf8_prefix(s->data + s->pos, s->len - s->pos, (int64_t)str->ncp);
+    size_t newlen = s->len - (end - s->pos) + str->len;
+    if (sio_reserve(vm, s, newlen + 1) < 0) return -1;
+    memmove(s->data + s->pos + str->len, s->data + end, s->len - end);
+    memcpy(s->data + s->pos, str->data, str->len);
+    s->len = newlen;
+    s->pos += str->len;
+    return 0;
+}
+
+static Value sio_take(EddyVM *vm, StringIOObject *s, size_t n) {
+    StrObject *r = str_new(vm, s->data ? s->data + s->pos : "", n);
+    if (!r) return VAL_NULL;
+    s->pos += n;
+    return v_obj(r);
+}
+
+static Value stringio_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kwnames) {
+    static const char *const names[] = {"initial_value", "newline"};
+    Value a[2];
+    if (args_parse(vm, "StringIO", args, nargs, kwnames, names, 2, 2, 0, a) < 0) return VAL_NULL;
+    if (!IS_NULL(a[0]) && !IS_NONE(a[0]) && !is_str(vm, a[0]))
+        return vm_raise(vm, vm->exc_TypeError, "initial_value must be str or None, not %T", a[0]);
+    StringIOObject *s = (StringIOObject *)obj_alloc(vm, t, t->instance_size);
+    if (!s) return VAL_NULL;
+    if (!IS_NULL(a[0]) && !IS_NONE(a[0])) {
+        if (sio_write_str(vm, s, AS_STR(a[0])) < 0) return VAL_NULL;
+        s->pos = 0;
+    }
+    return v_obj(s);
+}
+
+static Value sio_write(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    if (args_count(vm, "write", nargs - 1, 1, 1) < 0) return VAL_NULL;
+    StringIOObject *s = self_sio(vm, args[0], "write", true);
+    if (!s) return VAL_NULL;
+    if (!is_str(vm, args[1]))
+        return vm_raise(vm, vm->exc_TypeError, "string argument expected, got '%T'", args[1]);
+    if (sio_write_str(vm, s, AS_STR(args[1])) < 0) return VAL_NULL;
+    return v_int((int64_t)AS_STR(args[1])->ncp);
+}
+
+static Value sio_writelines(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    if (args_count(vm, "writelines", nargs - 1, 1, 1) < 0) return VAL_NULL;
+    if (!self_sio(vm, args[0], "writelines", true)) return VAL_NULL;
+    Value it = vm_iter(vm, args[1]);
+    if (IS_NULL(it) || vm_push_root(vm, it) < 0) return VAL_NULL;
+    Value item, result = VAL_NONE;
+    int r;
+    while ((r = vm_next(vm, it, &item)) > 0) {
+        Value pair[2] = {args[0], item};
+        if (IS_NULL(sio_write(vm, pair, 2, NULL))) {
+            result = VAL_NULL;
+            break;
+        }
+    }
+    if (r < 0) result = VAL_NULL;
+    vm_pop_roots(vm, 1);
+    return result;
+}
+
+static Value sio_getvalue(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "getvalue", true);
+    if (!s || args_count(vm, "getvalue", nargs - 1, 0, 0) < 0) return VAL_NULL;
+    StrObject *r = str_new(vm, s->data ? s->data : "", s->len);
+    return r ? v_obj(r) : VAL_NULL;
+}
+
+static Value sio_read(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "read", true);
+    if (!s || args_count(vm, "read", nargs - 1, 0, 1) < 0) return VAL_NULL;
+    int64_t n;
+    if (size_arg(vm, nargs > 1 ? args[1] : VAL_NULL, &n) < 0) return VAL_NULL;
+    if (s->pos >= s->len) return v_obj(vm->names.empty);
+    size_t avail = s->len - s->pos;
+    return sio_take(vm, s, n < 0 ? avail : utf8_prefix(s->data + s->pos, avail, n));
+}
+
+static Value sio_readline_n(EddyVM *vm, StringIOObject *s, int64_t limit) {
+    if (s->pos >= s->len) return v_obj(vm->names.empty);
+    size_t avail = s->len - s->pos;
+    const char *p = s->data + s->pos;
+    size_t cut = limit < 0 ? avail : utf8_prefix(p, avail, limit);
+    const char *nl = memchr(p, '\n', cut);
+    return sio_take(vm, s, nl ? (size_t)(nl - p) + 1 : cut);
+}
+
+static Value sio_readline(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "readline", true);
+    if (!s || args_count(vm, "readline", nargs - 1, 0, 1) < 0) return VAL_NULL;
+    int64_t n;
+    if (size_arg(vm, nargs > 1 ? args[1] : VAL_NULL, &n) < 0) return VAL_NULL;
+    return sio_readline_n(vm, s, n);
+}
+
+static Value sio_readlines(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "readlines", true);
+    if (!s || args_count(vm, "readlines", nargs - 1, 0, 1) < 0) return VAL_NULL;
+    ListObject *l = list_new(vm, 0);
+    if (!l) return VAL_NULL;
+    while (s->pos < s->len) {
+        Value line = sio_readline_n(vm, s, -1);
+        if (IS_NULL(line) || list_append(vm, l, line) < 0) return VAL_NULL;
+    }
+    return v_obj(l);
+}
+
+static Value sio_tell_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "tell", true);
+    if (!s || args_count(vm, "tell", nargs - 1, 0, 0) < 0) return VAL_NULL;
+    return v_int(sio_tell(s));
+}
+
+static Value sio_seek(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    if (args_count(vm, "seek", nargs - 1, 1, 2) < 0) return VAL_NULL;
+    StringIOObject *s = self_sio(vm, args[0], "seek", true);
+    if (!s) return VAL_NULL;
+    int64_t off, whence = 0;
+    if (vm_index_i64(vm, args[1], &off) < 0) return VAL_NULL;
+    if (nargs > 2 && vm_index_i64(vm, args[2], &whence) < 0) return VAL_NULL;
+    if (whence < 0 || whence > 2)
+        return vm_raise(vm, vm->exc_ValueError, "Invalid whence (%lld, should be 0, 1 or 2)",
+                        (long long)whence);
+    if (whence == 0 && off < 0)
+        return vm_raise(vm, vm->exc_ValueError, "Negative seek position %lld", (long long)off);
+    if (whence != 0 && off != 0)
+        return vm_raise(vm, vm->exc_OSError, "Can't do nonzero cur-relative seeks");
+    if (whence == 1) return v_int(sio_tell(s));
+    if (whence == 2) {
+        s->pos = s->len;
+        return v_int(sio_tell(s));
+    }
+    size_t b = utf8_prefix(s->data ? s->data : "", s->len, off);
+    int64_t chars = (int64_t)utf8_count(s->data ? s->data : "", b);
+    s->pos = b + (size_t)(off - chars); // past the end: one byte per missing char
+    return v_int(off);
+}
+
+static Value sio_truncate(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "truncate", true);
+    if (!s || args_count(vm, "truncate", nargs - 1, 0, 1) < 0) return VAL_NULL;
+    int64_t size = sio_tell(s);
+    if (nargs > 1 && !IS_NONE(args[1])) {
+        if (vm_index_i64(vm, args[1], &size) < 0) return VAL_NULL;
+        if (size < 0)
+            return vm_raise(vm, vm->exc_ValueError, "Negative size value %lld", (long long)size);
+    }
+    size_t b = utf8_prefix(s->data ? s->data : "", s->len, size);
+    if (b < s->len) s->len = b;
+    return v_int(size);
+}
+
+static Value sio_close(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "close", false);
+    if (!s) return VAL_NULL;
+    s->closed = true;
+    return VAL_NONE;
+}
+
+static Value sio_true_if_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    return self_sio(vm, args[0], "readable", true) ? VAL_TRUE : VAL_NULL;
+}
+
+static Value sio_false_if_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    return self_sio(vm, args[0], "isatty", true) ? VAL_FALSE : VAL_NULL;
+}
+
+static Value sio_flush(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    return self_sio(vm, args[0], "flush", true) ? VAL_NONE : VAL_NULL;
+}
+
+static Value sio_enter(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    return self_sio(vm, args[0], "__enter__", true) ? args[0] : VAL_NULL;
+}
+
+static Value sio_exit(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    return sio_close(vm, args, 1, NULL);
+}
+
+static Value sio_closed(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    StringIOObject *s = self_sio(vm, args[0], "closed", false);
+    return s ? v_bool(s->closed) : VAL_NULL;
+}
+
+static Value sio_iter(EddyVM *vm, Value self) {
+    if (((StringIOObject *)AS_OBJ(self))->closed)
+        return vm_raise(vm, vm->exc_ValueError, "I/O operation on closed file");
+    return self;
+}
+
+static int sio_next(EddyVM *vm, Value self, Value *out) {
+    StringIOObject *s = (StringIOObject *)AS_OBJ(self);
+    if (s->closed) {
+        vm_raise(vm, vm->exc_ValueError, "I/O operation on closed file");
+        return -1;
+    }
+    if (s->pos >= s->len) return 0;
+    Value line = sio_readline_n(vm, s, -1);
+    if (IS_NULL(line)) return -1;
+    *out = line;
+    return 1;
+}
+
+static int init_stringio_type(EddyVM *vm) {
+    TypeObject *t = type_new_builtin(vm, vm->t_stringio, vm->t_object, sizeof(StringIOObject),
+                                     TPF_BASETYPE);
+    if (!t) return -1;
+    StrObject *mod = str_intern_cstr(vm, "_io");
+    if (!mod) return -1;
+    t->module = mod;
+    t->finalize = stringio_finalize;
+    t->new_ = stringio_new;
+    t->iter = sio_iter;
+    t->next = sio_next;
+    static const struct {
+        const char *name;
+        NativeFn fn;
+    } methods[] = {
+        {"write", sio_write},       {"writelines", sio_writelines}, {"getvalue", sio_getvalue},
+        {"read", sio_read},         {"readline", sio_readline},     {"readlines", sio_readlines},
+        {"tell", sio_tell_m},       {"seek", sio_seek},             {"truncate", sio_truncate},
+        {"close", sio_close},       {"readable", sio_true_if_open}, {"writable", sio_true_if_open},
+        {"seekable", sio_true_if_open}, {"isatty", sio_false_if_open}, {"flush", sio_flush},
+        {"__enter__", sio_enter},   {"__exit__", sio_exit},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;
+    }
+    return type_add_getter(vm, t, "closed", sio_closed);
+}
+
 int io_init_types(EddyVM *vm) {
     if (init_file_type(vm, vm->t_textio, true) < 0) return -1;
     if (init_file_type(vm, vm->t_bufferedio, false) < 0) return -1;
+    if (init_stringio_type(vm) < 0) return -1;
     return 0;
+}
+
+// The io module: open(), the file classes, StringIO, UnsupportedOperation.
+int io_module_init(EddyVM *vm, ModuleObject *m) {
+    // io.open is builtins.open (the same object, as in CPython).
+    StrObject *open_name = str_intern_cstr(vm, "open");
+    if (!open_name) return -1;
+    Value open_fn = vm->builtins_dict ? dict_get_str(vm->builtins_dict, open_name) : VAL_NULL;
+    if (!IS_NULL(open_fn)) {
+        if (module_add_value(vm, m, "open", open_fn) < 0) return -1;
+    } else if (module_add_function(vm, m, "open", file_open) < 0) {
+        return -1;
+    }
+    if (module_add_value(vm, m, "TextIOWrapper", v_obj(vm->t_textio)) < 0 ||
+        module_add_value(vm, m, "BufferedReader", v_obj(vm->t_bufferedio)) < 0 ||
+        module_add_value(vm, m, "StringIO", v_obj(vm->t_stringio)) < 0 ||
+        module_add_value(vm, m, "SEEK_SET", v_int(0)) < 0 ||
+        module_add_value(vm, m, "SEEK_CUR", v_int(1)) < 0 ||
+        module_add_value(vm, m, "SEEK_END", v_int(2)) < 0 ||
+        module_add_value(vm, m, "DEFAULT_BUFFER_SIZE", v_int(IO_BUFSIZE)) < 0)
+        return -1;
+    // class UnsupportedOperation(OSError, ValueError), as in CPython.
+    Value bases_items[2] = {v_obj(vm->exc_OSError), v_obj(vm->exc_ValueError)};
+    TupleObject *bases = tuple_from(vm, bases_items, 2);
+    DictObject *ns = dict_new(vm);
+    StrObject *name = str_intern_cstr(vm, "UnsupportedOperation");
+    StrObject *modname = str_intern_cstr(vm, "io");
+    if (!bases || !ns || !name || !modname) return -1;
+    if (dict_set_str(vm, ns, vm->names.__module__, v_obj(modname)) < 0) return -1;
+    if (vm_push_root(vm, v_obj(ns)) < 0) return -1;
+    if (vm_push_root(vm, v_obj(bases)) < 0) {
+        vm_pop_roots(vm, 1);
+        return -1;
+    }
+    TypeObject *cls = type_new_class(vm, vm->t_type, name, bases, ns);
+    vm_pop_roots(vm, 2);
+    if (!cls) return -1;
+    return module_add_value(vm, m, "UnsupportedOperation", v_obj(cls));
 }
 
 // The builtin open(), bound by builtins_init.

@@ -76,7 +76,7 @@ static Value t_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     if (seconds_arg(vm, args[0], &secs) < 0) return VAL_NULL;
     if (secs < 0) return vm_raise(vm, vm->exc_ValueError, "sleep length must be non-negative");
     if (secs > 9.2e9)
-        return vm_raise(vm, vm->exc_OverflowError, "sleep length is too large");
+        return vm_raise(vm, vm->exc_OverflowError, "timestamp out of range for platform time_t");
     // Sleep until an absolute monotonic deadline so signals do not extend it.
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -91,7 +91,10 @@ static Value t_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
         int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL);
         if (r == 0) break;
         if (r != EINTR) return io_raise_oserror(vm, r, NULL);
-        if (vm->interrupt) return vm_raise_value(vm, v_obj(vm->exc_KeyboardInterrupt));
+        if (vm->interrupt) {
+            vm->interrupt = 0;
+            return vm_raise_value(vm, v_obj(vm->exc_KeyboardInterrupt));
+        }
     }
     return VAL_NONE;
 }
@@ -191,6 +194,21 @@ static int value_to_tm(EddyVM *vm, const char *fname, Value v, struct tm *tm) {
     return 0;
 }
 
+// CPython's checktm(): asctime() and strftime() reject out-of-range fields.
+static int check_tm(EddyVM *vm, const struct tm *tm) {
+    const char *what = NULL;
+    if (tm->tm_mon < 0 || tm->tm_mon > 11) what = "month out of range";
+    else if (tm->tm_mday < 1 || tm->tm_mday > 31) what = "day of month out of range";
+    else if (tm->tm_hour < 0 || tm->tm_hour > 23) what = "hour out of range";
+    else if (tm->tm_min < 0 || tm->tm_min > 59) what = "minute out of range";
+    else if (tm->tm_sec < 0 || tm->tm_sec > 61) what = "seconds out of range";
+    else if (tm->tm_wday < 0) what = "day of week out of range";
+    else if (tm->tm_yday < 0 || tm->tm_yday > 365) what = "day of year out of range";
+    if (!what) return 0;
+    vm_raise(vm, vm->exc_ValueError, "%s", what);
+    return -1;
+}
+
 // secs argument (None/missing = now) into time_t.
 static int time_arg(EddyVM *vm, Value v, time_t *out) {
     if (IS_NULL(v) || IS_NONE(v)) {
@@ -266,7 +284,7 @@ static Value t_asctime(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
     if (nargs == 0) {
         time_t t = time(NULL);
         localtime_r(&t, &tm);
-    } else if (value_to_tm(vm, "asctime", args[0], &tm) < 0) {
+    } else if (value_to_tm(vm, "asctime", args[0], &tm) < 0 || check_tm(vm, &tm) < 0) {
         return VAL_NULL;
     }
     return format_asctime(vm, &tm);
@@ -280,10 +298,11 @@ static Value t_strftime(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames
     struct tm tm;
     if (nargs == 2) {
         if (value_to_tm(vm, "strftime", args[1], &tm) < 0) return VAL_NULL;
-        if (tm.tm_mon < 0 || tm.tm_mon > 11)
-            return vm_raise(vm, vm->exc_ValueError, "month out of range");
-        if (tm.tm_mday < 0 || tm.tm_mday > 31)
-            return vm_raise(vm, vm->exc_ValueError, "day of month out of range");
+        // strftime() accepts 0 for month, day and day of year (CPython).
+        if (tm.tm_mon == -1) tm.tm_mon = 0;
+        if (tm.tm_mday == 0) tm.tm_mday = 1;
+        if (tm.tm_yday == -1) tm.tm_yday = 0;
+        if (check_tm(vm, &tm) < 0) return VAL_NULL;
     } else {
         time_t t = time(NULL);
         localtime_r(&t, &tm);

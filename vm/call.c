@@ -16,8 +16,7 @@
 static Fiber *fiber_new(EddyVM *vm) {
     Fiber *fb = mem_alloc(vm, sizeof(Fiber));
     if (!fb) return NULL;
-    size_t nvalues =
-        ((size_t)vm->recursion_limit + FIBER_SLACK_FRAMES) * FIBER_VALUES_PER_FRAME;
+    size_t nvalues = ((size_t)vm->recursion_limit + FIBER_SLACK_FRAMES) * FIBER_VALUES_PER_FRAME;
     fb->nbytes = nvalues * sizeof(Value);
     fb->base = mem_alloc(vm, fb->nbytes);
     if (!fb->base) {
@@ -164,8 +163,8 @@ static void missing_arguments(EddyVM *vm, FunctionObject *func, Value *lp, bool 
     StrObject *joined = join_names(vm, names, n);
     if (names != small) mem_free(vm, names, cap * sizeof(StrObject *));
     if (!joined) return;
-    vm_raise(vm, vm->exc_TypeError, "%U() missing %d required %s argument%s: %U", func->qualname,
-             n, kwonly ? "keyword-only" : "positional", n == 1 ? "" : "s", joined);
+    vm_raise(vm, vm->exc_TypeError, "%U() missing %d required %s argument%s: %U", func->qualname, n,
+             kwonly ? "keyword-only" : "positional", n == 1 ? "" : "s", joined);
 }
 
 static void too_many_positional(EddyVM *vm, FunctionObject *func, Value *lp, int given,
@@ -237,8 +236,8 @@ static int bind_args(EddyVM *vm, FunctionObject *func, Value *lp, Value *args, i
     uint32_t n = (uint32_t)nargs > argcount ? argcount : (uint32_t)nargs;
     for (uint32_t i = 0; i < n; i++) lp[i] = args[i];
     if (co->flags & CO_VARARGS) {
-        TupleObject *t = (uint32_t)nargs > n ? tuple_from(vm, args + n, (size_t)nargs - n)
-                                             : vm->empty_tuple;
+        TupleObject *t =
+            (uint32_t)nargs > n ? tuple_from(vm, args + n, (size_t)nargs - n) : vm->empty_tuple;
         if (!t) return -1;
         lp[total] = v_obj(t);
     }
@@ -296,9 +295,9 @@ static int bind_args(EddyVM *vm, FunctionObject *func, Value *lp, Value *args, i
         bool missing = false;
         for (uint32_t i = argcount; i < total; i++) {
             if (!IS_NULL(lp[i])) continue;
-            Value d = func->kwdefaults ? dict_get_str(func->kwdefaults,
-                                                      AS_STR(co->varnames->items[i]))
-                                       : VAL_NULL;
+            Value d = func->kwdefaults
+                          ? dict_get_str(func->kwdefaults, AS_STR(co->varnames->items[i]))
+                          : VAL_NULL;
             if (IS_NULL(d))
                 missing = true;
             else

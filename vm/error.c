@@ -113,8 +113,10 @@ const LineEntry *code_location_of(const CodeObject *code, uint32_t pc) {
     uint32_t lo = 0, hi = code->nlines;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (code->lines[mid].pc <= pc) lo = mid + 1;
-        else hi = mid;
+        if (code->lines[mid].pc <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo == 0 ? NULL : &code->lines[lo - 1];
 }
@@ -177,8 +179,7 @@ static Value tb_get_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 int traceback_init_type(EddyVM *vm) {
-    TypeObject *t =
-        type_new_builtin(vm, vm->t_traceback, vm->t_object, sizeof(TracebackObject), 0);
+    TypeObject *t = type_new_builtin(vm, vm->t_traceback, vm->t_object, sizeof(TracebackObject), 0);
     if (!t) return -1;
     t->trace = traceback_trace;
     if (type_add_getter(vm, t, "tb_next", tb_get_next) < 0 ||
@@ -201,9 +202,9 @@ typedef struct SourceCache {
     StrObject *filename; // file the buffer holds (NULL: none)
     char *owned;         // buffer read from disk (mem_alloc'ed), or NULL
     size_t owned_size;
-    const char *data;    // the text (owned or a str in vm->source_cache)
+    const char *data; // the text (owned or a str in vm->source_cache)
     size_t len;
-    bool missing;        // filename could not be read
+    bool missing; // filename could not be read
 } SourceCache;
 
 static void source_cache_reset(EddyVM *vm, SourceCache *sc) {
@@ -281,8 +282,8 @@ static size_t utf8_chars(const char *s, size_t n) {
 }
 
 static bool is_ident_byte(unsigned char c) {
-    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c >= 0x80;
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80;
 }
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\f'; }
@@ -294,8 +295,8 @@ enum { PREC_OR = 1, PREC_XOR, PREC_AND, PREC_SHIFT, PREC_ARITH, PREC_TERM, PREC_
 // BinOp and Subscript nodes). Byte offsets [*left, *right) within the
 // segment. A small scanner stands in for the parser: the VM never parses.
 static bool find_anchors(const char *s, size_t n, size_t *left, size_t *right) {
-    static const char *const keywords[] = {"and", "or", "not", "if", "else", "lambda", "in",
-                                           "is", "for", "await", "yield", "async", NULL};
+    static const char *const keywords[] = {"and", "or",  "not",   "if",    "else",  "lambda", "in",
+                                           "is",  "for", "await", "yield", "async", NULL};
     int depth = 0;
     bool prev_operand = false, leading_unary = false, any_token = false;
     size_t best_pos = 0, best_len = 0;
@@ -315,8 +316,8 @@ static bool find_anchors(const char *s, size_t n, size_t *left, size_t *right) {
         // Strings (with an optional prefix).
         size_t j = i;
         while (j < n && j - i < 2 && strchr("rRbBuUfF", s[j]) && s[j]) j++;
-        if (j < n && (s[j] == '\'' || s[j] == '"') && (j == i || !is_ident_byte((unsigned char)s[i]) ||
-                                                         strchr("rRbBuUfF", s[i]))) {
+        if (j < n && (s[j] == '\'' || s[j] == '"') &&
+            (j == i || !is_ident_byte((unsigned char)s[i]) || strchr("rRbBuUfF", s[i]))) {
             char q = s[j];
             bool triple = j + 2 < n && s[j + 1] == q && s[j + 2] == q;
             j += triple ? 3 : 1;
@@ -341,7 +342,8 @@ static bool find_anchors(const char *s, size_t n, size_t *left, size_t *right) {
             if (depth == 0) prev_operand = true;
             continue;
         }
-        if ((c >= '0' && c <= '9') || (c == '.' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')) {
+        if ((c >= '0' && c <= '9') ||
+            (c == '.' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')) {
             bool hex = c == '0' && i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X');
             i++;
             while (i < n) {
@@ -402,8 +404,10 @@ static bool find_anchors(const char *s, size_t n, size_t *left, size_t *right) {
         char c2 = i + 1 < n ? s[i + 1] : 0;
         switch (c) {
         case '*':
-            if (c2 == '*') len = 2, prec = PREC_POW;
-            else prec = PREC_TERM;
+            if (c2 == '*')
+                len = 2, prec = PREC_POW;
+            else
+                prec = PREC_TERM;
             break;
         case '/':
             if (c2 == '/') len = 2;
@@ -418,8 +422,10 @@ static bool find_anchors(const char *s, size_t n, size_t *left, size_t *right) {
             break;
         case '<':
         case '>':
-            if (c2 == c) len = 2, prec = PREC_SHIFT;
-            else return false; // comparison
+            if (c2 == c)
+                len = 2, prec = PREC_SHIFT;
+            else
+                return false; // comparison
             break;
         case '&': prec = PREC_AND; break;
         case '^': prec = PREC_XOR; break;
@@ -433,8 +439,7 @@ static bool find_anchors(const char *s, size_t n, size_t *left, size_t *right) {
         }
         if (c2 == '=' && len == 1 && c != '~') return false; // augmented assignment
         if (prec && prev_operand) {
-            bool better = !best_prec || prec < best_prec ||
-                          (prec == best_prec && prec != PREC_POW);
+            bool better = !best_prec || prec < best_prec || (prec == best_prec && prec != PREC_POW);
             if (better) {
                 best_prec = prec;
                 best_pos = i;
@@ -500,7 +505,8 @@ static void print_tb_entry(EddyVM *vm, FILE *out, SourceCache *sc, CodeObject *c
     } else {
         // Multi-line: highlight to the last non-blank character of the first line.
         end_col = len;
-        while (end_col > col && (is_space(line[end_col - 1]) || line[end_col - 1] == '\n')) end_col--;
+        while (end_col > col && (is_space(line[end_col - 1]) || line[end_col - 1] == '\n'))
+            end_col--;
     }
     size_t start_c = utf8_chars(line, col);
     size_t end_c = utf8_chars(line, end_col);
@@ -673,7 +679,8 @@ static void print_one(EddyVM *vm, FILE *out, Value exc) {
         Value msg = print_syntax_error(vm, out, exc);
         if (!IS_NULL(msg)) value = msg;
     }
-    if (!t->module) fputs("<unknown>.", out);
+    if (!t->module)
+        fputs("<unknown>.", out);
     else if (strcmp(t->module->data, "builtins") != 0 && strcmp(t->module->data, "__main__") != 0)
         fprintf(out, "%s.", t->module->data);
     StrObject *qn = t->qualname ? t->qualname : t->name;

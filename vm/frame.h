@@ -36,7 +36,8 @@
 enum {
     FRAME_ENTRY = 1u << 0, // first frame of a nested dispatch loop: return to C after it
     FRAME_HEAP = 1u << 1,  // owned by a heap object (generator/coroutine), not by the fiber
-    FRAME_INIT = 1u << 2,  // __init__ pushed by the class-call fast path: the result
+    FRAME_INIT = 1u << 2,  // __init__ pushed by the class-call fast path (holds one
+                           // native_depth unit until popped, like CPython's type call): the result
                            // must be None and the caller's top of stack already holds
                            // the new instance, which becomes the call's result
 };
@@ -63,23 +64,23 @@ typedef struct Frame {
     DictObject *globals;
     DictObject *builtins;
     DictObject *locals;
-    struct Frame *prev;     // the caller (towards the fiber's bottom); NULL at the bottom
-    const uint32_t *instr;  // current instruction (see above)
-    Value *sp;              // operand stack top (see above)
-    Value *stack;           // operand stack base
-    uint32_t flags;         // FRAME_*
-    uint32_t nlocalsplus;   // nlocals + ncells + nfrees
-    Value localsplus[];     // then the operand stack
+    struct Frame *prev;    // the caller (towards the fiber's bottom); NULL at the bottom
+    const uint32_t *instr; // current instruction (see above)
+    Value *sp;             // operand stack top (see above)
+    Value *stack;          // operand stack base
+    uint32_t flags;        // FRAME_*
+    uint32_t nlocalsplus;  // nlocals + ncells + nfrees
+    Value localsplus[];    // then the operand stack
 } Frame;
 
 // A fiber: one stack of frames.
 typedef struct Fiber {
-    Value *base;     // start of the frame area
-    Value *limit;    // end of the frame area
-    Value *top;      // first free Value: the next frame record goes here
-    Frame *frame;    // innermost frame, or NULL when nothing runs
-    uint32_t depth;  // number of frames linked on this fiber (recursion limit)
-    size_t nbytes;   // size of the area, for mem_free
+    Value *base;    // start of the frame area
+    Value *limit;   // end of the frame area
+    Value *top;     // first free Value: the next frame record goes here
+    Frame *frame;   // innermost frame, or NULL when nothing runs
+    uint32_t depth; // number of frames linked on this fiber (recursion limit)
+    size_t nbytes;  // size of the area, for mem_free
 } Fiber;
 
 // Values reserved per allowed frame when a fiber is sized from the

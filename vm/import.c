@@ -236,6 +236,7 @@ int import_init(EddyVM *vm) {
 
     if (vm_register_native_module(vm, "time", time_init) < 0) return -1;
     if (vm_register_native_module(vm, "math", math_init) < 0) return -1;
+    if (vm_register_native_module(vm, "io", io_module_init) < 0) return -1;
     return 0;
 }
 
@@ -322,12 +323,55 @@ static Value raise_not_found(EddyVM *vm, StrObject *fullname, const char *suffix
     return vm_raise_value(vm, exc);
 }
 
+// Offset of the first byte that is not valid UTF-8, or len if all are.
+static size_t first_bad_utf8(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) n = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef) n = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4) n = 3, cp = c & 0x07;
+        else return i;
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        // Overlong forms, surrogates and code points past U+10FFFF.
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+// Compile a source file's bytes. Like CPython, bytes that are not UTF-8
+// (with no encoding declaration) are reported before tokenizing.
+static Value compile_file(EddyVM *vm, const char *src, size_t len, const char *path) {
+    size_t bad = first_bad_utf8((const unsigned char *)src, len);
+    if (bad < len) {
+        size_t line = 1;
+        for (size_t i = 0; i < bad; i++) line += src[i] == '\n';
+        return vm_raise(vm, vm->exc_SyntaxError,
+                        "Non-UTF-8 code starting with '\\x%x' in file %s on line %zu, but no "
+                        "encoding declared; see https://peps.python.org/pep-0263/ for details",
+                        (unsigned)(unsigned char)src[bad], path, line);
+    }
+    return compile_source(vm, src, len, path, PARSE_FILE);
+}
+
 // Compile and run a source file as module `m` (already in sys.modules).
 static int exec_module_file(EddyVM *vm, ModuleObject *m, const char *path) {
     size_t len = 0, cap = 0;
     char *src = read_file(vm, path, &len, &cap);
     if (!src) return -1;
-    Value code = compile_source(vm, src, len, path, PARSE_FILE);
+    Value code = compile_file(vm, src, len, path);
     mem_free(vm, src, cap);
     if (IS_NULL(code)) return -1;
     Value r = vm_exec_code(vm, (CodeObject *)AS_OBJ(code), m->dict, m->dict);
@@ -503,6 +547,10 @@ static StrObject *resolve_name(EddyVM *vm, StrObject *name, int level, DictObjec
         pkg = AS_STR(package);
     } else if (globals) {
         Value modname = dict_get_str(globals, vm->names.__name__);
+        if (IS_NULL(modname)) {
+            vm_raise(vm, vm->exc_KeyError, "'__name__' not in globals");
+            return NULL;
+        }
         StrObject *path_key = str_intern_cstr(vm, "__path__");
         if (!path_key) return NULL;
         if (!IS_NULL(modname) && is_str(vm, modname)) {
@@ -543,6 +591,7 @@ static Value import_dotted(EddyVM *vm, StrObject *fullname) {
     Value last = VAL_NULL;
     for (size_t i = 0; i <= fullname->len; i++) {
         if (i < fullname->len && fullname->data[i] != '.') continue;
+        if (i == 0) continue; // a leading dot: CPython looks the whole name up
         StrObject *prefix = i == fullname->len ? fullname : str_new(vm, fullname->data, i);
         if (!prefix) return VAL_NULL;
         last = import_one(vm, prefix);
@@ -740,8 +789,14 @@ Value vm_run_file(EddyVM *vm, const char *path, const char *module_name) {
     size_t len = 0, cap = 0;
     char *src = read_file(vm, path, &len, &cap);
     if (!src) return VAL_NULL;
-    if (strcmp(module_name, "__main__") == 0) set_script_dir(vm, path);
-    Value code = compile_source(vm, src, len, path, PARSE_FILE);
+    // The main script's path is made absolute, as CPython 3.11 does for
+    // __file__ and tracebacks.
+    char resolved[PATH_MAX];
+    if (strcmp(module_name, "__main__") == 0) {
+        set_script_dir(vm, path);
+        if (realpath(path, resolved)) path = resolved;
+    }
+    Value code = compile_file(vm, src, len, path);
     mem_free(vm, src, cap);
     if (IS_NULL(code)) return VAL_NULL;
     ModuleObject *m = main_module(vm, module_name);

@@ -48,13 +48,13 @@ static Value code_repr(EddyVM *vm, Value self) {
 }
 
 static Value str_or_none(StrObject *s) { return s ? v_obj(s) : VAL_NONE; }
-static Value tuple_or_empty(EddyVM *vm, TupleObject *t) {
-    return v_obj(t ? t : vm->empty_tuple);
-}
+static Value tuple_or_empty(EddyVM *vm, TupleObject *t) { return v_obj(t ? t : vm->empty_tuple); }
 
 #define CODE(args) ((CodeObject *)AS_OBJ((args)[0]))
 
-static Value co_name(EddyVM *vm, Value *a, int n, TupleObject *k) { return str_or_none(CODE(a)->name); }
+static Value co_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return str_or_none(CODE(a)->name);
+}
 static Value co_qualname(EddyVM *vm, Value *a, int n, TupleObject *k) {
     return str_or_none(CODE(a)->qualname);
 }

@@ -23,8 +23,8 @@ bool is_exception_type(EddyVM *vm, Value v) {
 }
 
 static ExceptionObject *exc_alloc(EddyVM *vm, TypeObject *t, TupleObject *args) {
-    size_t size = t->instance_size >= sizeof(ExceptionObject) ? t->instance_size
-                                                              : sizeof(ExceptionObject);
+    size_t size =
+        t->instance_size >= sizeof(ExceptionObject) ? t->instance_size : sizeof(ExceptionObject);
     ExceptionObject *e = (ExceptionObject *)obj_alloc(vm, t, size);
     if (!e) return NULL;
     e->args = args ? args : vm->empty_tuple;
@@ -92,8 +92,10 @@ static Value arg_or_none(ExceptionObject *e, size_t i) {
 
 static int check_exc_self(EddyVM *vm, Value *a, int n, const char *name) {
     if (n < 1 || !is_exception(vm, a[0])) {
-        vm_raise(vm, vm->exc_TypeError, "descriptor '%s' requires a 'BaseException' object but "
-                 "received a '%s'", name, n < 1 ? "nothing" : vm_type_name(vm, a[0]));
+        vm_raise(vm, vm->exc_TypeError,
+                 "descriptor '%s' requires a 'BaseException' object but "
+                 "received a '%s'",
+                 name, n < 1 ? "nothing" : vm_type_name(vm, a[0]));
         return -1;
     }
     return 0;
@@ -127,9 +129,12 @@ static Value exc_repr(EddyVM *vm, Value self) {
     TupleObject *args = EXCO(self)->args;
     const char *name = vm_type_name(vm, self);
     StrObject *s;
-    if (!args || args->len == 0) s = str_format(vm, "%s()", name);
-    else if (args->len == 1) s = str_format(vm, "%s(%R)", name, args->items[0]);
-    else s = str_format(vm, "%s%R", name, v_obj(args));
+    if (!args || args->len == 0)
+        s = str_format(vm, "%s()", name);
+    else if (args->len == 1)
+        s = str_format(vm, "%s(%R)", name, args->items[0]);
+    else
+        s = str_format(vm, "%s%R", name, v_obj(args));
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -143,7 +148,9 @@ static Value be_set_args(EddyVM *vm, Value *a, int n, TupleObject *k) {
     EXCO(a[0])->args = AS_TUPLE(t);
     return VAL_NONE;
 }
-static Value be_get_tb(EddyVM *vm, Value *a, int n, TupleObject *k) { return EXCO(a[0])->traceback; }
+static Value be_get_tb(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return EXCO(a[0])->traceback;
+}
 static Value be_set_tb(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (!IS_NONE(a[1]) && !is_exact(a[1], vm->t_traceback))
         return vm_raise(vm, vm->exc_TypeError, "__traceback__ must be a traceback or None");
@@ -193,8 +200,10 @@ static Value be_set_notes(EddyVM *vm, Value *a, int n, TupleObject *k) {
 static Value be_with_traceback(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (check_exc_self(vm, a, n, "with_traceback") < 0) return VAL_NULL;
     if (n != 2)
-        return vm_raise(vm, vm->exc_TypeError, "BaseException.with_traceback() takes exactly one "
-                        "argument (%d given)", n - 1);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "BaseException.with_traceback() takes exactly one "
+                        "argument (%d given)",
+                        n - 1);
     Value args[2] = {a[0], a[1]};
     if (IS_NULL(be_set_tb(vm, args, 2, NULL))) return VAL_NULL;
     return a[0];
@@ -203,8 +212,10 @@ static Value be_with_traceback(EddyVM *vm, Value *a, int n, TupleObject *k) {
 static Value be_add_note(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (check_exc_self(vm, a, n, "add_note") < 0) return VAL_NULL;
     if (n != 2)
-        return vm_raise(vm, vm->exc_TypeError, "BaseException.add_note() takes exactly one "
-                        "argument (%d given)", n - 1);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "BaseException.add_note() takes exactly one "
+                        "argument (%d given)",
+                        n - 1);
     if (!is_str(vm, a[1]))
         return vm_raise(vm, vm->exc_TypeError, "note must be a str, not '%s'",
                         vm_type_name(vm, a[1]));
@@ -407,7 +418,8 @@ static Value oserror_str(EddyVM *vm, Value self) {
     if (!IS_NULL(fn) && !IS_NONE(fn)) {
         if (!IS_NULL(fn2) && !IS_NONE(fn2))
             s = str_format(vm, "[Errno %S] %S: %R -> %R", err, msg, fn, fn2);
-        else s = str_format(vm, "[Errno %S] %S: %R", err, msg, fn);
+        else
+            s = str_format(vm, "[Errno %S] %S: %R", err, msg, fn);
     } else if (!IS_NONE(err) && !IS_NONE(msg)) {
         s = str_format(vm, "[Errno %S] %S", err, msg);
     } else {
@@ -459,10 +471,14 @@ static Value syntaxerror_str(EddyVM *vm, Value self) {
     }
     bool have_line = IS_INT(line);
     StrObject *s;
-    if (base && have_line) s = str_format(vm, "%S (%s, line %lld)", msg, base, (long long)AS_INT(line));
-    else if (base) s = str_format(vm, "%S (%s)", msg, base);
-    else if (have_line) s = str_format(vm, "%S (line %lld)", msg, (long long)AS_INT(line));
-    else return vm_str(vm, msg);
+    if (base && have_line)
+        s = str_format(vm, "%S (%s, line %lld)", msg, base, (long long)AS_INT(line));
+    else if (base)
+        s = str_format(vm, "%S (%s)", msg, base);
+    else if (have_line)
+        s = str_format(vm, "%S (line %lld)", msg, (long long)AS_INT(line));
+    else
+        return vm_str(vm, msg);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -492,12 +508,16 @@ static Value unicode_str(EddyVM *vm, Value self) {
             if (IS_NULL(ch)) return ch;
             const unsigned char *p = (const unsigned char *)AS_STR(ch)->data;
             uint32_t cp = p[0];
-            if (cp >= 0xF0) cp = ((cp & 7u) << 18) | ((p[1] & 63u) << 12) | ((p[2] & 63u) << 6) | (p[3] & 63u);
-            else if (cp >= 0xE0) cp = ((cp & 15u) << 12) | ((p[1] & 63u) << 6) | (p[2] & 63u);
-            else if (cp >= 0xC0) cp = ((cp & 31u) << 6) | (p[1] & 63u);
-            const char *fmt = cp < 0x100 ? "'%U' codec can't encode character '\\x%02x' in position %lld: %S"
-                              : cp < 0x10000 ? "'%U' codec can't encode character '\\u%04x' in position %lld: %S"
-                                             : "'%U' codec can't encode character '\\U%08x' in position %lld: %S";
+            if (cp >= 0xF0)
+                cp = ((cp & 7u) << 18) | ((p[1] & 63u) << 12) | ((p[2] & 63u) << 6) | (p[3] & 63u);
+            else if (cp >= 0xE0)
+                cp = ((cp & 15u) << 12) | ((p[1] & 63u) << 6) | (p[2] & 63u);
+            else if (cp >= 0xC0)
+                cp = ((cp & 31u) << 6) | (p[1] & 63u);
+            const char *fmt =
+                cp < 0x100     ? "'%U' codec can't encode character '\\x%02x' in position %lld: %S"
+                : cp < 0x10000 ? "'%U' codec can't encode character '\\u%04x' in position %lld: %S"
+                               : "'%U' codec can't encode character '\\U%08x' in position %lld: %S";
             s = str_format(vm, fmt, AS_STR(enc), (unsigned)cp, (long long)start, reason);
         } else {
             s = str_format(vm, "'%U' codec can't encode characters in position %lld-%lld: %S",
@@ -511,7 +531,7 @@ static Value unicode_str(EddyVM *vm, Value self) {
     static Value get_ue_##fname(EddyVM *vm, Value *a, int n, TupleObject *k) {                     \
         Value v = stored(vm, a[0], #fname);                                                        \
         if (!IS_NULL(v)) return v;                                                                 \
-        ExceptionObject *e = EXCO(a[0]);                                                            \
+        ExceptionObject *e = EXCO(a[0]);                                                           \
         return e->args && e->args->len == 5 ? e->args->items[index] : VAL_NONE;                    \
     }                                                                                              \
     static Value set_ue_##fname(EddyVM *vm, Value *a, int n, TupleObject *k) {                     \
@@ -528,7 +548,8 @@ UNICODE_ATTR(reason, 4)
 
 static Value eg_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kw) {
     if (kw && kw->len)
-        return vm_raise(vm, vm->exc_TypeError, "BaseExceptionGroup.__new__() takes no keyword arguments");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "BaseExceptionGroup.__new__() takes no keyword arguments");
     if (nargs != 2)
         return vm_raise(vm, vm->exc_TypeError,
                         "BaseExceptionGroup.__new__() takes exactly 2 arguments (%d given)", nargs);
@@ -547,14 +568,17 @@ static Value eg_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObje
     TupleObject *et = AS_TUPLE(excs);
     Value result = VAL_NULL;
     if (et->len == 0) {
-        vm_raise(vm, vm->exc_ValueError, "second argument (exceptions) must be a non-empty sequence");
+        vm_raise(vm, vm->exc_ValueError,
+                 "second argument (exceptions) must be a non-empty sequence");
         goto done;
     }
     bool all_exceptions = true;
     for (size_t i = 0; i < et->len; i++) {
         if (!is_exception(vm, et->items[i])) {
-            vm_raise(vm, vm->exc_ValueError, "Item %zu of second argument (exceptions) is not an "
-                     "exception", i);
+            vm_raise(vm, vm->exc_ValueError,
+                     "Item %zu of second argument (exceptions) is not an "
+                     "exception",
+                     i);
             goto done;
         }
         if (!type_is_subtype(vm_type_of(vm, et->items[i]), vm->exc_Exception))
@@ -622,8 +646,8 @@ static Value eg_derive(EddyVM *vm, Value *a, int n, TupleObject *k) {
 // The condition of split()/subgroup(): an exception type, a tuple of them,
 // or a predicate.
 static int eg_matches(EddyVM *vm, Value cond, Value exc) {
-    if (is_exception_type(vm, cond) || (IS_OBJ(cond) && (OBJ_TYPE(AS_OBJ(cond))->flags &
-                                                         TPF_TUPLE_SUBCLASS)))
+    if (is_exception_type(vm, cond) ||
+        (IS_OBJ(cond) && (OBJ_TYPE(AS_OBJ(cond))->flags & TPF_TUPLE_SUBCLASS)))
         return vm_isinstance(vm, exc, cond);
     Value r = vm_call1(vm, cond, exc);
     if (IS_NULL(r)) return -1;
@@ -640,7 +664,8 @@ static int check_condition(EddyVM *vm, Value cond) {
     }
     if (vm_type_of(vm, cond)->call && !is_type(vm, cond)) return 0;
 bad:
-    vm_raise(vm, vm->exc_TypeError, "expected a function, exception type or tuple of exception types");
+    vm_raise(vm, vm->exc_TypeError,
+             "expected a function, exception type or tuple of exception types");
     return -1;
 }
 
@@ -862,10 +887,8 @@ int exc_init_types(EddyVM *vm) {
     if (add_attrs(vm, sx, sx_attrs, sizeof(sx_attrs) / sizeof(sx_attrs[0])) < 0) return -1;
 
     static const Attr ue_attrs[] = {
-        {"encoding", get_ue_encoding, set_ue_encoding},
-        {"object", get_ue_object, set_ue_object},
-        {"start", get_ue_start, set_ue_start},
-        {"end", get_ue_end, set_ue_end},
+        {"encoding", get_ue_encoding, set_ue_encoding}, {"object", get_ue_object, set_ue_object},
+        {"start", get_ue_start, set_ue_start},          {"end", get_ue_end, set_ue_end},
         {"reason", get_ue_reason, set_ue_reason},
     };
     vm->exc_UnicodeDecodeError->str = unicode_str;

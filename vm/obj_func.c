@@ -27,8 +27,10 @@ Value func_call_with_self(EddyVM *vm, Value callable, Value self, Value *args, i
     Value r;
     if (is_exact(callable, vm->t_builtin_function)) {
         NativeFunctionObject *nf = (NativeFunctionObject *)AS_OBJ(callable);
-        if (IS_NULL(nf->self)) r = nf->fn(vm, buf, nargs + 1, kwnames);
-        else r = vm_call(vm, callable, buf, nargs + 1, kwnames);
+        if (IS_NULL(nf->self))
+            r = nf->fn(vm, buf, nargs + 1, kwnames);
+        else
+            r = vm_call(vm, callable, buf, nargs + 1, kwnames);
     } else {
         r = vm_call(vm, callable, buf, nargs + 1, kwnames);
     }
@@ -108,7 +110,9 @@ static Value str_setter_check(EddyVM *vm, Value v, const char *what) {
     return v;
 }
 
-static Value f_get_name(EddyVM *vm, Value *a, int n, TupleObject *k) { return v_obj(FUNC(a)->name); }
+static Value f_get_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return v_obj(FUNC(a)->name);
+}
 static Value f_set_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (IS_NULL(str_setter_check(vm, a[1], "__name__"))) return VAL_NULL;
     FUNC(a)->name = AS_STR(a[1]);
@@ -152,10 +156,12 @@ static Value f_get_defaults(EddyVM *vm, Value *a, int n, TupleObject *k) {
 }
 static Value f_set_defaults(EddyVM *vm, Value *a, int n, TupleObject *k) {
     FunctionObject *f = FUNC(a);
-    if (IS_NONE(a[1])) f->defaults = NULL;
+    if (IS_NONE(a[1]))
+        f->defaults = NULL;
     else if (IS_OBJ(a[1]) && (OBJ_TYPE(AS_OBJ(a[1]))->flags & TPF_TUPLE_SUBCLASS))
         f->defaults = AS_TUPLE(a[1]);
-    else return vm_raise(vm, vm->exc_TypeError, "__defaults__ must be set to a tuple object");
+    else
+        return vm_raise(vm, vm->exc_TypeError, "__defaults__ must be set to a tuple object");
     return VAL_NONE;
 }
 static Value f_get_kwdefaults(EddyVM *vm, Value *a, int n, TupleObject *k) {
@@ -164,13 +170,17 @@ static Value f_get_kwdefaults(EddyVM *vm, Value *a, int n, TupleObject *k) {
 }
 static Value f_set_kwdefaults(EddyVM *vm, Value *a, int n, TupleObject *k) {
     FunctionObject *f = FUNC(a);
-    if (IS_NONE(a[1])) f->kwdefaults = NULL;
+    if (IS_NONE(a[1]))
+        f->kwdefaults = NULL;
     else if (IS_OBJ(a[1]) && (OBJ_TYPE(AS_OBJ(a[1]))->flags & TPF_DICT_SUBCLASS))
         f->kwdefaults = AS_DICT(a[1]);
-    else return vm_raise(vm, vm->exc_TypeError, "__kwdefaults__ must be set to a dict object");
+    else
+        return vm_raise(vm, vm->exc_TypeError, "__kwdefaults__ must be set to a dict object");
     return VAL_NONE;
 }
-static Value f_get_code(EddyVM *vm, Value *a, int n, TupleObject *k) { return v_obj(FUNC(a)->code); }
+static Value f_get_code(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return v_obj(FUNC(a)->code);
+}
 static Value f_get_globals(EddyVM *vm, Value *a, int n, TupleObject *k) {
     return v_obj(FUNC(a)->globals);
 }
@@ -196,8 +206,8 @@ static Value f_get_annotations(EddyVM *vm, Value *a, int n, TupleObject *k) {
 
 NativeFunctionObject *native_new(EddyVM *vm, const char *name, NativeFn fn, Value self,
                                  uint32_t flags) {
-    NativeFunctionObject *nf = (NativeFunctionObject *)obj_alloc(vm, vm->t_builtin_function,
-                                                                 sizeof(NativeFunctionObject));
+    NativeFunctionObject *nf =
+        (NativeFunctionObject *)obj_alloc(vm, vm->t_builtin_function, sizeof(NativeFunctionObject));
     if (!nf) return NULL;
     nf->name = name;
     nf->fn = fn;
@@ -212,17 +222,46 @@ static void native_trace(EddyVM *vm, Obj *self) {
     gc_mark_obj(vm, (Obj *)nf->owner);
 }
 
+// CPython shows dunders that implement a type slot as "slot wrapper"s and
+// other methods defined in C as "method"s.
+static bool is_slot_dunder(const char *name) {
+    static const char *const plain[] = {
+        "__format__",        "__reduce__",
+        "__reduce_ex__",     "__sizeof__",
+        "__dir__",           "__getstate__",
+        "__init_subclass__", "__subclasshook__",
+        "__class_getitem__", "__length_hint__",
+        "__reversed__",      "__round__",
+        "__trunc__",         "__floor__",
+        "__ceil__",          "__getnewargs__",
+        "__enter__",         "__exit__",
+        "__getitem__",       "__contains__",
+        "__instancecheck__", "__subclasscheck__",
+        "__subclasses__",    "__prepare__",
+        "__set_name__",      "__copy__",
+        "__deepcopy__",      "__index__" /* int: slot, but rare in output */,
+    };
+    size_t n = strlen(name);
+    if (n < 5 || name[0] != '_' || name[1] != '_' || name[n - 1] != '_' || name[n - 2] != '_')
+        return false;
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        if (strcmp(name, plain[i]) == 0) return false;
+    return true;
+}
+
 static Value native_repr(EddyVM *vm, Value self) {
     NativeFunctionObject *nf = (NativeFunctionObject *)AS_OBJ(self);
     StrObject *s;
-    if (IS_NULL(nf->self) && nf->owner && (nf->flags & (NATIVE_METHOD | NATIVE_CLASSMETHOD)))
+    if (IS_NULL(nf->self) && nf->owner && (nf->flags & NATIVE_METHOD) && is_slot_dunder(nf->name))
+        s = str_format(vm, "<slot wrapper '%s' of '%U' objects>", nf->name, nf->owner->name);
+    else if (IS_NULL(nf->self) && nf->owner && (nf->flags & (NATIVE_METHOD | NATIVE_CLASSMETHOD)))
         s = str_format(vm, "<method '%s' of '%U' objects>", nf->name, nf->owner->name);
     else if (IS_NULL(nf->self) || is_exact(nf->self, vm->t_module))
         s = str_format(vm, "<built-in function %s>", nf->name);
     else
         s = str_format(vm, "<built-in method %s of %s object at %p>", nf->name,
-                       vm_type_name(vm, nf->self), IS_OBJ(nf->self) ? (void *)AS_OBJ(nf->self)
-                                                                    : (void *)nf);
+                       vm_type_name(vm, nf->self),
+                       IS_OBJ(nf->self) ? (void *)AS_OBJ(nf->self) : (void *)nf);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -231,13 +270,14 @@ static Value native_repr(EddyVM *vm, Value self) {
 static int check_receiver(EddyVM *vm, NativeFunctionObject *nf, Value *args, int nargs) {
     if (!nf->owner || !(nf->flags & NATIVE_METHOD)) return 0;
     if (nargs < 1) {
-        vm_raise(vm, vm->exc_TypeError, "unbound method %U.%s() needs an argument",
-                 nf->owner->name, nf->name);
+        vm_raise(vm, vm->exc_TypeError, "unbound method %U.%s() needs an argument", nf->owner->name,
+                 nf->name);
         return -1;
     }
     if (!type_is_subtype(vm_type_of(vm, args[0]), nf->owner)) {
-        vm_raise(vm, vm->exc_TypeError, "descriptor '%s' for '%U' objects doesn't apply to a '%s' object",
-                 nf->name, nf->owner->name, vm_type_name(vm, args[0]));
+        vm_raise(vm, vm->exc_TypeError,
+                 "descriptor '%s' for '%U' objects doesn't apply to a '%s' object", nf->name,
+                 nf->owner->name, vm_type_name(vm, args[0]));
         return -1;
     }
     return 0;
@@ -315,8 +355,10 @@ static Value nf_get_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
 static Value nf_get_qualname(EddyVM *vm, Value *a, int n, TupleObject *k) {
     NativeFunctionObject *nf = NATIVE(a);
     StrObject *s;
-    if (nf->owner) s = str_format(vm, "%U.%s", nf->owner->qualname, nf->name);
-    else s = str_from_cstr(vm, nf->name);
+    if (nf->owner)
+        s = str_format(vm, "%U.%s", nf->owner->qualname, nf->name);
+    else
+        s = str_from_cstr(vm, nf->name);
     return s ? v_obj(s) : VAL_NULL;
 }
 static Value nf_get_self(EddyVM *vm, Value *a, int n, TupleObject *k) {
@@ -335,8 +377,8 @@ static Value nf_get_doc(EddyVM *vm, Value *a, int n, TupleObject *k) { return VA
 // Bound methods
 
 Value bound_method_new(EddyVM *vm, Value func, Value self) {
-    BoundMethodObject *m = (BoundMethodObject *)obj_alloc(vm, vm->t_method,
-                                                          sizeof(BoundMethodObject));
+    BoundMethodObject *m =
+        (BoundMethodObject *)obj_alloc(vm, vm->t_method, sizeof(BoundMethodObject));
     if (!m) return VAL_NULL;
     m->func = func;
     m->self = self;
@@ -362,8 +404,10 @@ static Value method_repr(EddyVM *vm, Value self) {
         return VAL_NULL;
     if (vm_push_root(vm, name) < 0) return VAL_NULL;
     StrObject *s;
-    if (is_str(vm, name)) s = str_format(vm, "<bound method %U of %R>", AS_STR(name), m->self);
-    else s = str_format(vm, "<bound method ? of %R>", m->self);
+    if (is_str(vm, name))
+        s = str_format(vm, "<bound method %U of %R>", AS_STR(name), m->self);
+    else
+        s = str_format(vm, "<bound method ? of %R>", m->self);
     vm_pop_roots(vm, 1);
     return s ? v_obj(s) : VAL_NULL;
 }
@@ -427,7 +471,8 @@ static void cell_trace(EddyVM *vm, Obj *self) { gc_mark_value(vm, ((CellObject *
 static Value cell_repr(EddyVM *vm, Value self) {
     CellObject *c = (CellObject *)AS_OBJ(self);
     StrObject *s;
-    if (IS_NULL(c->value)) s = str_format(vm, "<cell at %p: empty>", (void *)c);
+    if (IS_NULL(c->value))
+        s = str_format(vm, "<cell at %p: empty>", (void *)c);
     else
         s = str_format(vm, "<cell at %p: %s object at %p>", (void *)c, vm_type_name(vm, c->value),
                        IS_OBJ(c->value) ? (void *)AS_OBJ(c->value) : (void *)&c->value);
@@ -479,8 +524,7 @@ int func_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "__annotations__", f_get_annotations) < 0)
         return -1;
 
-    t = type_new_builtin(vm, vm->t_builtin_function, vm->t_object, sizeof(NativeFunctionObject),
-                         0);
+    t = type_new_builtin(vm, vm->t_builtin_function, vm->t_object, sizeof(NativeFunctionObject), 0);
     if (!t) return -1;
     t->trace = native_trace;
     t->repr = native_repr;

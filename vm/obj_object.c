@@ -14,8 +14,8 @@
 // AttributeError with .name / .obj set (used for "Did you mean" hints).
 
 static Value attribute_error(EddyVM *vm, Value obj, StrObject *name) {
-    vm_raise(vm, vm->exc_AttributeError, "'%s' object has no attribute '%U'",
-             vm_type_name(vm, obj), name);
+    vm_raise(vm, vm->exc_AttributeError, "'%s' object has no attribute '%U'", vm_type_name(vm, obj),
+             name);
     Value e = vm->exc;
     if (is_exception(vm, e)) {
         ExceptionObject *x = (ExceptionObject *)AS_OBJ(e);
@@ -108,11 +108,12 @@ int object_generic_setattr(EddyVM *vm, Value obj, StrObject *name, Value v) {
         if (dt->descr_set) return dt->descr_set(vm, descr, obj, v);
     }
     DictObject **dp = object_dict_ptr(vm, obj);
-    if (!dp) {
+    if (!dp || type_slots_only(tp)) {
         if (!IS_NULL(descr))
             vm_raise(vm, vm->exc_AttributeError, "'%s' object attribute '%U' is read-only",
                      vm_type_name(vm, obj), name);
-        else attribute_error(vm, obj, name);
+        else
+            attribute_error(vm, obj, name);
         return -1;
     }
     if (IS_NULL(v)) {
@@ -134,8 +135,12 @@ static void object_trace(EddyVM *vm, Obj *self) {
     if (dp) gc_mark_obj(vm, (Obj *)*dp);
 }
 
-static Value object_init_fn(EddyVM *vm) { return dict_get_str(vm->t_object->dict, vm->names.__init__); }
-static Value object_new_fn(EddyVM *vm) { return dict_get_str(vm->t_object->dict, vm->names.__new__); }
+static Value object_init_fn(EddyVM *vm) {
+    return dict_get_str(vm->t_object->dict, vm->names.__init__);
+}
+static Value object_new_fn(EddyVM *vm) {
+    return dict_get_str(vm->t_object->dict, vm->names.__new__);
+}
 
 static bool overrides(EddyVM *vm, TypeObject *t, StrObject *name, Value base_fn) {
     return !v_is(type_lookup(vm, t, name), base_fn);
@@ -145,16 +150,17 @@ static Value object_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, Tuple
     bool excess = nargs > 0 || (kw && kw->len > 0);
     if (excess) {
         if (overrides(vm, t, vm->names.__new__, object_new_fn(vm)))
-            return vm_raise(vm, vm->exc_TypeError,
-                            "object.__new__() takes exactly one argument (the type to instantiate)");
+            return vm_raise(
+                vm, vm->exc_TypeError,
+                "object.__new__() takes exactly one argument (the type to instantiate)");
         if (!overrides(vm, t, vm->names.__init__, object_init_fn(vm)))
             return vm_raise(vm, vm->exc_TypeError, "%U() takes no arguments", t->name);
     }
-    if (t != vm->t_object && !(t->flags & TPF_HEAPTYPE))
-        return vm_raise(vm, vm->exc_TypeError, "cannot create '%U' instances", t->name);
-    if (t->layout && t->layout != vm->t_object)
+    if (t->layout && t->layout != vm->t_object && !(t->layout->flags & TPF_HEAPTYPE))
         return vm_raise(vm, vm->exc_TypeError, "object.__new__(%U) is not safe, use %U.__new__()",
                         t->name, t->layout->name);
+    if (t != vm->t_object && !(t->flags & TPF_HEAPTYPE))
+        return vm_raise(vm, vm->exc_TypeError, "cannot create '%U' instances", t->name);
     if (t->dict) {
         Value am = dict_get_str(t->dict, vm->names.__abstractmethods__);
         if (!IS_NULL(am)) {
@@ -166,8 +172,8 @@ static Value object_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, Tuple
                                 t->name, n > 1 ? "s" : "");
         }
     }
-    size_t size = t->instance_size >= sizeof(InstanceObject) ? t->instance_size
-                                                             : sizeof(InstanceObject);
+    size_t size =
+        t->instance_size >= sizeof(InstanceObject) ? t->instance_size : sizeof(InstanceObject);
     Obj *o = obj_alloc(vm, t, size);
     return o ? v_obj(o) : VAL_NULL;
 }
@@ -175,13 +181,16 @@ static Value object_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, Tuple
 static Value object_repr(EddyVM *vm, Value self) {
     TypeObject *t = vm_type_of(vm, self);
     Value mod = VAL_NULL;
-    if ((t->flags & TPF_HEAPTYPE) && t->dict) mod = dict_get_str(t->dict, vm->names.__module__);
-    else if (t->module) mod = v_obj(t->module);
+    if ((t->flags & TPF_HEAPTYPE) && t->dict)
+        mod = dict_get_str(t->dict, vm->names.__module__);
+    else if (t->module)
+        mod = v_obj(t->module);
     void *addr = IS_OBJ(self) ? (void *)AS_OBJ(self) : (void *)t;
     StrObject *s;
     if (is_str(vm, mod) && !str_eq(AS_STR(mod), vm->names.builtins))
         s = str_format(vm, "<%U.%U object at %p>", AS_STR(mod), t->qualname, addr);
-    else s = str_format(vm, "<%U object at %p>", t->qualname, addr);
+    else
+        s = str_format(vm, "<%U object at %p>", t->qualname, addr);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -233,13 +242,15 @@ static Value o_new(EddyVM *vm, Value *a, int n, TupleObject *k) {
 
 static Value o_init(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (n < 1)
-        return vm_raise(vm, vm->exc_TypeError, "descriptor '__init__' of 'object' object needs an argument");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "descriptor '__init__' of 'object' object needs an argument");
     bool excess = n > 1 || (k && k->len > 0);
     if (excess) {
         TypeObject *t = vm_type_of(vm, a[0]);
         if (overrides(vm, t, vm->names.__init__, object_init_fn(vm)))
-            return vm_raise(vm, vm->exc_TypeError,
-                            "object.__init__() takes exactly one argument (the instance to initialize)");
+            return vm_raise(
+                vm, vm->exc_TypeError,
+                "object.__init__() takes exactly one argument (the instance to initialize)");
         if (!overrides(vm, t, vm->names.__new__, object_new_fn(vm)))
             return vm_raise(vm, vm->exc_TypeError, "%U() takes no arguments", t->name);
     }
@@ -252,15 +263,17 @@ static int want_args(EddyVM *vm, const char *name, int n, TupleObject *k, int wa
         return -1;
     }
     if (n < 1) {
-        vm_raise(vm, vm->exc_TypeError, "descriptor '%s' of 'object' object needs an argument", name);
+        vm_raise(vm, vm->exc_TypeError, "descriptor '%s' of 'object' object needs an argument",
+                 name);
         return -1;
     }
     if (n != want) {
         if (want == 1)
-            vm_raise(vm, vm->exc_TypeError, "object.%s() takes no arguments (%d given)", name, n - 1);
+            vm_raise(vm, vm->exc_TypeError, "object.%s() takes no arguments (%d given)", name,
+                     n - 1);
         else
-            vm_raise(vm, vm->exc_TypeError, "object.%s() takes exactly %d argument%s (%d given)", name,
-                     want - 1, want == 2 ? "" : "s", n - 1);
+            vm_raise(vm, vm->exc_TypeError, "object.%s() takes exactly %d argument%s (%d given)",
+                     name, want - 1, want == 2 ? "" : "s", n - 1);
         return -1;
     }
     return 0;
@@ -284,12 +297,24 @@ static Value o_cmp(EddyVM *vm, Value *a, int n, TupleObject *k, int op, const ch
     if (want_args(vm, name, n, k, 2) < 0) return VAL_NULL;
     return object_richcompare(vm, a[0], a[1], op);
 }
-static Value o_eq(EddyVM *vm, Value *a, int n, TupleObject *k) { return o_cmp(vm, a, n, k, CMP_EQ, "__eq__"); }
-static Value o_ne(EddyVM *vm, Value *a, int n, TupleObject *k) { return o_cmp(vm, a, n, k, CMP_NE, "__ne__"); }
-static Value o_lt(EddyVM *vm, Value *a, int n, TupleObject *k) { return o_cmp(vm, a, n, k, CMP_LT, "__lt__"); }
-static Value o_le(EddyVM *vm, Value *a, int n, TupleObject *k) { return o_cmp(vm, a, n, k, CMP_LE, "__le__"); }
-static Value o_gt(EddyVM *vm, Value *a, int n, TupleObject *k) { return o_cmp(vm, a, n, k, CMP_GT, "__gt__"); }
-static Value o_ge(EddyVM *vm, Value *a, int n, TupleObject *k) { return o_cmp(vm, a, n, k, CMP_GE, "__ge__"); }
+static Value o_eq(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return o_cmp(vm, a, n, k, CMP_EQ, "__eq__");
+}
+static Value o_ne(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return o_cmp(vm, a, n, k, CMP_NE, "__ne__");
+}
+static Value o_lt(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return o_cmp(vm, a, n, k, CMP_LT, "__lt__");
+}
+static Value o_le(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return o_cmp(vm, a, n, k, CMP_LE, "__le__");
+}
+static Value o_gt(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return o_cmp(vm, a, n, k, CMP_GT, "__gt__");
+}
+static Value o_ge(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return o_cmp(vm, a, n, k, CMP_GE, "__ge__");
+}
 
 static StrObject *name_arg(EddyVM *vm, Value v) {
     if (!is_str(vm, v)) {
@@ -338,8 +363,8 @@ static Value o_init_subclass(EddyVM *vm, Value *a, int n, TupleObject *k) {
         return vm_raise(vm, vm->exc_TypeError, "%U.__init_subclass__() takes no keyword arguments",
                         cls);
     if (n > 1)
-        return vm_raise(vm, vm->exc_TypeError, "%U.__init_subclass__() takes no arguments (%d given)",
-                        cls, n - 1);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "%U.__init_subclass__() takes no arguments (%d given)", cls, n - 1);
     return VAL_NONE;
 }
 
@@ -363,22 +388,25 @@ static Value o_set_class(EddyVM *vm, Value *a, int n, TupleObject *k) {
                         "subclasses");
     if (old->layout != nw->layout || old->instance_size != nw->instance_size ||
         old->dict_offset != nw->dict_offset)
-        return vm_raise(vm, vm->exc_TypeError, "__class__ assignment: '%U' object layout differs from '%U'",
-                        nw->name, old->name);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "__class__ assignment: '%U' object layout differs from '%U'", nw->name,
+                        old->name);
     AS_OBJ(a[0])->type = nw;
     return VAL_NONE;
 }
 
 static Value o_get_dict(EddyVM *vm, Value *a, int n, TupleObject *k) {
     DictObject **dp = object_dict_ptr(vm, a[0]);
-    if (!dp) return attribute_error(vm, a[0], vm->names.__dict__);
+    if (!dp || type_slots_only(vm_type_of(vm, a[0])))
+        return attribute_error(vm, a[0], vm->names.__dict__);
     if (!*dp && !(*dp = dict_new(vm))) return VAL_NULL;
     return v_obj(*dp);
 }
 
 static Value o_set_dict(EddyVM *vm, Value *a, int n, TupleObject *k) {
     DictObject **dp = object_dict_ptr(vm, a[0]);
-    if (!dp) return attribute_error(vm, a[0], vm->names.__dict__);
+    if (!dp || type_slots_only(vm_type_of(vm, a[0])))
+        return attribute_error(vm, a[0], vm->names.__dict__);
     if (!IS_OBJ(a[1]) || !(OBJ_TYPE(AS_OBJ(a[1]))->flags & TPF_DICT_SUBCLASS))
         return vm_raise(vm, vm->exc_TypeError, "__dict__ must be set to a dictionary, not a '%s'",
                         vm_type_name(vm, a[1]));

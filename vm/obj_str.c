@@ -14,7 +14,8 @@
 // tables generated from CPython 3.11's unicodedata (below). Case mapping covers
 // the one-to-one mappings plus CPython's one-to-many uppercase forms (ß -> SS,
 // ﬁ -> FI, ...) and İ -> i̇; titlecase is approximated by uppercase (except
-// ß -> Ss), and isupper/islower treat "has a case mapping" as cased.
+// ß -> Ss); casefold is lower() plus ß -> ss, and isidentifier() uses the
+// alphabetic/digit classes rather than XID_Start/XID_Continue.
 //
 // %-formatting (str_mod) and the format mini-language live in format.c.
 #define _GNU_SOURCE
@@ -583,6 +584,49 @@ static const SpecialCase UNI_SPECIAL_UPPER[] = {
     {0xFB17, "\xd5\x84\xd4\xbd"},
 };
 
+// Code points whose str.isupper() differs from "has a lowercase mapping".
+static const uint32_t UNI_UPPER_FLIP[][2] = {
+    {0x130, 0x130}, {0x1C5, 0x1C5}, {0x1C8, 0x1C8}, {0x1CB, 0x1CB}, {0x1F2, 0x1F2}, {0x3D2, 0x3D4},
+    {0x1F88, 0x1F8F}, {0x1F98, 0x1F9F}, {0x1FA8, 0x1FAF}, {0x1FBC, 0x1FBC}, {0x1FCC, 0x1FCC},
+    {0x1FFC, 0x1FFC}, {0x2102, 0x2102}, {0x2107, 0x2107}, {0x210B, 0x210D}, {0x2110, 0x2112},
+    {0x2115, 0x2115}, {0x2119, 0x211D}, {0x2124, 0x2124}, {0x2128, 0x2128}, {0x212C, 0x212D},
+    {0x2130, 0x2131}, {0x2133, 0x2133}, {0x213E, 0x213F}, {0x2145, 0x2145}, {0x1D400, 0x1D419},
+    {0x1D434, 0x1D44D}, {0x1D468, 0x1D481}, {0x1D49C, 0x1D49C}, {0x1D49E, 0x1D49F},
+    {0x1D4A2, 0x1D4A2}, {0x1D4A5, 0x1D4A6}, {0x1D4A9, 0x1D4AC}, {0x1D4AE, 0x1D4B5},
+    {0x1D4D0, 0x1D4E9}, {0x1D504, 0x1D505}, {0x1D507, 0x1D50A}, {0x1D50D, 0x1D514},
+    {0x1D516, 0x1D51C}, {0x1D538, 0x1D539}, {0x1D53B, 0x1D53E}, {0x1D540, 0x1D544},
+    {0x1D546, 0x1D546}, {0x1D54A, 0x1D550}, {0x1D56C, 0x1D585}, {0x1D5A0, 0x1D5B9},
+    {0x1D5D4, 0x1D5ED}, {0x1D608, 0x1D621}, {0x1D63C, 0x1D655}, {0x1D670, 0x1D689},
+    {0x1D6A8, 0x1D6C0}, {0x1D6E2, 0x1D6FA}, {0x1D71C, 0x1D734}, {0x1D756, 0x1D76E},
+    {0x1D790, 0x1D7A8}, {0x1D7CA, 0x1D7CA}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169},
+    {0x1F170, 0x1F189},
+};
+// Code points whose str.islower() differs from "has an uppercase mapping".
+static const uint32_t UNI_LOWER_FLIP[][2] = {
+    {0xAA, 0xAA}, {0xBA, 0xBA}, {0x138, 0x138}, {0x18D, 0x18D}, {0x19B, 0x19B}, {0x1AA, 0x1AB},
+    {0x1BA, 0x1BA}, {0x1BE, 0x1BE}, {0x1C5, 0x1C5}, {0x1C8, 0x1C8}, {0x1CB, 0x1CB}, {0x1F2, 0x1F2},
+    {0x221, 0x221}, {0x234, 0x239}, {0x255, 0x255}, {0x258, 0x258}, {0x25A, 0x25A}, {0x25D, 0x25F},
+    {0x262, 0x262}, {0x264, 0x264}, {0x267, 0x267}, {0x26D, 0x26E}, {0x270, 0x270}, {0x273, 0x274},
+    {0x276, 0x27C}, {0x27E, 0x27F}, {0x281, 0x281}, {0x284, 0x286}, {0x28D, 0x291}, {0x293, 0x293},
+    {0x295, 0x29C}, {0x29F, 0x2B8}, {0x2C0, 0x2C1}, {0x2E0, 0x2E4}, {0x37A, 0x37A}, {0x3FC, 0x3FC},
+    {0x560, 0x560}, {0x588, 0x588}, {0x1D00, 0x1D78}, {0x1D7A, 0x1D7C}, {0x1D7E, 0x1D8D},
+    {0x1D8F, 0x1DBF}, {0x1E9C, 0x1E9D}, {0x1E9F, 0x1E9F}, {0x1F88, 0x1F8F}, {0x1F98, 0x1F9F},
+    {0x1FA8, 0x1FAF}, {0x1FBC, 0x1FBC}, {0x1FCC, 0x1FCC}, {0x1FFC, 0x1FFC}, {0x2071, 0x2071},
+    {0x207F, 0x207F}, {0x2090, 0x209C}, {0x210A, 0x210A}, {0x210E, 0x210F}, {0x2113, 0x2113},
+    {0x212F, 0x212F}, {0x2134, 0x2134}, {0x2139, 0x2139}, {0x213C, 0x213D}, {0x2146, 0x2149},
+    {0x2C71, 0x2C71}, {0x2C74, 0x2C74}, {0x2C77, 0x2C7D}, {0x2CE4, 0x2CE4}, {0xA69C, 0xA69D},
+    {0xA730, 0xA731}, {0xA770, 0xA778}, {0xA78E, 0xA78E}, {0xA795, 0xA795}, {0xA7AF, 0xA7AF},
+    {0xA7D3, 0xA7D3}, {0xA7D5, 0xA7D5}, {0xA7F8, 0xA7FA}, {0xAB30, 0xAB52}, {0xAB54, 0xAB5A},
+    {0xAB5C, 0xAB68}, {0x10780, 0x10780}, {0x10783, 0x10785}, {0x10787, 0x107B0},
+    {0x107B2, 0x107BA}, {0x1D41A, 0x1D433}, {0x1D44E, 0x1D454}, {0x1D456, 0x1D467},
+    {0x1D482, 0x1D49B}, {0x1D4B6, 0x1D4B9}, {0x1D4BB, 0x1D4BB}, {0x1D4BD, 0x1D4C3},
+    {0x1D4C5, 0x1D4CF}, {0x1D4EA, 0x1D503}, {0x1D51E, 0x1D537}, {0x1D552, 0x1D56B},
+    {0x1D586, 0x1D59F}, {0x1D5BA, 0x1D5D3}, {0x1D5EE, 0x1D607}, {0x1D622, 0x1D63B},
+    {0x1D656, 0x1D66F}, {0x1D68A, 0x1D6A5}, {0x1D6C2, 0x1D6DA}, {0x1D6DC, 0x1D6E1},
+    {0x1D6FC, 0x1D714}, {0x1D716, 0x1D71B}, {0x1D736, 0x1D74E}, {0x1D750, 0x1D755},
+    {0x1D770, 0x1D788}, {0x1D78A, 0x1D78F}, {0x1D7AA, 0x1D7C2}, {0x1D7C4, 0x1D7C9},
+    {0x1D7CB, 0x1D7CB}, {0x1DF00, 0x1DF09}, {0x1DF0B, 0x1DF1E},
+};
 // clang-format on
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -645,11 +689,12 @@ static uint32_t cp_lower(uint32_t cp) {
 // (close to CPython's Lu / Ll properties).
 static bool cp_isupper(uint32_t cp) {
     if (cp < 0x80) return cp >= 'A' && cp <= 'Z';
-    return cp_lower(cp) != cp;
+    return (cp_lower(cp) != cp) != in_ranges(UNI_UPPER_FLIP, NELEMS(UNI_UPPER_FLIP), cp);
 }
 static bool cp_islower(uint32_t cp) {
     if (cp < 0x80) return cp >= 'a' && cp <= 'z';
-    return cp_upper(cp) != cp || special_upper(cp) != NULL;
+    return (cp_upper(cp) != cp || special_upper(cp) != NULL) !=
+           in_ranges(UNI_LOWER_FLIP, NELEMS(UNI_LOWER_FLIP), cp);
 }
 
 bool unicode_isspace(uint32_t cp) {
@@ -730,10 +775,19 @@ static size_t utf8_encode(uint32_t cp, char *out) {
     return 4;
 }
 
+// Code points in len bytes of UTF-8: bytes minus continuation bytes
+// (10xxxxxx), counted 8 bytes at a time.
 static size_t count_cp(const char *s, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
+    size_t cont = 0, i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t hi = w & 0x8080808080808080ull;
+        if (!hi) continue; // all ASCII
+        cont += (size_t)__builtin_popcountll(hi & ~(w << 1));
+    }
+    for (; i < len; i++) cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+    return len - cont;
 }
 
 // Byte offset of code point index i (0 <= i <= ncp).
@@ -978,9 +1032,17 @@ static const char *utf8_error_reason(const unsigned char *s, size_t n, size_t *b
 static StrObject *decode_utf8_errors(EddyVM *vm, const char *bytes, size_t len, int errors) {
     const unsigned char *u = (const unsigned char *)bytes;
     size_t i = 0, ncp = 0;
-    bool ascii = true;
-    // Fast validation pass.
+    // Fast validation pass (8 ASCII bytes at a time), counting code points.
     while (i < len) {
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                ncp += 8;
+                continue;
+            }
+        }
         if (u[i] < 0x80) {
             i++;
             ncp++;
@@ -988,12 +1050,10 @@ static StrObject *decode_utf8_errors(EddyVM *vm, const char *bytes, size_t len, 
         }
         size_t n = utf8_valid_seq(u + i, len - i);
         if (!n) break;
-        ascii = false;
         i += n;
         ncp++;
     }
     if (i == len) return str_new_ncp(vm, bytes, len, ncp);
-    (void)ascii;
     if (errors == 0) {
         size_t bad;
         const char *why = utf8_error_reason(u + i, len - i, &bad);
@@ -1202,34 +1262,47 @@ StrObject *str_vformat(EddyVM *vm, const char *fmt, va_list ap) {
         }
         strbuf_append(&b, p, (size_t)(pct - p));
         const char *d = pct + 1;
-        // Flags, width and precision are passed on to the C library.
-        while (*d && strchr("-+ #0", *d)) d++;
-        while (*d >= '0' && *d <= '9') d++;
+        // Flags, width and precision are passed on to the C library in
+        // `sub`, with '*' replaced by the int argument it stands for.
+        char sub[48];
+        size_t sublen = 0;
+        sub[sublen++] = '%';
+        while (*d && strchr("-+ #0", *d) && sublen < 8) sub[sublen++] = *d++;
+        if (*d == '*') {
+            sublen += (size_t)snprintf(sub + sublen, 12, "%d", va_arg(ap, int));
+            d++;
+        } else {
+            while (*d >= '0' && *d <= '9' && sublen < 20) sub[sublen++] = *d++;
+        }
         int prec = -1;
         if (*d == '.') {
             d++;
             prec = 0;
-            while (*d >= '0' && *d <= '9') prec = prec * 10 + (*d++ - '0');
+            if (*d == '*') {
+                prec = va_arg(ap, int);
+                if (prec < 0) prec = 0;
+                d++;
+            } else {
+                while (*d >= '0' && *d <= '9' && prec < 100000000) prec = prec * 10 + (*d++ - '0');
+            }
+            sublen += (size_t)snprintf(sub + sublen, 12, ".%d", prec);
         }
         int lng = 0; // 1 l, 2 ll, 3 z
         if (*d == 'l') {
             lng = 1;
-            d++;
+            sub[sublen++] = *d++;
             if (*d == 'l') {
                 lng = 2;
-                d++;
+                sub[sublen++] = *d++;
             }
         } else if (*d == 'z') {
             lng = 3;
-            d++;
+            sub[sublen++] = *d++;
         }
         char conv = *d;
         if (!conv) break;
         p = d + 1;
-        char sub[32];
-        size_t sublen = (size_t)(p - pct);
-        if (sublen >= sizeof sub) sublen = sizeof sub - 1;
-        memcpy(sub, pct, sublen);
+        sub[sublen++] = conv;
         sub[sublen] = '\0';
         switch (conv) {
         case '%': strbuf_append_char(&b, '%'); break;
@@ -1297,7 +1370,7 @@ StrObject *str_vformat(EddyVM *vm, const char *fmt, va_list ap) {
             break;
         }
         case 'T': strbuf_append_cstr(&b, vm_type_name(vm, va_arg(ap, Value))); break;
-        default: strbuf_append(&b, pct, sublen); break;
+        default: strbuf_append(&b, pct, (size_t)(p - pct)); break;
         }
     }
     return strbuf_finish(&b);
@@ -2179,6 +2252,44 @@ static Value str_rpartition(EddyVM *vm, Value *args, int nargs, TupleObject *kw)
 // ---------------------------------------------------------------------------
 // Case mapping
 
+static bool cp_istitle(uint32_t cp) {
+    return cp == 0x1C5 || cp == 0x1C8 || cp == 0x1CB || cp == 0x1F2 ||
+           (cp >= 0x1F88 && cp <= 0x1FAF && (cp & 0xF) >= 8) || cp == 0x1FBC || cp == 0x1FCC ||
+           cp == 0x1FFC;
+}
+
+static bool cp_iscased(uint32_t cp) { return cp_isupper(cp) || cp_islower(cp) || cp_istitle(cp); }
+
+// Case-ignorable characters are skipped by the final-sigma rule (a common
+// subset: apostrophes, periods, colons and combining marks).
+static bool cp_case_ignorable(uint32_t cp) {
+    return cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`' || cp == 0xB7 ||
+           cp == 0x2019 || (cp >= 0x300 && cp <= 0x36F);
+}
+
+// CPython's Final_Sigma: the Σ at byte offset `at` (2 bytes) follows a cased
+// letter and is not followed by one, skipping case-ignorable characters.
+static bool final_sigma(const StrObject *s, size_t at) {
+    bool before = false;
+    for (size_t j = at; j > 0;) {
+        j--;
+        while (j > 0 && ((unsigned char)s->data[j] & 0xC0) == 0x80) j--;
+        uint32_t cp;
+        utf8_decode(s->data + j, &cp);
+        if (cp_case_ignorable(cp)) continue;
+        before = cp_iscased(cp);
+        break;
+    }
+    if (!before) return false;
+    for (size_t j = at + 2; j < s->len;) {
+        uint32_t cp;
+        j += utf8_decode(s->data + j, &cp);
+        if (cp_case_ignorable(cp)) continue;
+        return !cp_iscased(cp);
+    }
+    return true;
+}
+
 enum { CASE_UPPER, CASE_LOWER, CASE_SWAP, CASE_CAPITALIZE, CASE_TITLE, CASE_FOLD };
 
 static Value case_common(EddyVM *vm, Value *args, int nargs, TupleObject *kw, const char *name,
@@ -2237,7 +2348,11 @@ static Value case_common(EddyVM *vm, Value *args, int nargs, TupleObject *kw, co
         case CASE_CAPITALIZE: want_upper = idx == 0; break;
         default: want_upper = !prev_cased; break;
         }
-        prev_cased = up || low;
+        prev_cased = up || low || cp_istitle(cp);
+        if (cp == 0x3A3 && !want_upper && final_sigma(s, i - 2)) {
+            strbuf_append(&b, "\xcf\x82", 2); // Σ at the end of a word lowers to ς
+            continue;
+        }
         if (how == CASE_SWAP && !up && !low) {
             out = cp;
         } else if (want_upper) {
@@ -2252,6 +2367,10 @@ static Value case_common(EddyVM *vm, Value *args, int nargs, TupleObject *kw, co
                 continue;
             }
             out = cp_upper(cp);
+            // Titlecase of the DŽ / LJ / NJ / DZ digraphs is their middle form.
+            if ((how == CASE_TITLE || how == CASE_CAPITALIZE) &&
+                ((cp >= 0x1C4 && cp <= 0x1CC) || (cp >= 0x1F1 && cp <= 0x1F3)))
+                out = cp >= 0x1F1 ? 0x1F2 : 0x1C5 + (cp - 0x1C4) / 3 * 3;
         } else {
             if (cp == 0xDF && how == CASE_FOLD) {
                 strbuf_append(&b, "ss", 2);
@@ -2351,7 +2470,7 @@ static Value case_pred(EddyVM *vm, Value *args, int nargs, TupleObject *kw, cons
         uint32_t cp;
         i += utf8_decode(s->data + i, &cp);
         bool up = cp_isupper(cp), low = cp_islower(cp);
-        if (upper ? low : up) return VAL_FALSE;
+        if ((upper ? low : up) || cp_istitle(cp)) return VAL_FALSE;
         if (upper ? up : low) cased = true;
     }
     return v_bool(cased);
@@ -2371,7 +2490,7 @@ static Value str_istitle(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     for (size_t i = 0; i < s->len;) {
         uint32_t cp;
         i += utf8_decode(s->data + i, &cp);
-        bool up = cp_isupper(cp), low = cp_islower(cp);
+        bool up = cp_isupper(cp) || cp_istitle(cp), low = cp_islower(cp);
         if (up) {
             if (prev_cased) return VAL_FALSE;
             prev_cased = cased = true;

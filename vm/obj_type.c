@@ -31,7 +31,7 @@
 typedef struct AttrCacheEntry {
     uint32_t version; // 0: empty
     StrObject *name;
-    Value value;      // V_NULL: cached "not found"
+    Value value; // V_NULL: cached "not found"
 } AttrCacheEntry;
 
 // One pinned heap block: the entries plus the version counter. It is a GC
@@ -45,6 +45,10 @@ typedef struct AttrCache {
 // Set in a type's hdr.obj_flags once some class lists it as a base, so that
 // type_modified() only scans the heap for subclasses when there can be some.
 #define TYPE_HAS_SUBCLASSES 0x1u
+// Set in a class's hdr.obj_flags when its instances have no __dict__: every
+// class in its MRO declared __slots__ without "__dict__". Slot values live in
+// the (hidden) instance dict, reached only through member descriptors.
+#define TYPE_SLOTS_ONLY 0x2u
 
 static AttrCache *cache_block(EddyVM *vm) {
     return (AttrCache *)(void *)((char *)vm->attr_cache - offsetof(AttrCache, entries));
@@ -149,9 +153,9 @@ typedef struct StaticMethodObject {
 } StaticMethodObject;
 
 static PropertyObject *property_alloc(EddyVM *vm, TypeObject *t) {
-    PropertyObject *p = (PropertyObject *)obj_alloc(vm, t, t->instance_size > sizeof(PropertyObject)
-                                                               ? t->instance_size
-                                                               : sizeof(PropertyObject));
+    PropertyObject *p = (PropertyObject *)obj_alloc(
+        vm, t,
+        t->instance_size > sizeof(PropertyObject) ? t->instance_size : sizeof(PropertyObject));
     if (!p) return NULL;
     p->fget = p->fset = p->fdel = p->doc = VAL_NONE;
     return p;
@@ -202,9 +206,8 @@ TypeObject *type_new_builtin(EddyVM *vm, TypeObject *t, TypeObject *base, size_t
     t->flags |= flags;
     t->instance_size = (uint32_t)instance_size;
     if (!t->layout)
-        t->layout = base && instance_size == base->instance_size && base != vm->t_object
-                        ? base->layout
-                        : t;
+        t->layout =
+            base && instance_size == base->instance_size && base != vm->t_object ? base->layout : t;
     if (!t->module) t->module = vm->names.builtins;
     return t;
 }
@@ -261,7 +264,8 @@ static TupleObject *compute_mro(EddyVM *vm, TypeObject *t) {
             // Conflict: name the remaining heads of the bases list, in order.
             StrBuf b;
             strbuf_init(vm, &b);
-            strbuf_append_cstr(&b, "Cannot create a consistent method resolution\norder (MRO) for bases");
+            strbuf_append_cstr(
+                &b, "Cannot create a consistent method resolution\norder (MRO) for bases");
             bool first = true;
             for (size_t i = 0; i < nb; i++) {
                 if (pos[i] >= SEQ_LEN(i)) continue;
@@ -366,12 +370,24 @@ static Value w_rich(EddyVM *vm, Value *a, int n, TupleObject *k, int op, const c
     if (!f) return vm->not_implemented;
     return f(vm, a[0], a[1], op);
 }
-static Value w_lt(EddyVM *vm, Value *a, int n, TupleObject *k) { return w_rich(vm, a, n, k, CMP_LT, "__lt__"); }
-static Value w_le(EddyVM *vm, Value *a, int n, TupleObject *k) { return w_rich(vm, a, n, k, CMP_LE, "__le__"); }
-static Value w_eq(EddyVM *vm, Value *a, int n, TupleObject *k) { return w_rich(vm, a, n, k, CMP_EQ, "__eq__"); }
-static Value w_ne(EddyVM *vm, Value *a, int n, TupleObject *k) { return w_rich(vm, a, n, k, CMP_NE, "__ne__"); }
-static Value w_gt(EddyVM *vm, Value *a, int n, TupleObject *k) { return w_rich(vm, a, n, k, CMP_GT, "__gt__"); }
-static Value w_ge(EddyVM *vm, Value *a, int n, TupleObject *k) { return w_rich(vm, a, n, k, CMP_GE, "__ge__"); }
+static Value w_lt(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return w_rich(vm, a, n, k, CMP_LT, "__lt__");
+}
+static Value w_le(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return w_rich(vm, a, n, k, CMP_LE, "__le__");
+}
+static Value w_eq(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return w_rich(vm, a, n, k, CMP_EQ, "__eq__");
+}
+static Value w_ne(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return w_rich(vm, a, n, k, CMP_NE, "__ne__");
+}
+static Value w_gt(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return w_rich(vm, a, n, k, CMP_GT, "__gt__");
+}
+static Value w_ge(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return w_rich(vm, a, n, k, CMP_GE, "__ge__");
+}
 static Value w_bool(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (wrap_check(vm, "__bool__", n, k, 1) < 0) return VAL_NULL;
     int (*f)(EddyVM *, Value) = BUILTIN_SLOT(vm, SELF_TYPE(a[0]), truthy);
@@ -408,9 +424,11 @@ static Value w_delattr(EddyVM *vm, Value *a, int n, TupleObject *k) {
 }
 static Value w_call(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (n < 1) return vm_raise(vm, vm->exc_TypeError, "descriptor '__call__' needs an argument");
-    Value (*f)(EddyVM *, Value, Value *, int, TupleObject *) = BUILTIN_SLOT(vm, SELF_TYPE(a[0]), call);
+    Value (*f)(EddyVM *, Value, Value *, int, TupleObject *) =
+        BUILTIN_SLOT(vm, SELF_TYPE(a[0]), call);
     if (!f)
-        return vm_raise(vm, vm->exc_TypeError, "'%s' object is not callable", vm_type_name(vm, a[0]));
+        return vm_raise(vm, vm->exc_TypeError, "'%s' object is not callable",
+                        vm_type_name(vm, a[0]));
     return f(vm, a[0], a + 1, n - 1, k);
 }
 static Value w_iter(EddyVM *vm, Value *a, int n, TupleObject *k) {
@@ -502,7 +520,8 @@ typedef struct SlotWrapper {
     uint32_t flags;
 } SlotWrapper;
 
-#define SW(field, name, fn) {offsetof(TypeObject, field), name, fn, NATIVE_METHOD}
+#define SW(field, name, fn)                                                                        \
+    { offsetof(TypeObject, field), name, fn, NATIVE_METHOD }
 static const SlotWrapper slot_wrappers[] = {
     SW(repr, "__repr__", w_repr),
     SW(str, "__str__", w_str),
@@ -575,7 +594,9 @@ static Value call_dunder1(EddyVM *vm, Value self, StrObject *name, Value a) {
     return vm_call_special(vm, f, self, &a, 1, NULL);
 }
 
-static Value shim_repr(EddyVM *vm, Value self) { return call_dunder0(vm, self, vm->names.__repr__); }
+static Value shim_repr(EddyVM *vm, Value self) {
+    return call_dunder0(vm, self, vm->names.__repr__);
+}
 static Value shim_str(EddyVM *vm, Value self) { return call_dunder0(vm, self, vm->names.__str__); }
 
 static int shim_hash(EddyVM *vm, Value self, int64_t *out) {
@@ -653,7 +674,8 @@ static Value shim_getattr(EddyVM *vm, Value self, StrObject *name) {
 
 static int shim_setattr(EddyVM *vm, Value self, StrObject *name, Value v) {
     Value r;
-    if (IS_NULL(v)) r = call_dunder1(vm, self, vm->names.__delattr__, v_obj(name));
+    if (IS_NULL(v))
+        r = call_dunder1(vm, self, vm->names.__delattr__, v_obj(name));
     else {
         Value f = lookup_dunder(vm, self, vm->names.__setattr__);
         if (IS_NULL(f)) return object_generic_setattr(vm, self, name, v);
@@ -666,11 +688,14 @@ static int shim_setattr(EddyVM *vm, Value self, StrObject *name, Value v) {
 static Value shim_call(EddyVM *vm, Value self, Value *args, int nargs, TupleObject *kw) {
     Value f = lookup_dunder(vm, self, vm->names.__call__);
     if (IS_NULL(f))
-        return vm_raise(vm, vm->exc_TypeError, "'%s' object is not callable", vm_type_name(vm, self));
+        return vm_raise(vm, vm->exc_TypeError, "'%s' object is not callable",
+                        vm_type_name(vm, self));
     return vm_call_special(vm, f, self, args, nargs, kw);
 }
 
-static Value shim_iter(EddyVM *vm, Value self) { return call_dunder0(vm, self, vm->names.__iter__); }
+static Value shim_iter(EddyVM *vm, Value self) {
+    return call_dunder0(vm, self, vm->names.__iter__);
+}
 
 static int shim_next(EddyVM *vm, Value self, Value *out) {
     Value r = call_dunder0(vm, self, vm->names.__next__);
@@ -714,7 +739,8 @@ static Value shim_getitem(EddyVM *vm, Value self, Value key) {
 
 static int shim_setitem(EddyVM *vm, Value self, Value key, Value v) {
     Value r;
-    if (IS_NULL(v)) r = call_dunder1(vm, self, vm->names.__delitem__, key);
+    if (IS_NULL(v))
+        r = call_dunder1(vm, self, vm->names.__delitem__, key);
     else {
         Value f = lookup_dunder(vm, self, vm->names.__setitem__);
         if (IS_NULL(f)) {
@@ -807,10 +833,14 @@ static int slot_source(TypeObject *t, StrObject *name, TypeObject **owner) {
     do {                                                                                           \
         TypeObject *o1_ = NULL, *o2_ = NULL;                                                       \
         int s1_ = slot_source(t, vm->names.d1, &o1_), s2_ = slot_source(t, vm->names.d2, &o2_);    \
-        if (s1_ == SRC_HEAP || s2_ == SRC_HEAP) t->field = shim;                                   \
-        else if (s1_ == SRC_BUILTIN && o1_->field) t->field = o1_->field;                          \
-        else if (s2_ == SRC_BUILTIN && o2_->field) t->field = o2_->field;                          \
-        else t->field = NULL;                                                                      \
+        if (s1_ == SRC_HEAP || s2_ == SRC_HEAP)                                                    \
+            t->field = shim;                                                                       \
+        else if (s1_ == SRC_BUILTIN && o1_->field)                                                 \
+            t->field = o1_->field;                                                                 \
+        else if (s2_ == SRC_BUILTIN && o2_->field)                                                 \
+            t->field = o2_->field;                                                                 \
+        else                                                                                       \
+            t->field = NULL;                                                                       \
     } while (0)
 
 static void fixup_slots(EddyVM *vm, TypeObject *t) {
@@ -838,8 +868,10 @@ static void fixup_slots(EddyVM *vm, TypeObject *t) {
     for (int i = 0; i < 6; i++) {
         TypeObject *o = NULL;
         int s = slot_source(t, cmp[i], &o);
-        if (s == SRC_HEAP) heap = true;
-        else if (s == SRC_BUILTIN && !owner && o->richcompare) owner = o;
+        if (s == SRC_HEAP)
+            heap = true;
+        else if (s == SRC_BUILTIN && !owner && o->richcompare)
+            owner = o;
     }
     t->richcompare = heap ? shim_richcompare : owner ? owner->richcompare : NULL;
     // object's __getattribute__ with a class-defined __getattr__ still needs the shim
@@ -865,9 +897,9 @@ int type_ready(EddyVM *vm, TypeObject *t) {
         TypeObject *b = AS_TYPE(t->bases->items[i]);
         if (!b->mro && type_ready(vm, b) < 0) return -1;
         b->hdr.obj_flags |= TYPE_HAS_SUBCLASSES;
-        t->flags |= b->flags & (TPF_INT_SUBCLASS | TPF_STR_SUBCLASS | TPF_TUPLE_SUBCLASS |
-                                TPF_LIST_SUBCLASS | TPF_DICT_SUBCLASS | TPF_EXC_SUBCLASS |
-                                TPF_TYPE_SUBCLASS);
+        t->flags |= b->flags &
+                    (TPF_INT_SUBCLASS | TPF_STR_SUBCLASS | TPF_TUPLE_SUBCLASS | TPF_LIST_SUBCLASS |
+                     TPF_DICT_SUBCLASS | TPF_EXC_SUBCLASS | TPF_TYPE_SUBCLASS);
     }
     TupleObject *mro = compute_mro(vm, t);
     if (!mro) return -1;
@@ -926,6 +958,10 @@ int type_ready(EddyVM *vm, TypeObject *t) {
 // ---------------------------------------------------------------------------
 // Instances of classes: layout helpers
 
+// Instances of a class whose every level declared __slots__ have no
+// visible __dict__ (obj_object.c consults this).
+bool type_slots_only(TypeObject *t) { return (t->hdr.obj_flags & TYPE_SLOTS_ONLY) != 0; }
+
 DictObject **object_dict_ptr(EddyVM *vm, Value obj) {
     if (!IS_OBJ(obj)) return NULL;
     Obj *o = AS_OBJ(obj);
@@ -962,11 +998,11 @@ static void type_trace(EddyVM *vm, Obj *self) {
 // not pass TPF_BASETYPE.
 static bool acceptable_base(EddyVM *vm, TypeObject *b) {
     if (b->flags & (TPF_BASETYPE | TPF_HEAPTYPE)) return true;
-    TypeObject *const ok[] = {vm->t_object, vm->t_type,  vm->t_int,       vm->t_float,
-                              vm->t_str,    vm->t_bytes, vm->t_bytearray, vm->t_tuple,
-                              vm->t_list,   vm->t_dict,  vm->t_set,       vm->t_frozenset,
-                              vm->t_super,  vm->t_property, vm->t_classmethod,
-                              vm->t_staticmethod, vm->t_module};
+    TypeObject *const ok[] = {vm->t_object, vm->t_type,     vm->t_int,         vm->t_float,
+                              vm->t_str,    vm->t_bytes,    vm->t_bytearray,   vm->t_tuple,
+                              vm->t_list,   vm->t_dict,     vm->t_set,         vm->t_frozenset,
+                              vm->t_super,  vm->t_property, vm->t_classmethod, vm->t_staticmethod,
+                              vm->t_module};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         if (b == ok[i]) return true;
     return (b->flags & TPF_EXC_SUBCLASS) != 0;
@@ -991,6 +1027,141 @@ static TypeObject *calculate_metaclass(EddyVM *vm, TypeObject *meta, TupleObject
 
 static Value wrap_in(EddyVM *vm, TypeObject *wrapper, Value f);
 
+// ---------------------------------------------------------------------------
+// __slots__: one member descriptor per slot name.
+
+// Slot values live inside the instance, after its InstanceObject header:
+// a class with __slots__ extends its base's instance_size by one Value per
+// slot and becomes its own layout (so two unrelated slotted bases conflict,
+// as in CPython). Classes whose solid base is not `object` ignore __slots__
+// (their instances keep a __dict__).
+typedef struct MemberObject {
+    Obj hdr;
+    StrObject *name;
+    TypeObject *owner;
+    uint32_t offset; // of the Value inside the instance
+} MemberObject;
+
+static void slots_trace(EddyVM *vm, Obj *self) {
+    DictObject **dp = object_dict_ptr(vm, v_obj(self));
+    if (dp) gc_mark_obj(vm, (Obj *)*dp);
+    for (size_t off = sizeof(InstanceObject); off + sizeof(Value) <= self->size;
+         off += sizeof(Value))
+        gc_mark_value(vm, *(Value *)(void *)((char *)self + off));
+}
+
+static void member_trace(EddyVM *vm, Obj *self) {
+    MemberObject *m = (MemberObject *)self;
+    gc_mark_obj(vm, (Obj *)m->name);
+    gc_mark_obj(vm, (Obj *)m->owner);
+}
+
+static Value member_repr(EddyVM *vm, Value self) {
+    MemberObject *m = (MemberObject *)AS_OBJ(self);
+    StrObject *s = str_format(vm, "<member '%U' of '%U' objects>", m->name, m->owner->name);
+    return s ? v_obj(s) : VAL_NULL;
+}
+
+static Value *member_slot(EddyVM *vm, MemberObject *m, Value obj) {
+    if (!IS_OBJ(obj) || !type_is_subtype(vm_type_of(vm, obj), m->owner) ||
+        AS_OBJ(obj)->size < m->offset + sizeof(Value)) {
+        vm_raise(vm, vm->exc_TypeError,
+                 "descriptor '%U' for '%U' objects doesn't apply to a '%s' object", m->name,
+                 m->owner->name, vm_type_name(vm, obj));
+        return NULL;
+    }
+    return (Value *)(void *)((char *)AS_OBJ(obj) + m->offset);
+}
+
+static Value member_get(EddyVM *vm, Value descr, Value obj, TypeObject *owner) {
+    if (IS_NULL(obj)) return descr;
+    MemberObject *m = (MemberObject *)AS_OBJ(descr);
+    Value *slot = member_slot(vm, m, obj);
+    if (!slot) return VAL_NULL;
+    Value v = *slot;
+    if (IS_NULL(v))
+        return vm_raise(vm, vm->exc_AttributeError, "'%s' object has no attribute '%U'",
+                        vm_type_name(vm, obj), m->name);
+    return v;
+}
+
+static int member_set(EddyVM *vm, Value descr, Value obj, Value v) {
+    MemberObject *m = (MemberObject *)AS_OBJ(descr);
+    Value *slot = member_slot(vm, m, obj);
+    if (!slot) return -1;
+    if (IS_NULL(v) && IS_NULL(*slot)) {
+        vm_raise(vm, vm->exc_AttributeError, "%U", m->name);
+        return -1;
+    }
+    *slot = v;
+    return 0;
+}
+
+// Install the member descriptors of t's __slots__ (already copied into
+// t->dict) and decide whether instances keep a visible __dict__. 0 / -1.
+static int setup_slots(EddyVM *vm, TypeObject *t) {
+    Value slots = dict_get_str(t->dict, vm->names.__slots__);
+    if (IS_NULL(slots)) return 0;
+    bool plain = t->layout == vm->t_object || (t->layout->flags & TPF_HEAPTYPE);
+    Value names;
+    if (is_str(vm, slots)) {
+        TupleObject *one = tuple_from(vm, &slots, 1);
+        if (!one) return -1;
+        names = v_obj(one);
+    } else {
+        names = vm_sequence_to_tuple(vm, slots);
+        if (IS_NULL(names)) return -1;
+    }
+    if (vm_push_root(vm, names) < 0) return -1;
+    TupleObject *nt = AS_TUPLE(names);
+    bool has_dict = false;
+    for (size_t i = 0; i < nt->len; i++) {
+        Value nv = nt->items[i];
+        if (!is_str(vm, nv)) {
+            vm_pop_roots(vm, 1);
+            vm_raise(vm, vm->exc_TypeError, "__slots__ items must be strings, not '%s'",
+                     vm_type_name(vm, nv));
+            return -1;
+        }
+        StrObject *name = str_intern_obj(vm, AS_STR(nv));
+        if (!name) goto fail;
+        if (str_eq(name, vm->names.__dict__)) {
+            has_dict = true;
+            continue;
+        }
+        if (!strcmp(name->data, "__weakref__")) continue;
+        if (!IS_NULL(dict_get_str(t->dict, name))) {
+            vm_pop_roots(vm, 1);
+            vm_raise(vm, vm->exc_ValueError, "%R in __slots__ conflicts with class variable",
+                     v_obj(name));
+            return -1;
+        }
+        if (!plain) continue;
+        MemberObject *m =
+            (MemberObject *)obj_alloc(vm, vm->t_member_descriptor, sizeof(MemberObject));
+        if (!m) goto fail;
+        m->name = name;
+        m->owner = t;
+        m->offset = t->instance_size;
+        t->instance_size += (uint32_t)sizeof(Value);
+        t->layout = t;
+        t->trace = slots_trace;
+        if (dict_set_str(vm, t->dict, name, v_obj(m)) < 0) goto fail;
+    }
+    vm_pop_roots(vm, 1);
+    if (has_dict) return 0;
+    // No __dict__ only if every class above (except object) also has slots.
+    for (size_t i = 0; i < t->bases->len; i++) {
+        TypeObject *b = AS_TYPE(t->bases->items[i]);
+        if (b != vm->t_object && !(b->hdr.obj_flags & TYPE_SLOTS_ONLY)) return 0;
+    }
+    if (plain) t->hdr.obj_flags |= TYPE_SLOTS_ONLY;
+    return 0;
+fail:
+    vm_pop_roots(vm, 1);
+    return -1;
+}
+
 // The body of type.__new__ / the class statement.
 static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, TupleObject *bases,
                              DictObject *ns, Value *kwvals, TupleObject *kwnames) {
@@ -1013,7 +1184,8 @@ static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, Tupl
         }
         TypeObject *b = AS_TYPE(bv);
         if (!acceptable_base(vm, b)) {
-            vm_raise(vm, vm->exc_TypeError, "type '%U' is not an acceptable base type", b->qualname);
+            vm_raise(vm, vm->exc_TypeError, "type '%U' is not an acceptable base type",
+                     b->qualname);
             return NULL;
         }
         for (size_t j = 0; j < i; j++)
@@ -1022,7 +1194,8 @@ static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, Tupl
                 return NULL;
             }
         TypeObject *bl = b->layout ? b->layout : b;
-        if (!best) best = b;
+        if (!best)
+            best = b;
         else {
             TypeObject *wl = best->layout ? best->layout : best;
             if (type_is_subtype(bl, wl)) {
@@ -1033,8 +1206,8 @@ static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, Tupl
             }
         }
     }
-    size_t tsize = meta->instance_size > sizeof(TypeObject) ? meta->instance_size
-                                                            : sizeof(TypeObject);
+    size_t tsize =
+        meta->instance_size > sizeof(TypeObject) ? meta->instance_size : sizeof(TypeObject);
     t = (TypeObject *)obj_alloc(vm, meta, tsize);
     if (!t) return NULL;
     if (vm_push_root(vm, v_obj(t)) < 0) return NULL;
@@ -1050,8 +1223,9 @@ static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, Tupl
     TypeObject *layout = best->layout ? best->layout : best;
     t->layout = layout;
     t->finalize = best->finalize;
-    if (layout == vm->t_object) {
-        t->instance_size = sizeof(InstanceObject);
+    if (layout == vm->t_object || (layout->flags & TPF_HEAPTYPE)) {
+        // Plain instances; a slotted base contributes its slot area.
+        t->instance_size = layout == vm->t_object ? sizeof(InstanceObject) : best->instance_size;
         t->dict_offset = (int32_t)offsetof(InstanceObject, dict);
         t->trace = best->trace;
     } else if (layout == vm->t_type || type_is_subtype(layout, vm->t_type)) {
@@ -1129,6 +1303,7 @@ static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, Tupl
         dict_set_str(vm, d, vm->names.__hash__, VAL_NONE) < 0)
         goto fail;
 
+    if (setup_slots(vm, t) < 0) goto fail;
     if (type_ready(vm, t) < 0) goto fail;
 
     // __set_name__ on every attribute that wants it (on a copy: it may mutate).
@@ -1184,7 +1359,8 @@ static Value type_repr(EddyVM *vm, Value self) {
     StrObject *s;
     if (is_str(vm, mod) && !str_eq(AS_STR(mod), vm->names.builtins))
         s = str_format(vm, "<class '%U.%U'>", AS_STR(mod), t->qualname);
-    else s = str_format(vm, "<class '%U'>", t->qualname);
+    else
+        s = str_format(vm, "<class '%U'>", t->qualname);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -1196,7 +1372,9 @@ Value type_call(EddyVM *vm, Value self, Value *args, int nargs, TupleObject *kw)
     TypeObject *t = AS_TYPE(self);
     size_t nkw = kw ? kw->len : 0;
     if (t == vm->t_type && nargs == 1 && nkw == 0) return v_obj(vm_type_of(vm, args[0]));
-    if (!t->new_)
+    // A builtin without a constructor of its own (iterators, functions ...).
+    if (!t->new_ ||
+        (t->new_ == vm->t_object->new_ && t != vm->t_object && !(t->flags & TPF_HEAPTYPE)))
         return vm_raise(vm, vm->exc_TypeError, "cannot create '%U' instances", t->qualname);
     Value obj = t->new_(vm, t, args, nargs, kw);
     if (IS_NULL(obj)) return VAL_NULL;
@@ -1219,14 +1397,14 @@ static Value type_call_slot(EddyVM *vm, Value self, Value *args, int nargs, Tupl
 }
 
 // type.__new__(meta, name, bases, ns, **kw)
-static Value type_new_slot(EddyVM *vm, TypeObject *meta, Value *args, int nargs,
-                           TupleObject *kw) {
+static Value type_new_slot(EddyVM *vm, TypeObject *meta, Value *args, int nargs, TupleObject *kw) {
     size_t nkw = kw ? kw->len : 0;
     if (meta == vm->t_type && nargs == 1 && nkw == 0) return v_obj(vm_type_of(vm, args[0]));
     if (nargs != 3) {
-        if (meta == vm->t_type) return vm_raise(vm, vm->exc_TypeError, "type() takes 1 or 3 arguments");
-        return vm_raise(vm, vm->exc_TypeError, "type.__new__() takes exactly 3 arguments (%d given)",
-                        nargs);
+        if (meta == vm->t_type)
+            return vm_raise(vm, vm->exc_TypeError, "type() takes 1 or 3 arguments");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "type.__new__() takes exactly 3 arguments (%d given)", nargs);
     }
     if (!is_str(vm, args[0]))
         return vm_raise(vm, vm->exc_TypeError, "type.__new__() argument 1 must be str, not %s",
@@ -1237,8 +1415,8 @@ static Value type_new_slot(EddyVM *vm, TypeObject *meta, Value *args, int nargs,
     if (!IS_OBJ(args[2]) || !(OBJ_TYPE(AS_OBJ(args[2]))->flags & TPF_DICT_SUBCLASS))
         return vm_raise(vm, vm->exc_TypeError, "type.__new__() argument 3 must be dict, not %s",
                         vm_type_name(vm, args[2]));
-    TypeObject *t = new_class(vm, meta, AS_STR(args[0]), AS_TUPLE(args[1]), AS_DICT(args[2]),
-                              args + 3, kw);
+    TypeObject *t =
+        new_class(vm, meta, AS_STR(args[0]), AS_TUPLE(args[1]), AS_DICT(args[2]), args + 3, kw);
     return t ? v_obj(t) : VAL_NULL;
 }
 
@@ -1303,12 +1481,14 @@ static int type_setattr(EddyVM *vm, Value self, StrObject *name, Value v) {
 
 #define TYPE_ARG(a) AS_TYPE((a)[0])
 
-static Value t_get_name(EddyVM *vm, Value *a, int n, TupleObject *k) { return v_obj(TYPE_ARG(a)->name); }
+static Value t_get_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    return v_obj(TYPE_ARG(a)->name);
+}
 static Value t_set_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
     TypeObject *t = TYPE_ARG(a);
     if (!(t->flags & TPF_HEAPTYPE))
-        return vm_raise(vm, vm->exc_TypeError, "cannot set '__name__' attribute of immutable type '%U'",
-                        t->name);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "cannot set '__name__' attribute of immutable type '%U'", t->name);
     if (!is_str(vm, a[1]))
         return vm_raise(vm, vm->exc_TypeError, "can only assign string to %U.__name__, not '%s'",
                         t->name, vm_type_name(vm, a[1]));
@@ -1324,8 +1504,9 @@ static Value t_set_qualname(EddyVM *vm, Value *a, int n, TupleObject *k) {
         return vm_raise(vm, vm->exc_TypeError,
                         "cannot set '__qualname__' attribute of immutable type '%U'", t->name);
     if (!is_str(vm, a[1]))
-        return vm_raise(vm, vm->exc_TypeError, "can only assign string to %U.__qualname__, not '%s'",
-                        t->name, vm_type_name(vm, a[1]));
+        return vm_raise(vm, vm->exc_TypeError,
+                        "can only assign string to %U.__qualname__, not '%s'", t->name,
+                        vm_type_name(vm, a[1]));
     t->qualname = AS_STR(a[1]);
     return VAL_NONE;
 }
@@ -1353,8 +1534,8 @@ static Value t_get_doc(EddyVM *vm, Value *a, int n, TupleObject *k) {
 static Value t_set_doc(EddyVM *vm, Value *a, int n, TupleObject *k) {
     TypeObject *t = TYPE_ARG(a);
     if (!(t->flags & TPF_HEAPTYPE))
-        return vm_raise(vm, vm->exc_TypeError, "cannot set '__doc__' attribute of immutable type '%U'",
-                        t->name);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "cannot set '__doc__' attribute of immutable type '%U'", t->name);
     if (dict_set_str(vm, t->dict, vm->names.__doc__, a[1]) < 0) return VAL_NULL;
     type_modified(vm, t);
     return VAL_NONE;
@@ -1380,14 +1561,14 @@ static Value t_get_abstractmethods(EddyVM *vm, Value *a, int n, TupleObject *k) 
     TypeObject *t = TYPE_ARG(a);
     Value v = t != vm->t_type && t->dict ? dict_get_str(t->dict, vm->names.__abstractmethods__)
                                          : VAL_NULL;
-    if (IS_NULL(v))
-        return vm_raise(vm, vm->exc_AttributeError, "__abstractmethods__");
+    if (IS_NULL(v)) return vm_raise(vm, vm->exc_AttributeError, "__abstractmethods__");
     return v;
 }
 
 static Value t_mro(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (n != 1 || !is_type(vm, a[0]))
-        return vm_raise(vm, vm->exc_TypeError, "descriptor 'mro' of 'type' object needs an argument");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "descriptor 'mro' of 'type' object needs an argument");
     TypeObject *t = TYPE_ARG(a);
     if (!t->mro) return v_obj(list_new(vm, 0));
     ListObject *l = list_from(vm, t->mro->items, t->mro->len);
@@ -1425,12 +1606,15 @@ static Value t_subclasses(EddyVM *vm, Value *a, int n, TupleObject *k) {
 }
 
 static Value t_instancecheck(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 2) return vm_raise(vm, vm->exc_TypeError, "__instancecheck__() takes exactly one argument");
+    if (n != 2)
+        return vm_raise(vm, vm->exc_TypeError, "__instancecheck__() takes exactly one argument");
     return v_bool(type_is_subtype(vm_type_of(vm, a[1]), TYPE_ARG(a)));
 }
 static Value t_subclasscheck(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 2) return vm_raise(vm, vm->exc_TypeError, "__subclasscheck__() takes exactly one argument");
-    if (!is_type(vm, a[1])) return vm_raise(vm, vm->exc_TypeError, "issubclass() arg 1 must be a class");
+    if (n != 2)
+        return vm_raise(vm, vm->exc_TypeError, "__subclasscheck__() takes exactly one argument");
+    if (!is_type(vm, a[1]))
+        return vm_raise(vm, vm->exc_TypeError, "issubclass() arg 1 must be a class");
     return v_bool(type_is_subtype(AS_TYPE(a[1]), TYPE_ARG(a)));
 }
 static Value t_prepare(EddyVM *vm, Value *a, int n, TupleObject *k) {
@@ -1509,7 +1693,8 @@ Value builtin_build_class(EddyVM *vm, Value *args, int nargs, TupleObject *kwnam
     }
     for (size_t i = 0; i < nkw; i++) {
         StrObject *kn = AS_STR(kwnames->items[i]);
-        if (str_eq(kn, str_intern_cstr(vm, "metaclass"))) meta = args[nargs + i];
+        if (str_eq(kn, str_intern_cstr(vm, "metaclass")))
+            meta = args[nargs + i];
         else {
             kwkeys[nrest] = kwnames->items[i];
             kwvals[nrest++] = args[nargs + i];
@@ -1664,7 +1849,8 @@ static int super_from_frame(EddyVM *vm, TypeObject **type, Value *obj) {
 static Value super_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kw) {
     if (kw && kw->len) return vm_raise(vm, vm->exc_TypeError, "super() takes no keyword arguments");
     if (nargs > 2)
-        return vm_raise(vm, vm->exc_TypeError, "super() takes at most 2 arguments (%d given)", nargs);
+        return vm_raise(vm, vm->exc_TypeError, "super() takes at most 2 arguments (%d given)",
+                        nargs);
     TypeObject *type = NULL;
     Value obj = VAL_NULL;
     if (nargs == 0) {
@@ -1678,9 +1864,8 @@ static Value super_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleO
     }
     TypeObject *obj_type = NULL;
     if (!IS_NULL(obj) && !(obj_type = super_check(vm, type, obj))) return VAL_NULL;
-    SuperObject *s = (SuperObject *)obj_alloc(vm, t, t->instance_size > sizeof(SuperObject)
-                                                         ? t->instance_size
-                                                         : sizeof(SuperObject));
+    SuperObject *s = (SuperObject *)obj_alloc(
+        vm, t, t->instance_size > sizeof(SuperObject) ? t->instance_size : sizeof(SuperObject));
     if (!s) return VAL_NULL;
     s->type = type;
     s->obj = obj;
@@ -1713,7 +1898,8 @@ static Value super_repr(EddyVM *vm, Value self) {
     StrObject *r;
     if (s->obj_type)
         r = str_format(vm, "<super: <class '%U'>, <%U object>>", s->type->name, s->obj_type->name);
-    else r = str_format(vm, "<super: <class '%U'>, NULL>", s->type->name);
+    else
+        r = str_format(vm, "<super: <class '%U'>, NULL>", s->type->name);
     return r ? v_obj(r) : VAL_NULL;
 }
 
@@ -1848,7 +2034,8 @@ static Value p_deleter(EddyVM *vm, Value *a, int n, TupleObject *k) {
     return property_copy(vm, a[0], 2, a[1]);
 }
 static Value p_set_name(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 3) return vm_raise(vm, vm->exc_TypeError, "__set_name__() takes 2 positional arguments");
+    if (n != 3)
+        return vm_raise(vm, vm->exc_TypeError, "__set_name__() takes 2 positional arguments");
     if (is_str(vm, a[2])) ((PropertyObject *)AS_OBJ(a[0]))->name = AS_STR(a[2]);
     return VAL_NONE;
 }
@@ -1873,7 +2060,7 @@ static void sm_trace(EddyVM *vm, Obj *self) {
 
 static Value wrap_in(EddyVM *vm, TypeObject *wrapper, Value f) {
     size_t sz = wrapper->instance_size > sizeof(StaticMethodObject) ? wrapper->instance_size
-                                                                     : sizeof(StaticMethodObject);
+                                                                    : sizeof(StaticMethodObject);
     StaticMethodObject *s = (StaticMethodObject *)obj_alloc(vm, wrapper, sz);
     if (!s) return VAL_NULL;
     s->func = f;
@@ -2019,14 +2206,22 @@ int type_init_types(EddyVM *vm) {
         type_add_method(vm, t, "__ror__", t_or, NATIVE_METHOD) < 0)
         return -1;
     // list[int] and friends: builtin generic containers.
-    TypeObject *const generic[] = {vm->t_list,      vm->t_dict,  vm->t_tuple, vm->t_set,
-                                   vm->t_frozenset, vm->t_type};
+    TypeObject *const generic[] = {vm->t_list, vm->t_dict,      vm->t_tuple,
+                                   vm->t_set,  vm->t_frozenset, vm->t_type};
     for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++) {
         TypeObject *g = generic[i];
         if (!g->dict && !(g->dict = dict_new(vm))) return -1;
         if (type_add_method(vm, g, "__class_getitem__", t_class_getitem, NATIVE_CLASSMETHOD) < 0)
             return -1;
     }
+
+    // member_descriptor (__slots__)
+    t = type_new_builtin(vm, vm->t_member_descriptor, vm->t_object, sizeof(MemberObject), 0);
+    if (!t) return -1;
+    t->trace = member_trace;
+    t->repr = member_repr;
+    t->descr_get = member_get;
+    t->descr_set = member_set;
 
     // super
     t = type_new_builtin(vm, vm->t_super, vm->t_object, sizeof(SuperObject), TPF_BASETYPE);

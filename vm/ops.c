@@ -152,10 +152,14 @@ Value vm_ascii(EddyVM *vm, Value v) {
     while (p < end) {
         uint32_t cp;
         p += utf8_next(p, &cp);
-        if (cp < 0x80) strbuf_append_char(&b, (char)cp);
-        else if (cp < 0x100) strbuf_printf(&b, "\\x%02x", (unsigned)cp);
-        else if (cp < 0x10000) strbuf_printf(&b, "\\u%04x", (unsigned)cp);
-        else strbuf_printf(&b, "\\U%08x", (unsigned)cp);
+        if (cp < 0x80)
+            strbuf_append_char(&b, (char)cp);
+        else if (cp < 0x100)
+            strbuf_printf(&b, "\\x%02x", (unsigned)cp);
+        else if (cp < 0x10000)
+            strbuf_printf(&b, "\\u%04x", (unsigned)cp);
+        else
+            strbuf_printf(&b, "\\U%08x", (unsigned)cp);
     }
     StrObject *out = strbuf_finish(&b);
     return out ? v_obj(out) : VAL_NULL;
@@ -259,8 +263,10 @@ static int compare_fast(EddyVM *vm, Value a, Value b, int op, bool *out) {
         return 1;
     }
     if (is_exact(a, vm->t_str) && is_exact(b, vm->t_str)) {
-        if (op == CMP_EQ || op == CMP_NE) *out = str_eq(AS_STR(a), AS_STR(b)) == (op == CMP_EQ);
-        else *out = cmp_result(str_compare(AS_STR(a), AS_STR(b)), op);
+        if (op == CMP_EQ || op == CMP_NE)
+            *out = str_eq(AS_STR(a), AS_STR(b)) == (op == CMP_EQ);
+        else
+            *out = cmp_result(str_compare(AS_STR(a), AS_STR(b)), op);
         return 1;
     }
     return 0;
@@ -418,8 +424,9 @@ static Value sequence_op_error(EddyVM *vm, int op, Value a, Value b) {
         return vm_raise(vm, vm->exc_TypeError, "can only concatenate %s (not \"%s\") to %s", ka,
                         tb->name->data, ka);
     }
-    if (ka) return vm_raise(vm, vm->exc_TypeError, "can't multiply sequence by non-int of type '%s'",
-                            tb->name->data);
+    if (ka)
+        return vm_raise(vm, vm->exc_TypeError, "can't multiply sequence by non-int of type '%s'",
+                        tb->name->data);
     if (sequence_kind(vm, tb))
         return vm_raise(vm, vm->exc_TypeError, "can't multiply sequence by non-int of type '%s'",
                         ta->name->data);
@@ -559,8 +566,7 @@ Value vm_getitem(EddyVM *vm, Value c, Value k) {
             vm_pop_roots(vm, 1);
             return r;
         }
-        return vm_raise(vm, vm->exc_TypeError, "type '%U' is not subscriptable",
-                        AS_TYPE(c)->name);
+        return vm_raise(vm, vm->exc_TypeError, "type '%U' is not subscriptable", AS_TYPE(c)->name);
     }
     return vm_raise(vm, vm->exc_TypeError, "'%s' object is not subscriptable", t->name->data);
 }
@@ -569,8 +575,7 @@ int vm_setitem(EddyVM *vm, Value c, Value k, Value v) {
     TypeObject *t = vm_type_of(vm, c);
     if (EDDY_LIKELY(t->setitem != NULL)) return t->setitem(vm, c, k, v);
     if (IS_NULL(v))
-        vm_raise(vm, vm->exc_TypeError, "'%s' object doesn't support item deletion",
-                 t->name->data);
+        vm_raise(vm, vm->exc_TypeError, "'%s' object doesn't support item deletion", t->name->data);
     else
         vm_raise(vm, vm->exc_TypeError, "'%s' object does not support item assignment",
                  t->name->data);
@@ -654,8 +659,8 @@ Value vm_iter(EddyVM *vm, Value v) {
         return r;
     }
     if (t->getitem && !is_type(vm, v)) {
-        GetitemIterObject *it = (GetitemIterObject *)obj_alloc(vm, vm->t_getitem_iterator,
-                                                               sizeof(GetitemIterObject));
+        GetitemIterObject *it =
+            (GetitemIterObject *)obj_alloc(vm, vm->t_getitem_iterator, sizeof(GetitemIterObject));
         if (!it) return VAL_NULL;
         it->seq = v;
         return v_obj(it);
@@ -882,8 +887,8 @@ int vm_index_i64(EddyVM *vm, Value v, int64_t *out) {
 // The iterator type used by vm_iter's __getitem__ fallback. Called from
 // type_init_types' neighbour, object_init_types, through ops_init_types.
 int ops_init_types(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_getitem_iterator, vm->t_object,
-                                     sizeof(GetitemIterObject), 0);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_getitem_iterator, vm->t_object, sizeof(GetitemIterObject), 0);
     if (!t) return -1;
     t->trace = getitem_iter_trace;
     t->iter = iter_self;

@@ -100,6 +100,7 @@ void vm_free(EddyVM *vm) {
     gc_free_all(vm);
     if (vm->intern) mem_free(vm, vm->intern, vm->intern_cap * sizeof(StrObject *));
     if (vm->roots) mem_free(vm, vm->roots, vm->roots_cap * sizeof(Value));
+    mem_release_pools(vm);
     EddyAllocFn alloc = vm->alloc_fn;
     void *ud = vm->alloc_ud;
     alloc(ud, vm, sizeof(EddyVM), 0);

@@ -63,6 +63,12 @@ struct EddyVM {
     bool in_gc;
     bool gray_overflow;     // the gray stack could not grow: rescan (gc.c)
     Obj *objects;           // all-objects list
+    // Small-block pools (mem.c): free list per 16-byte size class.
+#define POOL_MAX 512
+#define POOL_CLASSES (POOL_MAX / 16)
+    struct FreeBlock *pool_free[POOL_CLASSES];
+    struct PoolPage *pool_pages;
+    char *pool_bump, *pool_end;
     Obj **gray;             // gray stack
     size_t gray_len, gray_cap;
     Value *roots;           // temporary root stack (vm_push_root)
@@ -136,6 +142,7 @@ void mem_free(EddyVM *vm, void *p, size_t size);
 void *mem_alloc_raw(EddyVM *vm, size_t size);
 void mem_free_raw(EddyVM *vm, void *p, size_t size);
 void *mem_default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size);
+void mem_release_pools(EddyVM *vm); // teardown, after every object is freed
 
 // ===========================================================================
 // vm/gc.c - precise mark-sweep
@@ -295,14 +302,16 @@ int object_generic_setattr(EddyVM *vm, Value obj, StrObject *name, Value v);
 // missing attribute: 1 found (*out) / 0 missing / -1 other error.
 int object_getattr_opt(EddyVM *vm, Value obj, StrObject *name, Value *out);
 DictObject **object_dict_ptr(EddyVM *vm, Value obj); // &__dict__ or NULL
+// Added by obj_type.c: instances have no visible __dict__ (all levels use __slots__).
+bool type_slots_only(TypeObject *t);
 void type_modified(EddyVM *vm, TypeObject *t); // invalidate caches for t and subclasses
 Value builtin_build_class(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames);
 // Added by obj_type.c: a property-like descriptor with native accessors. getter is
 // called with args [obj]; setter (may be NULL: read-only) with [obj, value].
 int type_add_property(EddyVM *vm, TypeObject *t, const char *name, NativeFn getter,
                       NativeFn setter);
-// Added by obj_type.c: the super() builtin needs no declaration; the class-call
-// helper: t(*args) (type.__call__), for callers that hold a TypeObject.
+// Added by obj_type.c: type.__call__ - t(*args): __new__ then __init__ (what
+// calling a class does; the `type` type's call slot).
 Value type_call(EddyVM *vm, Value type, Value *args, int nargs, TupleObject *kwnames);
 
 // ===========================================================================
@@ -522,11 +531,15 @@ Value io_builtin_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames);
 int io_write_text(EddyVM *vm, Value file, const char *data, size_t len);
 int io_flush_file(EddyVM *vm, Value file);
 Value io_readline_text(EddyVM *vm, Value file);
+// stdlib/mod_io.c: the io module (open, StringIO, UnsupportedOperation, ...).
+int io_module_init(EddyVM *vm, ModuleObject *m);
 
 // Argument parsing helper for natives (stdlib/args.c):
 //   "name" list of parameter names; returns 0 or -1 with TypeError set.
 // Each out[i] is set to the argument value or left V_NULL when not given.
 // npos_max: how many may be given positionally; nrequired: how many are required.
+// (args.c) An empty name "" marks a positional-only parameter, as in Argument
+// Clinic; checks and messages follow CPython 3.11's _PyArg_UnpackKeywords.
 int args_parse(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *kwnames,
                const char *const *names, int nnames, int npos_max, int nrequired, Value *out);
 int args_no_kw(EddyVM *vm, const char *fname, TupleObject *kwnames);

@@ -118,6 +118,8 @@ START_TEST(test_str_format) {
     ck_assert_str_eq(s->data, "\"it's\" it's int it's 3");
     s = str_format(vm, "%.3s", "abcdef");
     ck_assert_str_eq(s->data, "abc");
+    s = str_format(vm, "%.*s|%5d|%-4s|%*d|%.2U", 2, "abc", 7, "x", 3, 1, S("\xc3\xa9t\xc3\xa9"));
+    ck_assert_str_eq(s->data, "ab|    7|x   |  1|\xc3\xa9t");
 }
 END_TEST
 
@@ -133,7 +135,8 @@ START_TEST(test_strbuf) {
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->len, 1000 + 3 + 3 + 4 + 5);
     ck_assert_uint_eq(s->ncp, 1000 + 3 + 1 + 1 + 5);
-    ck_assert_str_eq(s->data + 1000, "xyz\xe4\xb8\xad\xf0\x9f\x98\x80" "00042");
+    ck_assert_str_eq(s->data + 1000, "xyz\xe4\xb8\xad\xf0\x9f\x98\x80"
+                                     "00042");
     strbuf_init(vm, &b);
     s = strbuf_finish(&b);
     ck_assert_ptr_eq(s, vm->names.empty);
@@ -207,7 +210,8 @@ START_TEST(test_format_str) {
     ck_assert_str_eq(fmt_str("ab", "^7"), "  ab   ");
     ck_assert_str_eq(fmt_str("abc", ".2"), "ab");
     ck_assert_str_eq(fmt_str("ab", "05"), "ab000");
-    ck_assert_str_eq(fmt_str("\xc3\xa9t\xc3\xa9", "\xc3\xa9^5"), "\xc3\xa9\xc3\xa9t\xc3\xa9\xc3\xa9");
+    ck_assert_str_eq(fmt_str("\xc3\xa9t\xc3\xa9", "\xc3\xa9^5"),
+                     "\xc3\xa9\xc3\xa9t\xc3\xa9\xc3\xa9");
     ck_assert_str_eq(fmt_str("a", "d"), "Unknown format code 'd' for object of type 'str'");
     ck_assert_str_eq(fmt_str("a", "+"), "Sign not allowed in string format specifier");
     ck_assert_str_eq(fmt_str("a", ","), "Cannot specify ',' with 's'.");
@@ -228,8 +232,7 @@ START_TEST(test_str_mod) {
     // %d truncates a float, as CPython does
     ck_assert_str_eq(mod("%-4s|%+d", v_obj(tuple_from(vm, items, 2))), "42  |+3");
     ck_assert_str_eq(mod("%s %s", v_int(1)), "not enough arguments for format string");
-    ck_assert_str_eq(mod("abc", v_int(1)),
-                     "not all arguments converted during string formatting");
+    ck_assert_str_eq(mod("abc", v_int(1)), "not all arguments converted during string formatting");
     ck_assert_str_eq(mod("%z", v_int(1)), "unsupported format character 'z' (0x7a) at index 1");
     ck_assert_str_eq(mod("%d%%", v_int(50)), "50%");
 }

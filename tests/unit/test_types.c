@@ -227,7 +227,8 @@ START_TEST(test_abstract_ops) {
     ck_assert(IS_NULL(vm_binary_op(vm, BINOP_ADD, v_int(1), v_obj(S("a")))));
     ck_assert_str_eq(pending_message(), "unsupported operand type(s) for +: 'int' and 'str'");
     ck_assert(IS_NULL(vm_binary_op(vm, BINOP_INPLACE(BINOP_POW), v_int(1), VAL_NONE)));
-    ck_assert_str_eq(pending_message(), "unsupported operand type(s) for **=: 'int' and 'NoneType'");
+    ck_assert_str_eq(pending_message(),
+                     "unsupported operand type(s) for **=: 'int' and 'NoneType'");
     ck_assert(IS_NULL(vm_compare(vm, v_int(1), v_obj(S("a")), CMP_LT)));
     ck_assert_str_eq(pending_message(), "'<' not supported between instances of 'int' and 'str'");
     ck_assert_int_eq(vm_compare_bool(vm, v_int(1), v_float(1.0), CMP_EQ), 1);
@@ -285,8 +286,8 @@ START_TEST(test_exceptions) {
     e = exc_new(vm, vm->exc_ValueError, NULL);
     ck_assert_str_eq(AS_STR(vm_str(vm, e))->data, "");
     ck_assert_str_eq(AS_STR(vm_repr(vm, e))->data, "ValueError()");
-    TupleObject *args = tuple_from(vm, (Value[]){v_int(2), v_obj(S("No such file")),
-                                                 v_obj(S("x.txt"))}, 3);
+    TupleObject *args =
+        tuple_from(vm, (Value[]){v_int(2), v_obj(S("No such file")), v_obj(S("x.txt"))}, 3);
     e = exc_new(vm, vm->exc_FileNotFoundError, args);
     ck_assert_str_eq(AS_STR(vm_str(vm, e))->data, "[Errno 2] No such file: 'x.txt'");
     ck_assert(is_exception(vm, vm->memory_error));

@@ -1,0 +1,9 @@
+def f():
+\
+    return *a, *b
+if 1:
+   \
+ pass
+x = [1,
+\
+2]
