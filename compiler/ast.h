@@ -219,7 +219,14 @@ typedef enum ParseMode {
 // A syntax error found by the lexer or parser. msg is CPython's wording
 // ("invalid syntax", "unexpected indent", "'(' was never closed", ...).
 // kind selects the exception: SyntaxError, IndentationError or TabError.
-typedef enum SyntaxErrorKind { SYNERR_SYNTAX, SYNERR_INDENT, SYNERR_TAB } SyntaxErrorKind;
+// SYNERR_MEMORY and SYNERR_RECURSION report source nested too deeply, as
+// CPython does: right-nested forms (unary operators, **, lambda, ternary)
+// overflow its parser (MemoryError); left-nested chains (a.b.c..., f()()...,
+// 1+1+1...) overflow its compiler ("RecursionError: maximum recursion depth
+// exceeded during compilation").
+typedef enum SyntaxErrorKind {
+    SYNERR_SYNTAX, SYNERR_INDENT, SYNERR_TAB, SYNERR_MEMORY, SYNERR_RECURSION
+} SyntaxErrorKind;
 typedef struct SyntaxErrorInfo {
     SyntaxErrorKind kind;
     char msg[256];

@@ -538,7 +538,13 @@ static int call_helper(Compiler *c, int32_t pushed, ExprList args, Keyword *kws,
         }
         return unit_emit(c, OP_CALL, (uint32_t)(pushed + args.len));
     }
-    CHECK(starunpack(c, args, pushed, OP_BUILD_LIST, OP_LIST_APPEND, OP_LIST_EXTEND, true));
+    if (pushed == 0 && args.len == 1 && args.items[0]->kind == E_STARRED) {
+        // f(*x): CALL_EX takes x itself (as CPython), so a non-iterable is
+        // reported as "f() argument after * must be an iterable".
+        CHECK(visit_expr(c, args.items[0]->v.starred.value));
+    } else {
+        CHECK(starunpack(c, args, pushed, OP_BUILD_LIST, OP_LIST_APPEND, OP_LIST_EXTEND, true));
+    }
     if (nkws) CHECK(compile_kwargs_dict(c, kws, nkws));
     return unit_emit(c, OP_CALL_EX, nkws ? 1 : 0);
 }
@@ -1645,6 +1651,10 @@ static int visit_stmt(Compiler *c, Stmt *s) {
 
 Value compile_raise_syntax_error(EddyVM *vm, const SyntaxErrorInfo *info, const char *filename,
                                  const char *src, size_t len) {
+    if (info->kind == SYNERR_MEMORY) return vm_raise_nomem(vm);
+    if (info->kind == SYNERR_RECURSION)
+        return vm_raise(vm, vm->exc_RecursionError,
+                        "maximum recursion depth exceeded during compilation");
     TypeObject *t = info->kind == SYNERR_TAB      ? vm->exc_TabError
                     : info->kind == SYNERR_INDENT ? vm->exc_IndentationError
                                                   : vm->exc_SyntaxError;

@@ -27,28 +27,28 @@ typedef struct Parser {
     SyntaxErrorInfo *err;
     bool failed;
     bool lex_failed; // the error came from the lexer
+    Token failed_tok; // returned by peeks once the lexer has failed: kind TK_COUNT matches nothing
     int32_t depth;
+    int32_t chain_depth; // the part of depth that comes from left-nested chains
     int32_t fstring_level; // > 0 while parsing an f-string replacement field
     const Token *str_err_at; // set while decoding literals: errors point here (as CPython)
     ParseMode mode;
 } Parser;
 
-// Returned by peeks once the lexer has failed: matches nothing.
-static Token lex_failed_token = {TK_COUNT, "", 0, 0, 0, 0, 0, 0};
 
 // ---------------------------------------------------------------------------
 // Token access
 
 static Token *peek_at(Parser *p, int32_t k) {
     while (p->pos + k >= p->ntoks) {
-        if (p->failed) return &lex_failed_token;
+        if (p->failed) return &p->failed_tok;
         if (p->ntoks == p->cap) {
             int32_t ncap = p->cap ? p->cap * 2 : 256;
             Token *t = realloc(p->toks, (size_t)ncap * sizeof(Token));
             if (!t) {
                 lexer_error(p->err, SYNERR_SYNTAX, 0, 0, 0, 0, "out of memory while parsing");
                 p->failed = true;
-                return &lex_failed_token;
+                return &p->failed_tok;
             }
             p->toks = t;
             p->cap = ncap;
@@ -56,7 +56,7 @@ static Token *peek_at(Parser *p, int32_t k) {
         if (!lexer_next(p->lx, &p->toks[p->ntoks])) {
             p->failed = true;
             p->lex_failed = true;
-            return &lex_failed_token;
+            return &p->failed_tok;
         }
         p->ntoks++;
     }
@@ -216,15 +216,25 @@ static bool expect_colon(Parser *p) {
     return false;
 }
 
+// Count one level of tree depth; past MAX_DEPTH the source is rejected with
+// the error CPython gives for the same shape (see SyntaxErrorKind).
 static bool enter(Parser *p) {
     if (++p->depth > MAX_DEPTH) {
         if (!p->failed) {
             Token t = *cur(p);
             error_tok(p, &t, "too complex to parse (nesting too deep)");
+            p->err->kind = p->chain_depth > MAX_DEPTH / 2 ? SYNERR_RECURSION : SYNERR_MEMORY;
         }
         return false;
     }
     return true;
+}
+
+// Left-nested chains (trailers, binary operators); the caller undoes both
+// counters when the chain ends.
+static bool enter_chain(Parser *p) {
+    p->chain_depth++;
+    return enter(p);
 }
 
 static inline void leave(Parser *p) { p->depth--; }
@@ -948,7 +958,7 @@ static Expr *parse_primary(Parser *p) {
     while (e) {
         TokKind k = kind(p);
         if (k != TK_DOT && k != TK_LPAR && k != TK_LSQB) break;
-        if (!enter(p)) { e = NULL; break; }
+        if (!enter_chain(p)) { e = NULL; break; }
         extra++;
         if (k == TK_DOT) {
             advance(p);
@@ -983,6 +993,7 @@ static Expr *parse_primary(Parser *p) {
         }
     }
     p->depth -= extra;
+    p->chain_depth -= extra;
     return e;
 }
 
@@ -1061,7 +1072,7 @@ static Expr *parse_binary(Parser *p, int level) {
     while (left) {
         OperatorKind op = AST_ADD;
         if (binop_level(kind(p), &op) != level) break;
-        if (!enter(p)) { left = NULL; break; }
+        if (!enter_chain(p)) { left = NULL; break; }
         extra++;
         advance(p);
         Expr *right = level >= 6 ? parse_factor(p) : parse_binary(p, level + 1);
@@ -1074,6 +1085,7 @@ static Expr *parse_binary(Parser *p, int level) {
         left = e;
     }
     p->depth -= extra;
+    p->chain_depth -= extra;
     leave(p);
     return left;
 }
@@ -2779,6 +2791,8 @@ Module *parse_source(Arena *arena, const char *src, size_t len, ParseMode mode,
     lexer_init(&lx, src, len, err);
     if (!check_source(src, len, err, &lx)) return NULL;
     Parser p = {0};
+    p.failed_tok.kind = TK_COUNT;
+    p.failed_tok.start = "";
     p.arena = arena;
     p.lx = &lx;
     p.err = err;

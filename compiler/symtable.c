@@ -686,8 +686,11 @@ static int visit_expr(SymTable *st, Expr *e) {
     case E_NAME:
         if (e->v.name.ctx == CTX_LOAD) {
             rc = add_def(st, e->v.name.id, SYM_USE, e->pos);
-            // super() needs the implicit __class__ cell of the enclosing class.
-            if (rc == 0 && st->cur->kind == SCOPE_FUNCTION && strcmp(e->v.name.id, "super") == 0)
+            // super() needs the implicit __class__ cell of the enclosing class
+            // (comprehensions are function scopes here, as in CPython 3.11).
+            if (rc == 0 &&
+                (st->cur->kind == SCOPE_FUNCTION || st->cur->kind == SCOPE_COMPREHENSION) &&
+                strcmp(e->v.name.id, "super") == 0)
                 rc = add_def(st, "__class__", SYM_USE, e->pos);
         } else {
             rc = add_def(st, e->v.name.id, SYM_DEF_LOCAL, e->pos);

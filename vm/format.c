@@ -430,7 +430,10 @@ Value format_int(EddyVM *vm, Value v, StrObject *spec) {
             return vm_raise(vm, vm->exc_ValueError,
                             "Alternate form (#) not allowed with integer format specifier 'c'");
         int64_t cp;
-        if (is_bigint(v) || (cp = IS_BOOL(v) ? AS_BOOL(v) : AS_INT(v)) < 0 || cp > 0x10FFFF)
+        // CPython converts to a C long first, so a bigint fails differently.
+        if (is_bigint(v))
+            return vm_raise(vm, vm->exc_OverflowError, "Python int too large to convert to C long");
+        if ((cp = IS_BOOL(v) ? AS_BOOL(v) : AS_INT(v)) < 0 || cp > 0x10FFFF)
             return vm_raise(vm, vm->exc_OverflowError, "%%c arg not in range(0x110000)");
         char buf[8];
         StrBuf cb;

@@ -25,7 +25,13 @@
 #endif
 
 #ifdef EDDY_ASAN
+// GCC does not ship this header (libasan still exports the functions).
+#if defined(__has_include) && __has_include(<sanitizer/allocator_interface.h>)
 #include <sanitizer/allocator_interface.h>
+#else
+int __sanitizer_get_ownership(const volatile void *p);
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+#endif
 #define USE_POOLS 0
 #else
 #define USE_POOLS 1

@@ -1028,6 +1028,18 @@ static const char *utf8_error_reason(const unsigned char *s, size_t n, size_t *b
     return "invalid start byte";
 }
 
+// Raise UnicodeDecodeError / UnicodeEncodeError with CPython's five args
+// (encoding, object, start, end, reason); the message comes from their __str__.
+static void raise_codec_error(EddyVM *vm, TypeObject *t, const char *enc, Value obj,
+                              size_t start, size_t end, const char *reason) {
+    StrObject *e = str_from_cstr(vm, enc), *r = e ? str_from_cstr(vm, reason) : NULL;
+    if (!r || IS_NULL(obj)) return;
+    TupleObject *args = tuple_from(
+        vm, (Value[]){v_obj(e), obj, v_int((int64_t)start), v_int((int64_t)end), v_obj(r)}, 5);
+    Value exc = args ? exc_new(vm, t, args) : VAL_NULL;
+    if (!IS_NULL(exc)) vm_raise_value(vm, exc);
+}
+
 // Decode UTF-8 with an `errors` policy: 0 strict, 1 ignore, 2 replace.
 static StrObject *decode_utf8_errors(EddyVM *vm, const char *bytes, size_t len, int errors) {
     const unsigned char *u = (const unsigned char *)bytes;
@@ -1057,14 +1069,8 @@ static StrObject *decode_utf8_errors(EddyVM *vm, const char *bytes, size_t len, 
     if (errors == 0) {
         size_t bad;
         const char *why = utf8_error_reason(u + i, len - i, &bad);
-        if (bad > 1)
-            vm_raise(vm, vm->exc_UnicodeDecodeError,
-                     "'utf-8' codec can't decode bytes in position %zu-%zu: %s", i, i + bad - 1,
-                     why);
-        else
-            vm_raise(vm, vm->exc_UnicodeDecodeError,
-                     "'utf-8' codec can't decode byte 0x%02x in position %zu: %s", (unsigned)u[i],
-                     i, why);
+        raise_codec_error(vm, vm->exc_UnicodeDecodeError, "utf-8", bytes_new(vm, bytes, len), i,
+                          i + (bad > 1 ? bad : 1), why);
         return NULL;
     }
     StrBuf b;
@@ -1579,10 +1585,8 @@ static StrObject *decode_bytes(EddyVM *vm, const uint8_t *data, size_t len, Valu
         if (data[i] >= 0x80 && kind == 1) {
             if (mode == 0) {
                 strbuf_discard(&b);
-                vm_raise(vm, vm->exc_UnicodeDecodeError,
-                         "'ascii' codec can't decode byte 0x%02x in position %zu: ordinal not in "
-                         "range(128)",
-                         (unsigned)data[i], i);
+                raise_codec_error(vm, vm->exc_UnicodeDecodeError, "ascii",
+                                  bytes_new(vm, data, len), i, i + 1, "ordinal not in range(128)");
                 return NULL;
             }
             if (mode == 2) strbuf_append_codepoint(&b, 0xFFFD);
@@ -1615,23 +1619,11 @@ static Value encode_str(EddyVM *vm, StrObject *s, const char *enc, int kind, int
                     end++;
                 }
                 mem_free(vm, out, s->ncp + 1);
-                const char *range = kind == 1 ? "128" : "256";
-                if (end - pos == 1) {
-                    char esc[16];
-                    snprintf(esc, sizeof esc,
-                             cp < 0x100     ? "\\x%02x"
-                             : cp < 0x10000 ? "\\u%04x"
-                                            : "\\U%08x",
-                             (unsigned)cp);
-                    return vm_raise(vm, vm->exc_UnicodeEncodeError,
-                                    "'%s' codec can't encode character '%s' in position %zu: "
-                                    "ordinal not in range(%s)",
-                                    kind == 1 ? "ascii" : "latin-1", esc, pos, range);
-                }
-                return vm_raise(vm, vm->exc_UnicodeEncodeError,
-                                "'%s' codec can't encode characters in position %zu-%zu: ordinal "
-                                "not in range(%s)",
-                                kind == 1 ? "ascii" : "latin-1", pos, end - 1, range);
+                raise_codec_error(vm, vm->exc_UnicodeEncodeError,
+                                  kind == 1 ? "ascii" : "latin-1", v_obj(s), pos, end,
+                                  kind == 1 ? "ordinal not in range(128)"
+                                            : "ordinal not in range(256)");
+                return VAL_NULL;
             }
             if (mode == 2) out[n++] = '?';
         } else {

@@ -4,6 +4,7 @@
 // bootstrap first allocates every builtin TypeObject blank, then interns the
 // names, then lets each type's own file fill its types in, and finally
 // readies them all (MRO, slot inheritance) in types.def order.
+#include <stdlib.h>
 #include <string.h>
 
 #include "vm.h"
@@ -91,6 +92,11 @@ EddyVM *vm_new(const EddyConfig *config) {
         vm_free(vm);
         return NULL;
     }
+#ifdef EDDY_TESTING
+    // EDDY_GC_STRESS=1 collects at every safe point, to flush out missing roots.
+    const char *stress = getenv("EDDY_GC_STRESS");
+    if (stress && *stress && strcmp(stress, "0") != 0) vm->gc_stress = true;
+#endif
     return vm;
 }
 
