@@ -669,6 +669,126 @@ static Value print_syntax_error(EddyVM *vm, FILE *out, Value exc) {
 }
 
 // One exception without its chain: traceback, then "Type: message", notes.
+
+// ---------------------------------------------------------------------------
+// "Did you mean" suggestions, with CPython 3.11's costs and limits so the
+// same typo gets the same hint.
+
+enum { SUGGEST_MAX_ITEMS = 750, SUGGEST_MAX_LEN = 40, MOVE_COST = 2, CASE_COST = 1 };
+
+static size_t substitution_cost(char a, char b) {
+    if ((a & 31) != (b & 31)) return MOVE_COST;
+    if (a == b) return 0;
+    if (a >= 'A' && a <= 'Z') a += 'a' - 'A';
+    if (b >= 'A' && b <= 'Z') b += 'a' - 'A';
+    return a == b ? CASE_COST : MOVE_COST;
+}
+
+static size_t levenshtein(const char *a, size_t na, const char *b, size_t nb, size_t max_cost) {
+    // Common affixes cost nothing.
+    while (na && nb && a[0] == b[0]) a++, b++, na--, nb--;
+    while (na && nb && a[na - 1] == b[nb - 1]) na--, nb--;
+    if (na == 0 || nb == 0) return (na + nb) * MOVE_COST;
+    if (na > SUGGEST_MAX_LEN || nb > SUGGEST_MAX_LEN) return max_cost + 1;
+    if (nb < na) {
+        const char *t = a;
+        a = b, b = t;
+        size_t tn = na;
+        na = nb, nb = tn;
+    }
+    if ((nb - na) * MOVE_COST > max_cost) return max_cost + 1;
+    size_t row[SUGGEST_MAX_LEN];
+    for (size_t i = 0; i < na; i++) row[i] = (i + 1) * MOVE_COST;
+    size_t result = 0;
+    for (size_t bi = 0; bi < nb; bi++) {
+        size_t distance = result = bi * MOVE_COST;
+        size_t minimum = SIZE_MAX;
+        for (size_t i = 0; i < na; i++) {
+            size_t substitute = distance + substitution_cost(b[bi], a[i]);
+            distance = row[i];
+            size_t insert_delete = (result < distance ? result : distance) + MOVE_COST;
+            result = insert_delete < substitute ? insert_delete : substitute;
+            row[i] = result;
+            if (result < minimum) minimum = result;
+        }
+        if (minimum > max_cost) return max_cost + 1;
+    }
+    return result;
+}
+
+StrObject *error_suggest(StrObject *name, const Value *candidates, size_t n) {
+    if (n >= SUGGEST_MAX_ITEMS) return NULL;
+    StrObject *best = NULL;
+    size_t best_distance = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (!IS_OBJ(candidates[i]) || !(OBJ_TYPE(AS_OBJ(candidates[i]))->flags & TPF_STR_SUBCLASS))
+            continue;
+        StrObject *item = AS_STR(candidates[i]);
+        if (str_eq(item, name)) continue;
+        size_t max_distance = (name->len + item->len + 3) * MOVE_COST / 6;
+        if (best_distance - 1 < max_distance) max_distance = best_distance - 1;
+        size_t d = levenshtein(name->data, name->len, item->data, item->len, max_distance);
+        if (d > max_distance) continue;
+        if (!best || d < best_distance) {
+            best = item;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+// The keys of a dict as a candidate array (borrowed from the dict's entries
+// through a scratch buffer of at most SUGGEST_MAX_ITEMS).
+static StrObject *suggest_from_dict(StrObject *name, DictObject *d) {
+    if (!d || d->len >= SUGGEST_MAX_ITEMS) return NULL;
+    Value keys[SUGGEST_MAX_ITEMS];
+    size_t n = 0, pos = 0;
+    Value k, v;
+    while (n < SUGGEST_MAX_ITEMS && dict_next(d, &pos, &k, &v)) keys[n++] = k;
+    return error_suggest(name, keys, n);
+}
+
+Value vm_raise_name_error(EddyVM *vm, StrObject *name, struct Frame *frame) {
+    vm_raise(vm, vm->exc_NameError, "name '%U' is not defined", name);
+    Value exc = vm->exc;
+    if (!is_exception(vm, exc)) return VAL_NULL;
+    vm->exc = VAL_NULL;
+    if (vm_setattr(vm, exc, vm->names.name, v_obj(name)) < 0) vm_err_clear(vm);
+    // As CPython: the frame's local names, then its globals, then builtins.
+    StrObject *s = NULL;
+    if (frame && frame->code && frame->code->varnames)
+        s = error_suggest(name, frame->code->varnames->items, frame->code->varnames->len);
+    if (!s && frame) s = suggest_from_dict(name, frame->globals);
+    if (!s && frame) s = suggest_from_dict(name, frame->builtins);
+    if (s) ((ExceptionObject *)AS_OBJ(exc))->suggestion = v_obj(s);
+    vm->exc = exc;
+    return VAL_NULL;
+}
+
+// The hint for an AttributeError carrying `name` and `obj`: the closest name
+// in dir(obj). NULL when there is none (errors are swallowed: printing a
+// traceback must not fail).
+static StrObject *attribute_suggestion(EddyVM *vm, Value exc) {
+    ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
+    if (!e->dict) return NULL;
+    Value name = dict_get_str(e->dict, vm->names.name);
+    StrObject *objkey = str_intern_cstr(vm, "obj");
+    if (!objkey) {
+        vm_err_clear(vm);
+        return NULL;
+    }
+    Value obj = dict_get_str(e->dict, objkey);
+    if (!is_str(vm, name) || IS_NULL(obj)) return NULL;
+    Value dir = dict_get_str(vm->builtins_dict, str_intern_cstr(vm, "dir"));
+    if (IS_NULL(dir)) return NULL;
+    Value names = vm_call1(vm, dir, obj);
+    if (IS_NULL(names) || !is_exact(names, vm->t_list)) {
+        vm_err_clear(vm);
+        return NULL;
+    }
+    return error_suggest(AS_STR(name), AS_LIST(names)->items, AS_LIST(names)->len);
+}
+
 static void print_one(EddyVM *vm, FILE *out, Value exc) {
     ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
     if (is_exact(e->traceback, vm->t_traceback))
@@ -695,6 +815,12 @@ static void print_one(EddyVM *vm, FILE *out, Value exc) {
             fwrite(AS_STR(s)->data, 1, AS_STR(s)->len, out);
         }
     }
+    StrObject *hint = NULL;
+    if (type_is_subtype(t, vm->exc_NameError) && is_str(vm, e->suggestion))
+        hint = AS_STR(e->suggestion);
+    else if (type_is_subtype(t, vm->exc_AttributeError))
+        hint = attribute_suggestion(vm, exc);
+    if (hint) fprintf(out, ". Did you mean: '%s'?", hint->data);
     fputc('\n', out);
     Value notes = e->notes;
     if (is_exact(notes, vm->t_list)) {

@@ -713,6 +713,53 @@ done:
     return rc;
 }
 
+// Index of the '}' closing the field that starts at s[j] (after its '{'), or
+// 0 with ValueError; the scan and its errors follow CPython's parse_field:
+// the name ends at '!', ':' or '}' ('[...]' skipped), a spec may nest braces.
+static size_t field_end(EddyVM *vm, const char *s, size_t len, size_t j) {
+    char ch = 0;
+    while (j < len) {
+        ch = s[j++];
+        if (ch == '{') {
+            vm_raise(vm, vm->exc_ValueError, "unexpected '{' in field name");
+            return 0;
+        }
+        if (ch == '[') {
+            while (j < len && s[j] != ']') j++;
+            continue;
+        }
+        if (ch == '}' || ch == ':' || ch == '!') break;
+    }
+    if (ch == '}') return j - 1;
+    if (ch != '!' && ch != ':') {
+        vm_raise(vm, vm->exc_ValueError, "expected '}' before end of string");
+        return 0;
+    }
+    if (ch == '!') {
+        if (j >= len) {
+            vm_raise(vm, vm->exc_ValueError, "end of string while looking for conversion specifier");
+            return 0;
+        }
+        j++;
+        if (j < len) {
+            ch = s[j++];
+            if (ch == '}') return j - 1;
+            if (ch != ':') {
+                vm_raise(vm, vm->exc_ValueError, "expected ':' after conversion specifier");
+                return 0;
+            }
+        }
+    }
+    for (int nest = 1; j < len; j++) {
+        if (s[j] == '{')
+            nest++;
+        else if (s[j] == '}' && --nest == 0)
+            return j;
+    }
+    vm_raise(vm, vm->exc_ValueError, "unmatched '{' in format spec");
+    return 0;
+}
+
 static int format_into(EddyVM *vm, FormatCtx *c, const char *s, size_t len, int depth,
                        StrBuf *out) {
     size_t i = 0;
@@ -739,20 +786,8 @@ static int format_into(EddyVM *vm, FormatCtx *c, const char *s, size_t len, int 
             vm_raise(vm, vm->exc_ValueError, "Single '{' encountered in format string");
             return -1;
         }
-        // Find the matching '}', counting nested braces (specs may nest).
-        size_t j = k + 1;
-        int nest = 1;
-        while (j < len) {
-            if (s[j] == '{')
-                nest++;
-            else if (s[j] == '}' && --nest == 0)
-                break;
-            j++;
-        }
-        if (j >= len) {
-            vm_raise(vm, vm->exc_ValueError, "expected '}' before end of string");
-            return -1;
-        }
+        size_t j = field_end(vm, s, len, k + 1);
+        if (j == 0) return -1;
         if (format_field(vm, c, s + k + 1, j - k - 1, depth, out) < 0) return -1;
         i = j + 1;
     }

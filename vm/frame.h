@@ -66,8 +66,11 @@ typedef struct Frame {
     DictObject *locals;
     struct Frame *prev;    // the caller (towards the fiber's bottom); NULL at the bottom
     const uint32_t *instr; // current instruction (see above)
-    Value *sp;             // operand stack top (see above)
     Value *stack;          // operand stack base
+    // sp is kept apart from instr on purpose: when the two are adjacent GCC
+    // vectorizes their paired stores in the dispatch loop and then keeps
+    // both in one SSE register, which slows every instruction down.
+    Value *sp; // operand stack top (see above)
     uint32_t flags;        // FRAME_*
     uint32_t nlocalsplus;  // nlocals + ncells + nfrees
     Value localsplus[];    // then the operand stack

@@ -1076,6 +1076,250 @@ static Value ba_dunder_delitem(EddyVM *vm, Value *args, int nargs, TupleObject *
 }
 
 // ---------------------------------------------------------------------------
+// bytes % args (PEP 461)
+
+// Append data padded to width (left-justified when left), cut to prec bytes.
+static void append_padded_bytes(StrBuf *out, const char *data, size_t n, int64_t width,
+                                int64_t prec, bool left) {
+    if (prec >= 0 && (size_t)prec < n) n = (size_t)prec;
+    int64_t pad = width > (int64_t)n ? width - (int64_t)n : 0;
+    for (int64_t i = 0; !left && i < pad; i++) strbuf_append_char(out, ' ');
+    strbuf_append(out, data, n);
+    for (int64_t i = 0; left && i < pad; i++) strbuf_append_char(out, ' ');
+}
+
+// %s / %b: a bytes-like object, or the result of its __bytes__.
+static int mod_bytes_arg(EddyVM *vm, StrBuf *out, Value v, int64_t width, int64_t prec,
+                         bool left) {
+    if (!is_bytes(vm, v)) {
+        StrObject *name = str_intern_cstr(vm, "__bytes__");
+        if (!name) return -1;
+        Value f = type_lookup(vm, vm_type_of(vm, v), name);
+        if (IS_NULL(f)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "%%b requires a bytes-like object, or an object that implements __bytes__, "
+                     "not '%s'",
+                     vm_type_name(vm, v));
+            return -1;
+        }
+        Value r = vm_call_method(vm, v, name, NULL, 0);
+        if (IS_NULL(r)) return -1;
+        if (!is_bytes(vm, r) || is_bytearray_obj(r)) {
+            vm_raise(vm, vm->exc_TypeError, "__bytes__ returned non-bytes (type %s)",
+                     vm_type_name(vm, r));
+            return -1;
+        }
+        v = r;
+    }
+    size_t n;
+    const uint8_t *d = bytes_data(v, &n);
+    append_padded_bytes(out, (const char *)d, n, width, prec, left);
+    return 0;
+}
+
+// One directive whose output is ASCII text: numbers through str's
+// %-formatting of the same directive, %a / %r through ascii().
+static int mod_text_arg(EddyVM *vm, StrBuf *out, const char *spec, size_t spec_len, char conv,
+                        Value v, int64_t width, int64_t prec, bool left) {
+    Value text;
+    if (conv == 'a' || conv == 'r') {
+        text = vm_ascii(vm, v);
+        if (IS_NULL(text)) return -1;
+        append_padded_bytes(out, AS_STR(text)->data, AS_STR(text)->len, width, prec, left);
+        return 0;
+    }
+    StrObject *fmt = str_new(vm, spec, spec_len);
+    TupleObject *one = fmt ? tuple_from(vm, &v, 1) : NULL;
+    if (!one || vm_push_root(vm, v_obj(one)) < 0) return -1;
+    text = str_mod(vm, v_obj(fmt), v_obj(one));
+    vm_pop_roots(vm, 1);
+    if (IS_NULL(text)) return -1;
+    strbuf_append(out, AS_STR(text)->data, AS_STR(text)->len);
+    return 0;
+}
+
+static int mod_char_arg(EddyVM *vm, StrBuf *out, Value v, int64_t width, bool left) {
+    char c;
+    size_t n;
+    if (is_bytes(vm, v) && (bytes_data(v, &n), n == 1)) {
+        c = (char)bytes_data(v, &n)[0];
+    } else if (IS_INT(v) || IS_BOOL(v) || is_int(vm, v)) {
+        int64_t i;
+        if (vm_index_i64(vm, v, &i) < 0 || i < 0 || i > 255) {
+            vm_err_clear(vm);
+            vm_raise(vm, vm->exc_OverflowError, "%%c arg not in range(256)");
+            return -1;
+        }
+        c = (char)i;
+    } else {
+        vm_raise(vm, vm->exc_TypeError, "%%c requires an integer in range(256) or a single byte");
+        return -1;
+    }
+    append_padded_bytes(out, &c, 1, width, -1, left);
+    return 0;
+}
+
+// Take the next positional argument; TypeError when there is none.
+static bool next_arg(EddyVM *vm, const Value *items, size_t n, size_t *idx, Value *out) {
+    if (*idx >= n) {
+        vm_raise(vm, vm->exc_TypeError, "not enough arguments for format string");
+        return false;
+    }
+    *out = items[(*idx)++];
+    return true;
+}
+
+static Value b_mod(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (nargs != 2)
+        return vm_raise(vm, vm->exc_TypeError, "expected 1 argument, got %d", nargs - 1);
+    size_t flen;
+    const char *f = (const char *)bytes_data(args[0], &flen), *end = f + flen;
+    Value a = args[1];
+    const Value *items = &args[1];
+    size_t nitems = 1, argidx = 0;
+    Value mapping = VAL_NULL;
+    bool is_tuple = IS_OBJ(a) && (OBJ_TYPE(AS_OBJ(a))->flags & TPF_TUPLE_SUBCLASS);
+    if (is_tuple) {
+        items = AS_TUPLE(a)->items;
+        nitems = AS_TUPLE(a)->len;
+    } else if (IS_OBJ(a) && !is_bytes(vm, a) && !is_str(vm, a) &&
+               (OBJ_TYPE(AS_OBJ(a))->getitem ||
+                !IS_NULL(type_lookup(vm, OBJ_TYPE(AS_OBJ(a)), vm->names.__getitem__)))) {
+        mapping = a; // CPython's PyMapping_Check, bytes and str excluded
+    }
+    StrBuf out; // a plain byte buffer
+    strbuf_init(vm, &out);
+    bool keyed = false; // a mapping value is rooted for the current directive
+    for (const char *p = f; p < end;) {
+        const char *q = memchr(p, '%', (size_t)(end - p));
+        if (!q) {
+            strbuf_append(&out, p, (size_t)(end - p));
+            break;
+        }
+        strbuf_append(&out, p, (size_t)(q - p));
+        p = q + 1;
+        Value arg = VAL_NULL;
+        if (p < end && *p == '(') {
+            if (IS_NULL(mapping)) {
+                vm_raise(vm, vm->exc_TypeError, "format requires a mapping");
+                goto fail;
+            }
+            const char *k = ++p;
+            int depth = 1;
+            for (; p < end && depth; p++) depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+            if (depth) {
+                vm_raise(vm, vm->exc_ValueError, "incomplete format key");
+                goto fail;
+            }
+            Value key = bytes_new(vm, k, (size_t)(p - 1 - k));
+            if (IS_NULL(key)) goto fail;
+            arg = vm_getitem(vm, mapping, key);
+            if (IS_NULL(arg) || vm_push_root(vm, arg) < 0) goto fail;
+            keyed = true;
+        }
+        // The directive as str %-formatting spells it, '*' widths resolved.
+        char spec[64];
+        size_t sl = 0;
+        spec[sl++] = '%';
+        bool left = false;
+        while (p < end && strchr("-+ #0", *p) && *p) {
+            left |= *p == '-';
+            if (sl < 8) spec[sl++] = *p;
+            p++;
+        }
+        int64_t width = -1, prec = -1;
+        for (int part = 0; part < 2; part++) {
+            if (part == 1) {
+                if (p >= end || *p != '.') break;
+                p++;
+                prec = 0;
+            }
+            int64_t n = part == 0 ? -1 : 0;
+            if (p < end && *p == '*') {
+                Value w;
+                p++;
+                if (!next_arg(vm, items, nitems, &argidx, &w)) goto fail;
+                if (!IS_INT(w)) {
+                    vm_raise(vm, vm->exc_TypeError, "* wants int");
+                    goto fail;
+                }
+                n = AS_INT(w);
+                if (part == 0 && n < 0) {
+                    left = true;
+                    n = -n;
+                    if (sl < 9) spec[sl++] = '-';
+                }
+                if (part == 1 && n < 0) n = 0;
+            } else {
+                while (p < end && *p >= '0' && *p <= '9') {
+                    if (n > 100000000) {
+                        vm_raise(vm, vm->exc_ValueError, part ? "precision too big" : "width too big");
+                        goto fail;
+                    }
+                    n = (n < 0 ? 0 : n) * 10 + (*p++ - '0');
+                }
+            }
+            if (part == 0) width = n;
+            else prec = n;
+        }
+        if (width >= 0) sl += (size_t)snprintf(spec + sl, sizeof spec - sl, "%lld", (long long)width);
+        if (prec >= 0) sl += (size_t)snprintf(spec + sl, sizeof spec - sl, ".%lld", (long long)prec);
+        while (p < end && (*p == 'h' || *p == 'l' || *p == 'L')) p++;
+        if (p >= end) {
+            vm_raise(vm, vm->exc_ValueError, "incomplete format");
+            goto fail;
+        }
+        char conv = *p++;
+        if (conv == '%') {
+            strbuf_append_char(&out, '%');
+            if (keyed) vm_pop_roots(vm, 1);
+            keyed = false;
+            continue;
+        }
+        if (!strchr("sbradiuxXoeEfFgGc", conv)) {
+            unsigned char uc = (unsigned char)conv;
+            if (uc >= 32 && uc < 127)
+                vm_raise(vm, vm->exc_ValueError,
+                         "unsupported format character '%c' (0x%x) at index %zu", conv, uc,
+                         (size_t)(p - 1 - f));
+            else
+                vm_raise(vm, vm->exc_ValueError,
+                         "unsupported format character '\\x%x' (0x%x) at index %zu", uc, uc,
+                         (size_t)(p - 1 - f));
+            goto fail;
+        }
+        if (!keyed && !next_arg(vm, items, nitems, &argidx, &arg)) goto fail;
+        spec[sl++] = conv;
+        int rc;
+        if (conv == 's' || conv == 'b')
+            rc = mod_bytes_arg(vm, &out, arg, width, prec, left);
+        else if (conv == 'c')
+            rc = mod_char_arg(vm, &out, arg, width, left);
+        else
+            rc = mod_text_arg(vm, &out, spec, sl, conv, arg, width, prec, left);
+        if (keyed) vm_pop_roots(vm, 1);
+        keyed = false;
+        if (rc < 0) goto fail;
+    }
+    if (argidx < nitems && IS_NULL(mapping)) {
+        vm_raise(vm, vm->exc_TypeError, "not all arguments converted during bytes formatting");
+        goto fail;
+    }
+    if (out.failed) goto fail;
+    Value r = make_like(vm, args[0], out.data ? out.data : "", out.len);
+    strbuf_discard(&out);
+    return r;
+fail:
+    if (keyed) vm_pop_roots(vm, 1);
+    strbuf_discard(&out);
+    return VAL_NULL;
+}
+
+static Value b_rmod(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    return vm->not_implemented;
+}
+
+// ---------------------------------------------------------------------------
 // Type set-up
 
 typedef struct MethodDef {
@@ -1086,6 +1330,8 @@ typedef struct MethodDef {
 
 static const MethodDef SHARED_METHODS[] = {
     {"__add__", b_add, NATIVE_METHOD},
+    {"__mod__", b_mod, NATIVE_METHOD},
+    {"__rmod__", b_rmod, NATIVE_METHOD},
     {"__mul__", b_mul, NATIVE_METHOD},
     {"__rmul__", b_mul, NATIVE_METHOD},
     {"__len__", b_dunder_len, NATIVE_METHOD},

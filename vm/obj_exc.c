@@ -61,6 +61,7 @@ static void exc_trace(EddyVM *vm, Obj *self) {
     gc_mark_value(vm, e->cause);
     gc_mark_value(vm, e->context);
     gc_mark_value(vm, e->notes);
+    gc_mark_value(vm, e->suggestion);
 }
 
 // An attribute assigned explicitly (kept in __dict__), or V_NULL.

@@ -797,6 +797,38 @@ static Value float_fromhex_m(EddyVM *vm, Value *args, int nargs, TupleObject *kw
     return v;
 }
 
+// float(str): Unicode decimal digits and spaces are mapped to ASCII first,
+// as CPython does; errors still show the original text. 0 / -1.
+static int parse_str(EddyVM *vm, StrObject *s, double *out) {
+    if (s->ascii) return float_from_string(vm, s->data, s->len, out);
+    char *buf = mem_alloc(vm, s->len);
+    if (!buf) return -1;
+    size_t n = 0;
+    for (size_t off = 0; off < s->len;) {
+        uint32_t cp;
+        size_t k = utf8_decode(s->data + off, &cp);
+        int dv = cp >= 0x80 ? unicode_decimal(cp) : -1;
+        if (dv >= 0) {
+            buf[n++] = (char)('0' + dv);
+        } else if (cp >= 0x80 && unicode_isspace(cp)) {
+            buf[n++] = ' ';
+        } else {
+            memcpy(buf + n, s->data + off, k);
+            n += k;
+        }
+        off += k;
+    }
+    int rc = float_from_string(vm, buf, n, out);
+    mem_free(vm, buf, s->len);
+    if (rc < 0 && vm_err_matches(vm, vm->exc_ValueError)) {
+        vm_err_clear(vm);
+        Value r = str_repr(vm, s);
+        if (!IS_NULL(r))
+            vm_raise(vm, vm->exc_ValueError, "could not convert string to float: %U", AS_STR(r));
+    }
+    return rc;
+}
+
 static Value float_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kwnames) {
     if (kwnames && kwnames->len) return vm_raise(vm, vm->exc_TypeError, "float() takes no keyword arguments");
     if (nargs > 1)
@@ -807,7 +839,7 @@ static Value float_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleO
         if (IS_FLOAT(x)) {
             d = AS_FLOAT(x);
         } else if (is_str(vm, x)) {
-            if (float_from_string(vm, AS_STR(x)->data, AS_STR(x)->len, &d) < 0) return VAL_NULL;
+            if (parse_str(vm, AS_STR(x), &d) < 0) return VAL_NULL;
         } else if (is_bytes(vm, x) ||
                    (IS_OBJ(x) && type_is_subtype(OBJ_TYPE(AS_OBJ(x)), vm->t_bytearray))) {
             size_t len;

@@ -1543,6 +1543,38 @@ static Value int_from_bytes_m(EddyVM *vm, Value *args, int nargs, TupleObject *k
     return r;
 }
 
+// int(str): CPython first maps Unicode decimal digits to ASCII and Unicode
+// spaces to ' ' (int("\u0661\u0662") == 12); errors still show the original text.
+static Value parse_str(EddyVM *vm, StrObject *s, int base) {
+    if (s->ascii) return int_from_string(vm, s->data, s->len, base, false);
+    char *buf = mem_alloc(vm, s->len);
+    if (!buf) return VAL_NULL;
+    size_t n = 0;
+    for (size_t off = 0; off < s->len;) {
+        uint32_t cp;
+        size_t k = utf8_decode(s->data + off, &cp);
+        int dv = cp >= 0x80 ? unicode_decimal(cp) : -1;
+        if (dv >= 0) {
+            buf[n++] = (char)('0' + dv);
+        } else if (cp >= 0x80 && unicode_isspace(cp)) {
+            buf[n++] = ' ';
+        } else {
+            memcpy(buf + n, s->data + off, k);
+            n += k;
+        }
+        off += k;
+    }
+    Value r = int_from_string(vm, buf, n, base, false);
+    mem_free(vm, buf, s->len);
+    if (IS_NULL(r) && vm_err_matches(vm, vm->exc_ValueError)) {
+        Value exc = vm_err_fetch(vm);
+        StrObject *msg = AS_STR(vm_str(vm, exc));
+        if (msg && strncmp(msg->data, "invalid literal", 15) != 0) return vm_raise_value(vm, exc);
+        return invalid_literal(vm, s->data, s->len, base);
+    }
+    return r;
+}
+
 static bool is_bytes_like(EddyVM *vm, Value x) {
     return is_bytes(vm, x) || (IS_OBJ(x) && type_is_subtype(OBJ_TYPE(AS_OBJ(x)), vm->t_bytearray));
 }
@@ -1593,7 +1625,7 @@ static Value int_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObj
         if (vm_index_i64(vm, basev, &base) < 0) return VAL_NULL;
         if (base != 0 && (base < 2 || base > 36))
             return vm_raise(vm, vm->exc_ValueError, "int() base must be >= 2 and <= 36, or 0");
-        if (is_str(vm, x)) r = int_from_string(vm, AS_STR(x)->data, AS_STR(x)->len, (int)base, false);
+        if (is_str(vm, x)) r = parse_str(vm, AS_STR(x), (int)base);
         else if (is_bytes_like(vm, x)) r = parse_bytes_like(vm, x, (int)base);
         else return vm_raise(vm, vm->exc_TypeError, "int() can't convert non-string with explicit base");
     } else if (IS_INT(x)) {
@@ -1603,7 +1635,7 @@ static Value int_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObj
     } else if (IS_FLOAT(x)) {
         r = int_from_double(vm, AS_FLOAT(x));
     } else if (is_str(vm, x)) {
-        r = int_from_string(vm, AS_STR(x)->data, AS_STR(x)->len, 10, false);
+        r = parse_str(vm, AS_STR(x), 10);
     } else if (is_bytes_like(vm, x)) {
         r = parse_bytes_like(vm, x, 10);
     } else {

@@ -694,6 +694,10 @@ static Value shim_call(EddyVM *vm, Value self, Value *args, int nargs, TupleObje
 }
 
 static Value shim_iter(EddyVM *vm, Value self) {
+    // `__iter__ = None` disables iteration, even the __getitem__ fallback.
+    if (IS_NULL(lookup_dunder(vm, self, vm->names.__iter__)))
+        return vm_raise(vm, vm->exc_TypeError, "'%s' object is not iterable",
+                        vm_type_name(vm, self));
     return call_dunder0(vm, self, vm->names.__iter__);
 }
 
@@ -850,6 +854,8 @@ static void fixup_slots(EddyVM *vm, TypeObject *t) {
     FIX1(truthy, __bool__, shim_truthy);
     FIX1(call, __call__, shim_call);
     FIX1(iter, __iter__, shim_iter);
+    if (!t->iter && slot_source(t, vm->names.__iter__, &(TypeObject *){NULL}) == SRC_NONE)
+        t->iter = shim_iter; // raises "not iterable" instead of falling back to __getitem__
     FIX1(next, __next__, shim_next);
     FIX1(len, __len__, shim_len);
     FIX1(getitem, __getitem__, shim_getitem);

@@ -299,6 +299,7 @@ typedef struct ExceptionObject {
     Value context;   // __context__: exception or None
     bool suppress_context;
     Value notes;     // __notes__ list or V_NULL
+    Value suggestion; // NameError raised by the VM: the "Did you mean" name (str) or V_NULL
 } ExceptionObject;
 
 // A traceback entry, CPython's linked list: newest frame last when printed.

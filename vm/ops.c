@@ -590,6 +590,12 @@ int vm_contains(EddyVM *vm, Value c, Value item) {
         return -1;
     }
     Value it = vm_iter(vm, c);
+    if (IS_NULL(it) && vm_err_matches(vm, vm->exc_TypeError)) {
+        // As CPython's _PySequence_IterSearch: any TypeError becomes this one.
+        vm_err_clear(vm);
+        vm_raise(vm, vm->exc_TypeError, "argument of type '%s' is not iterable", t->name->data);
+        return -1;
+    }
     if (IS_NULL(it) || vm_push_root(vm, it) < 0) return -1;
     int found = 0;
     for (;;) {

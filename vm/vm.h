@@ -207,6 +207,12 @@ bool vm_err_occurred(EddyVM *vm);
 bool vm_err_matches(EddyVM *vm, TypeObject *t); // pending exception isinstance of t
 Value vm_err_fetch(EddyVM *vm);               // take the pending exception (V_NULL if none)
 void vm_err_clear(EddyVM *vm);
+// Raise NameError "name 'x' is not defined" from a running frame, with its
+// `name` attribute and the "Did you mean" suggestion CPython 3.11 prints.
+Value vm_raise_name_error(EddyVM *vm, StrObject *name, struct Frame *frame);
+// The closest of n candidate names to `name` by CPython's suggestion rules
+// (weighted Levenshtein, at most a third of the characters changed), or NULL.
+StrObject *error_suggest(StrObject *name, const Value *candidates, size_t n);
 // Append a traceback entry for (code, pc) to the pending exception.
 void vm_traceback_add(EddyVM *vm, CodeObject *code, uint32_t pc);
 // Print exc with its traceback and chained exceptions, CPython 3.11 style.
