@@ -24,12 +24,10 @@
 
 #include "compile_unit.h"
 
-// LOAD_GLOBAL's arg&1 form (push NULL for a call) saves a PUSH_NULL per call
-// of a global. It needs LOAD_GLOBAL to leave [global NULL] (callable below,
-// as CALL expects); opcodes.def says "push NULL first", which would give
-// [NULL global]. Until the two agree, global calls use PUSH_NULL.
+// LOAD_GLOBAL's arg&1 form leaves [global NULL] (callable below, as CALL
+// expects), saving a PUSH_NULL per call of a global.
 #ifndef USE_LOAD_GLOBAL_NULL
-#define USE_LOAD_GLOBAL_NULL 0
+#define USE_LOAD_GLOBAL_NULL 1
 #endif
 
 // ---------------------------------------------------------------------------

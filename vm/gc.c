@@ -120,7 +120,7 @@ void gc_collect(EddyVM *vm) {
         }
     }
     size_t next = vm->bytes_allocated * 2;
-    vm->gc_threshold = next < ((size_t)8 << 20) ? ((size_t)8 << 20) : next;
+    vm->gc_threshold = next < ((size_t)8 << 20) ? ((size_t)32 << 20) : next;
     vm->in_gc = false;
 }
 

@@ -204,7 +204,11 @@ int vm_hash(EddyVM *vm, Value v, int64_t *out) {
         vm_raise(vm, vm->exc_TypeError, "unhashable type: '%s'", t->name->data);
         return -1;
     }
-    return t->hash(vm, v, out);
+    // Tuples hash their items: a deeply nested one must not overflow the C stack.
+    if (!enter(vm, "")) return -1;
+    int r = t->hash(vm, v, out);
+    vm->c_depth--;
+    return r;
 }
 
 int vm_truthy(EddyVM *vm, Value v) {
