@@ -736,6 +736,11 @@ static int comprehension_generator(Compiler *c, Expr *e, int32_t gen_index, int3
             CHECK(visit_expr(c, e->v.comp.elt));
             CHECK(unit_emit(c, OP_SET_ADD, (uint32_t)(depth + 1)));
             break;
+        case E_GENERATOREXP:
+            CHECK(visit_expr(c, e->v.comp.elt));
+            CHECK(unit_emit(c, OP_YIELD_VALUE, 0));
+            CHECK(unit_emit(c, OP_POP_TOP, 0));
+            break;
         default:
             CHECK(visit_expr(c, e->v.comp.key));
             CHECK(visit_expr(c, e->v.comp.value));
@@ -749,23 +754,39 @@ static int comprehension_generator(Compiler *c, Expr *e, int32_t gen_index, int3
     return 0;
 }
 
+// [sub v] -> [result of `yield from`]: send v into sub, pass each value it
+// yields out to our resumer, until it returns (opcodes.def, SEND).
+static int compile_yield_from_loop(Compiler *c) {
+    int32_t send = unit_new_label(c), exit = unit_new_label(c);
+    unit_bind_label(c, send);
+    CHECK(unit_emit_jump(c, OP_SEND, exit));
+    CHECK(unit_emit(c, OP_YIELD_VALUE, 1)); // arg 1: inside yield from (gi_yieldfrom, throw)
+    CHECK(unit_emit_jump(c, OP_JUMP, send));
+    unit_bind_label(c, exit);
+    return 0;
+}
+
 static int compile_comprehension(Compiler *c, Expr *e) {
-    if (e->kind == E_GENERATOREXP)
-        return unit_error(c, e->pos, "generator expressions are not supported yet");
     for (int32_t i = 0; i < e->v.comp.ngenerators; i++)
         if (e->v.comp.generators[i].is_async)
             return unit_error(c, e->pos, "asynchronous comprehensions are not supported yet");
     if (e->v.comp.ngenerators <= 0) return unit_error(c, e->pos, "invalid comprehension");
-    const char *name = e->kind == E_LISTCOMP  ? "<listcomp>"
-                       : e->kind == E_SETCOMP ? "<setcomp>"
-                                              : "<dictcomp>";
+    const char *name = e->kind == E_LISTCOMP        ? "<listcomp>"
+                       : e->kind == E_SETCOMP       ? "<setcomp>"
+                       : e->kind == E_GENERATOREXP ? "<genexpr>"
+                                                    : "<dictcomp>";
     Scope *scope = symtable_lookup_scope(&c->st, e);
     CHECK(unit_enter(c, scope, SCOPE_COMPREHENSION, name, e->pos, c->u->private_name));
     c->u->argcount = 1;
     Opcode build = e->kind == E_LISTCOMP  ? OP_BUILD_LIST
                    : e->kind == E_SETCOMP ? OP_BUILD_SET
                                           : OP_BUILD_MAP;
-    if (unit_emit(c, build, 0) < 0 || comprehension_generator(c, e, 0, 0) < 0 ||
+    // A generator expression yields its items (its frame became the
+    // generator in unit_enter) and returns None.
+    bool genexp = e->kind == E_GENERATOREXP;
+    if ((genexp ? 0 : unit_emit(c, build, 0)) < 0 ||
+        comprehension_generator(c, e, 0, 0) < 0 ||
+        (genexp ? unit_emit_const(c, unit_const_none(c)) : 0) < 0 ||
         unit_emit(c, OP_RETURN_VALUE, 0) < 0) {
         unit_leave(c);
         return -1;
@@ -864,6 +885,18 @@ static int compile_delete(Compiler *c, Expr *e) {
     return rc;
 }
 
+// Inside an async def's own body (not a nested comprehension or lambda).
+static bool in_async_function(Compiler *c) {
+    return c->u->kind == SCOPE_FUNCTION && c->u->scope->coroutine;
+}
+
+// [awaitable] -> [result]: GET_AWAITABLE then the `yield from` loop.
+static int emit_await(Compiler *c) {
+    CHECK(unit_emit(c, OP_GET_AWAITABLE, 0));
+    CHECK(unit_emit_const(c, unit_const_none(c)));
+    return compile_yield_from_loop(c);
+}
+
 static bool in_function(Compiler *c) {
     for (Unit *u = c->u; u; u = u->parent) {
         if (u->kind == SCOPE_FUNCTION || u->kind == SCOPE_COMPREHENSION) return true;
@@ -924,11 +957,26 @@ static int visit_expr_inner(Compiler *c, Expr *e) {
     case E_GENERATOREXP: return compile_comprehension(c, e);
     case E_AWAIT:
         if (!in_function(c)) return unit_error(c, e->pos, "'await' outside function");
-        return unit_error(c, e->pos, "'await' is not supported yet");
+        if (!in_async_function(c))
+            return unit_error(c, e->pos, "'await' outside async function");
+        CHECK(visit_expr(c, e->v.await_.value));
+        c->u->loc = e->pos;
+        return emit_await(c);
     case E_YIELD:
+        if (!in_function(c)) return unit_error(c, e->pos, "'yield' outside function");
+        if (e->v.yield.value)
+            CHECK(visit_expr(c, e->v.yield.value));
+        else
+            CHECK(unit_emit_const(c, unit_const_none(c)));
+        c->u->loc = e->pos;
+        return unit_emit(c, OP_YIELD_VALUE, 0); // leaves the sent value
     case E_YIELDFROM:
         if (!in_function(c)) return unit_error(c, e->pos, "'yield' outside function");
-        return unit_error(c, e->pos, "'yield' is not supported yet");
+        CHECK(visit_expr(c, e->v.yieldfrom.value));
+        c->u->loc = e->pos;
+        CHECK(unit_emit(c, OP_GET_YIELD_FROM_ITER, 0));
+        CHECK(unit_emit_const(c, unit_const_none(c)));
+        return compile_yield_from_loop(c);
     case E_COMPARE: return compile_compare(c, e);
     case E_CALL: return compile_call(c, e);
     case E_FORMATTEDVALUE: return compile_formatted(c, e);
@@ -1053,8 +1101,8 @@ static int apply_decorators(Compiler *c, ExprList decorators) {
 }
 
 static int compile_funcdef(Compiler *c, Stmt *s) {
-    if (s->kind == S_ASYNCFUNCTIONDEF)
-        return unit_error(c, s->pos, "'async def' is not supported yet");
+    if (s->kind == S_ASYNCFUNCTIONDEF && symtable_lookup_scope(&c->st, s)->generator)
+        return unit_error(c, s->pos, "asynchronous generators are not supported yet");
     ExprList decos = s->v.funcdef.decorators;
     for (int32_t i = 0; i < decos.len; i++) CHECK(visit_expr(c, decos.items[i]));
     c->u->loc = s->pos;
@@ -1182,6 +1230,7 @@ static int compile_for(Compiler *c, Stmt *s) {
     c->u->loc = s->v.for_.iter->pos;
     CHECK(unit_emit(c, OP_GET_ITER, 0));
     unit_bind_label(c, start);
+    c->u->loc = s->pos; // CPython: errors from __next__ point at the whole `for` statement
     CHECK(unit_emit_jump(c, OP_FOR_ITER, cleanup));
     CHECK(visit_store_target(c, s->v.for_.target));
     CHECK(visit_stmts(c, s->v.for_.body));

@@ -506,6 +506,16 @@ int unit_enter(Compiler *c, Scope *scope, ScopeKind kind, const char *name, Pos 
     }
     qsort(u->cellvars, (size_t)u->ncells, sizeof(char *), cmp_cstr);
     qsort(u->freevars, (size_t)u->nfrees, sizeof(char *), cmp_cstr);
+    // A generator's frame moves into its generator object first thing
+    // (RETURN_GENERATOR); the first resume pushes None, which POP_TOP drops.
+    // An async def is a coroutine built the same way (its frame moves into
+    // a coroutine object).
+    if ((scope->generator || scope->coroutine) &&
+        (kind == SCOPE_FUNCTION || kind == SCOPE_COMPREHENSION)) {
+        u->flags |= scope->coroutine ? CO_COROUTINE : CO_GENERATOR;
+        CHECK(unit_emit(c, OP_RETURN_GENERATOR, 0));
+        CHECK(unit_emit(c, OP_POP_TOP, 0));
+    }
     return 0;
 }
 
@@ -602,6 +612,10 @@ static int stack_effect(uint32_t word, bool jump) {
     case OP_IMPORT_STAR: return -1;
     case OP_PRINT_EXPR: return -1;
     case OP_SETUP_ANNOTATIONS: return 0;
+    case OP_RETURN_GENERATOR: return 1; // the value sent by the first resume
+    case OP_YIELD_VALUE: return 0;      // pops the value; the resume pushes the sent one
+    case OP_GET_YIELD_FROM_ITER: return 0;
+    case OP_SEND: return jump ? -1 : 0;
     default: return 0;
     }
 }

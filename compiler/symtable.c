@@ -407,6 +407,7 @@ static int visit_stmt(SymTable *st, Stmt *s) {
         if (visit_defaults_annotations(st, s->v.funcdef.args, s->v.funcdef.returns) < 0) goto fail;
         if (visit_exprs(st, s->v.funcdef.decorators) < 0) goto fail;
         if (enter_scope(st, SCOPE_FUNCTION, s->v.funcdef.name, s, s->pos) < 0) goto fail;
+        st->cur->coroutine = s->kind == S_ASYNCFUNCTIONDEF;
         if (visit_arguments(st, s->v.funcdef.args) < 0) goto fail;
         if (visit_stmts(st, s->v.funcdef.body) < 0) goto fail;
         exit_scope(st);
@@ -574,6 +575,7 @@ static int visit_comprehension(SymTable *st, Expr *e, const char *scope_name, Ex
     st->cur->comp_iter_expr--;
     if (rc < 0) return -1;
     if (enter_scope(st, SCOPE_COMPREHENSION, scope_name, e, e->pos) < 0) return -1;
+    st->cur->generator = e->kind == E_GENERATOREXP;
     // ...and passed in as the implicit argument ".0".
     if (add_def(st, ".0", SYM_DEF_PARAM, e->pos) < 0) return -1;
     st->cur->comp_iter_target = true;
@@ -660,8 +662,21 @@ static int visit_expr(SymTable *st, Expr *e) {
         rc = visit_comprehension(st, e, "<dictcomp>", e->v.comp.key, e->v.comp.value);
         break;
     case E_AWAIT: rc = visit_opt(st, e->v.await_.value); break;
-    case E_YIELD: rc = visit_opt(st, e->v.yield.value); break;
-    case E_YIELDFROM: rc = visit_opt(st, e->v.yieldfrom.value); break;
+    case E_YIELD:
+    case E_YIELDFROM:
+        if (st->cur->kind == SCOPE_COMPREHENSION) {
+            const char *n = st->cur->name;
+            rc = error_at(st, e->pos, "'yield' inside %s",
+                          strcmp(n, "<listcomp>") == 0  ? "list comprehension"
+                          : strcmp(n, "<setcomp>") == 0 ? "set comprehension"
+                          : strcmp(n, "<dictcomp>") == 0 ? "dict comprehension"
+                                                         : "generator expression");
+            break;
+        }
+        // The compiler reports yield outside a function; here it makes one a generator.
+        if (st->cur->kind == SCOPE_FUNCTION) st->cur->generator = true;
+        rc = visit_opt(st, e->kind == E_YIELD ? e->v.yield.value : e->v.yieldfrom.value);
+        break;
     case E_COMPARE:
         if (visit_expr(st, e->v.compare.left) < 0) goto fail;
         rc = visit_exprs(st, e->v.compare.comparators);

@@ -65,6 +65,8 @@ struct Scope {
     bool has_free;            // uses free variables
     bool child_free;          // a child has free variables
     bool needs_class_closure; // class: methods use __class__ / super
+    bool generator;           // function containing yield / yield from, or a genexpr
+    bool coroutine;           // async def (with generator: an async generator)
     bool comp_iter_target;    // while visiting a comprehension's loop target
     int32_t comp_iter_expr;   // >0 while visiting a comprehension's iterable
 };

@@ -17,8 +17,13 @@ run_suites() { # build dir, meson options...
     fi
     meson test -C "$dir" --print-errorlogs --no-rebuild >/dev/null 2>&1 || status=1
     echo "== $dir"
-    grep -E '^(PASS|FAIL) |^[0-9]+ passed, [0-9]+ failed$|^[0-9]+%: Checks:' "$dir/meson-logs/testlog.txt" \
-        | grep -v '^PASS ' || true
+    # Totals of each suite, and every failure with the detail its runner
+    # printed under it (indented lines).
+    awk '/^FAIL / { show = 1; print; next }
+         /^    / { if (show) print; next }
+         { show = 0 }
+         /^[0-9]+ passed, [0-9]+ failed$|^[0-9]+%: Checks:/ { print }' \
+        "$dir/meson-logs/testlog.txt"
     grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)' "$dir/meson-logs/testlog.txt" || true
 }
 run_suites build -Dbuildtype=release

@@ -58,6 +58,8 @@ Fiber *fiber_get(EddyVM *vm) {
 Frame *vm_current_frame(EddyVM *vm) { return vm->fiber ? vm->fiber->frame : NULL; }
 
 static void mark_frame(EddyVM *vm, Frame *f) {
+    // A running generator's frame lives inside the generator: keep it alive.
+    if (f->flags & FRAME_HEAP) gc_mark_obj(vm, (Obj *)gen_of_frame(f));
     gc_mark_obj(vm, (Obj *)f->code);
     gc_mark_obj(vm, (Obj *)f->func);
     gc_mark_obj(vm, (Obj *)f->globals);

@@ -737,7 +737,8 @@ static size_t field_end(EddyVM *vm, const char *s, size_t len, size_t j) {
     }
     if (ch == '!') {
         if (j >= len) {
-            vm_raise(vm, vm->exc_ValueError, "end of string while looking for conversion specifier");
+            vm_raise(vm, vm->exc_ValueError,
+                     "end of string while looking for conversion specifier");
             return 0;
         }
         j++;

@@ -31,6 +31,8 @@
 #error "vm/frame.h is internal to the Eddy core"
 #endif
 
+#include <stddef.h>
+
 #include "vm.h"
 
 enum {
@@ -40,6 +42,8 @@ enum {
                            // native_depth unit until popped, like CPython's type call): the result
                            // must be None and the caller's top of stack already holds
                            // the new instance, which becomes the call's result
+    FRAME_THROW = 1u << 3, // heap frame resumed by throw(): interp_run starts by raising the
+                           // pending exception at the suspension point (instr - 1)
 };
 
 // A frame. Field validity:
@@ -122,6 +126,79 @@ Frame *frame_push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args,
                        TupleObject *kwnames);
 // The builtins dict for code running with these globals.
 DictObject *frame_builtins_for(EddyVM *vm, DictObject *globals);
+// ---------------------------------------------------------------------------
+// Generators (vm/obj_gen.c). A generator owns its Frame: the record, its
+// localsplus and its operand stack live inside the GenObject (frame_storage),
+// sized from the code object when the generator is created. The frame is
+// built on the fiber like any call (arguments bound by frame_push_call); its
+// first instruction, RETURN_GENERATOR, copies it into a new GenObject and
+// returns that to the caller.
+//
+// While suspended the frame is unlinked (prev == NULL) and its instr is the
+// RESUME POINT: the instruction to execute next; instr - 1 is the suspension
+// point (the YIELD_VALUE, or RETURN_GENERATOR before the first resume) that
+// throw() raises at and f_lineno reports. Resuming links the frame above the
+// resumer (gen_link: prev = resumer, fiber->frame = it, depth + 1, recursion
+// limit checked), pushes the sent value, and runs it in the resumer's dispatch
+// loop: FOR_ITER, SEND (yield from) and CALL of next()/send()/__next__ from
+// script code switch frames without C recursion; natives resume through a
+// nested loop (gen_resume, FRAME_ENTRY). When the frame yields or returns,
+// the resumer's current instruction (FOR_ITER / SEND / CALL) says how the
+// value is delivered (interp.c). While linked (GEN_RUNNING) the collector
+// reaches the GenObject through the frame (mark_frame), so a running
+// generator that nothing else references stays alive.
+//
+// Coroutines (next) reuse all of this. `await x` / `yield from x` leaves the
+// parent suspended in its SEND with the child frame linked above it, so a
+// running await chain is a run of heap frames joined by prev. When the leaf
+// suspends to the event loop, the Task records the leaf and only the chain's
+// root is cut from the fiber (root->prev = NULL; the inner prev links stay,
+// because heap frames do not live on the fiber); the intermediate frames are
+// not unwound one by one. Resuming the task relinks the root above the loop's
+// frame and makes the recorded leaf fiber->frame: O(1) in the chain's depth.
+// Values and exceptions then reach each parent through its SEND exactly as
+// for generators when a child returns or raises.
+typedef enum GenState { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_CLOSED } GenState;
+
+typedef struct GenObject {
+    Obj hdr;
+    CodeObject *code;
+    StrObject *name;
+    StrObject *qualname;
+    Value exc_state; // exception handled inside the generator, kept across a suspension (or NULL)
+    Value saved_exc; // the resumer's handled exception while running (restored on suspend)
+    Obj *frame_obj;  // gi_frame's object once created (so gi_frame is gi_frame), or NULL
+    uint32_t state;  // GenState
+    uint32_t nvalues; // Values in frame_storage
+    Value frame_storage[]; // the Frame record, then its localsplus and operand stack
+} GenObject;
+
+static inline Frame *gen_frame(GenObject *g) { return (Frame *)(void *)g->frame_storage; }
+static inline GenObject *gen_of_frame(Frame *f) {
+    return (GenObject *)(void *)((char *)f - offsetof(GenObject, frame_storage));
+}
+// RETURN_GENERATOR: a generator owning a copy of f (empty operand stack),
+// resuming at f->instr. NULL + MemoryError.
+GenObject *gen_new(EddyVM *vm, Frame *f);
+// Link g's frame above fb->frame and mark it running; push v unless V_NULL.
+// The caller checked the state. NULL + RecursionError (nothing changed).
+Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v);
+// The innermost frame (g's) yields / finishes: unlink it.
+void gen_unlink(EddyVM *vm, Fiber *fb, GenObject *g, bool finished);
+// PEP 479: a pending StopIteration leaving a generator becomes RuntimeError.
+void gen_stopiteration_error(EddyVM *vm);
+// Can g be resumed with v? 1 yes, 0 exhausted (closed), -1 raised
+// ("generator already executing", "can't send non-None value ...").
+int gen_check_resume(EddyVM *vm, GenObject *g, Value v);
+// Raise StopIteration(value) (no args when value is None). Returns V_NULL.
+Value gen_raise_stop(EddyVM *vm, Value value);
+// The value of a pending StopIteration, which is cleared (None if none).
+Value gen_fetch_stop_value(EddyVM *vm);
+
+// Is this native call next(g) / g.__next__() / g.send(v) on a generator
+// (args[0])? Then *send is the value to send and the loop may resume g itself.
+bool gen_resume_call(EddyVM *vm, NativeFunctionObject *nf, Value *args, int nargs, Value *send);
+
 // Run the dispatch loop from `entry` (already pushed, flagged FRAME_ENTRY)
 // until it returns. Returns its result or V_NULL + exception. (vm/interp.c)
 Value interp_run(EddyVM *vm, Frame *entry);

@@ -8,27 +8,46 @@
 //
 // Collection happens only at interpreter safe points (gc_safepoint), never
 // inside an allocation, so C code may hold temporaries between safe points.
+//
+// The heap is an array of object pointers in allocation order rather than a
+// linked list through the objects: the sweep then reads the array linearly
+// and prefetches the objects a few slots ahead, so the cache misses on dead
+// objects overlap instead of forming one long pointer chase.
 #include <string.h>
 
 #include "vm.h"
+
+// The least a heap may grow between two collections.
+#define GC_MIN_GROWTH ((size_t)1 << 20)
+
+// The heap array's smallest capacity, in objects.
+#define OBJECTS_MIN 4096
 
 Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size) {
     if (size > UINT32_MAX) {
         vm_raise_nomem(vm);
         return NULL;
     }
+    if (EDDY_UNLIKELY(vm->objects_len == vm->objects_cap)) {
+        size_t cap = vm->objects_cap ? vm->objects_cap * 2 : OBJECTS_MIN;
+        Obj **a = mem_realloc(vm, vm->objects, vm->objects_cap * sizeof(Obj *),
+                              cap * sizeof(Obj *));
+        if (!a) return NULL;
+        vm->objects = a;
+        vm->objects_cap = cap;
+    }
     Obj *o = mem_alloc(vm, size);
     if (!o) return NULL;
     memset(o, 0, size);
     o->type = t;
     o->size = (uint32_t)size;
-    o->gc_next = vm->objects;
-    vm->objects = o;
+    vm->objects[vm->objects_len++] = o;
     return o;
 }
 
-void gc_mark_obj(EddyVM *vm, Obj *o) {
-    if (!o || o->gc_marked) return;
+// Mark o now: set its bit and queue it for tracing.
+static void mark_now(EddyVM *vm, Obj *o) {
+    if (o->gc_marked) return;
     o->gc_marked = 1;
     if (vm->gray_len == vm->gray_cap) {
         size_t cap = vm->gray_cap ? vm->gray_cap * 2 : 1024;
@@ -47,8 +66,30 @@ void gc_mark_obj(EddyVM *vm, Obj *o) {
     vm->gray[vm->gray_len++] = o;
 }
 
-void gc_mark_value(EddyVM *vm, Value v) {
-    if (v.tag == V_OBJ) gc_mark_obj(vm, v.as.o);
+// Reading an object's mark bit is usually a cache miss (a dict's keys are
+// scattered over the heap), so marking goes through a small ring: o is
+// prefetched now and its bit is looked at MARK_RING calls later.
+void gc_mark_obj(EddyVM *vm, Obj *o) {
+    if (!o) return;
+    __builtin_prefetch(o, 1);
+    unsigned i = vm->mark_ring_pos;
+    Obj *due = vm->mark_ring[i];
+    vm->mark_ring[i] = o;
+    vm->mark_ring_pos = (i + 1) % MARK_RING;
+    if (due) mark_now(vm, due);
+}
+
+// Mark everything still in the ring; false if it was empty.
+static bool flush_ring(EddyVM *vm) {
+    bool any = false;
+    for (unsigned i = 0; i < MARK_RING; i++) {
+        Obj *o = vm->mark_ring[i];
+        if (!o) continue;
+        vm->mark_ring[i] = NULL;
+        mark_now(vm, o);
+        any = true;
+    }
+    return any;
 }
 
 static void trace(EddyVM *vm, Obj *o) {
@@ -60,12 +101,13 @@ static void trace(EddyVM *vm, Obj *o) {
 static void drain(EddyVM *vm) {
     for (;;) {
         while (vm->gray_len > 0) trace(vm, vm->gray[--vm->gray_len]);
+        if (flush_ring(vm)) continue;
         if (!vm->gray_overflow) return;
         // Some marked objects were never traced: trace every marked object
         // again (re-marking is idempotent, so this only finds new objects).
         vm->gray_overflow = false;
-        for (Obj *o = vm->objects; o; o = o->gc_next)
-            if (o->gc_marked) trace(vm, o);
+        for (size_t i = 0; i < vm->objects_len; i++)
+            if (vm->objects[i]->gc_marked) trace(vm, vm->objects[i]);
     }
 }
 
@@ -94,10 +136,29 @@ static void mark_roots(EddyVM *vm) {
     interp_mark_roots(vm);
 }
 
+// How many slots ahead the sweep prefetches: enough to cover a memory
+// latency with the work of that many objects.
+#define SWEEP_PREFETCH 16
+
 // Free one object: its owned C memory first, then the object itself.
 static void release(EddyVM *vm, Obj *o) {
     if (o->type && o->type->finalize) o->type->finalize(vm, o);
     mem_free(vm, o, o->size);
+}
+
+// After a sweep that left the heap array mostly empty, give the memory back
+// (keeping room for half as many again, so the next cycle rarely regrows).
+static void shrink_objects(EddyVM *vm) {
+    size_t cap = vm->objects_cap, kept = vm->objects_len;
+    if (cap <= OBJECTS_MIN || kept > cap / 4) return;
+    size_t want = OBJECTS_MIN;
+    while (want < kept + kept / 2) want *= 2;
+    Obj **a = mem_alloc_raw(vm, want * sizeof(Obj *));
+    if (!a) return; // keeping the larger array is fine
+    memcpy(a, vm->objects, kept * sizeof(Obj *));
+    mem_free_raw(vm, vm->objects, cap * sizeof(Obj *));
+    vm->objects = a;
+    vm->objects_cap = want;
 }
 
 void gc_collect(EddyVM *vm) {
@@ -107,20 +168,57 @@ void gc_collect(EddyVM *vm) {
     mark_roots(vm);
     drain(vm);
 
-    // Sweep. Pinned objects (interned strings, static singletons) survive.
-    Obj **link = &vm->objects;
-    while (*link) {
-        Obj *o = *link;
-        if (o->gc_marked || o->gc_pinned) {
+    // Sweep, compacting the survivors in place (their order is kept).
+    // Pinned objects (interned strings, static singletons) survive.
+    Obj **objs = vm->objects;
+    size_t n = vm->objects_len, kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + SWEEP_PREFETCH < n) __builtin_prefetch(objs[i + SWEEP_PREFETCH], 1);
+        Obj *o = objs[i];
+        if (o->gc_marked | o->gc_pinned) {
             o->gc_marked = 0;
-            link = &o->gc_next;
+            objs[kept++] = o;
+        } else if (EDDY_UNLIKELY(o->type->flags & TPF_TYPE_SUBCLASS)) {
+            // A dead class may be swept before its dead instances (or, after
+            // a __class__ assignment, after them), and releasing an instance
+            // reads its type: free dead classes only once the sweep is over.
+            // The gray stack is empty now and serves as the list; when it is
+            // full, the class simply survives until the next collection.
+            if (vm->gray_len < vm->gray_cap)
+                vm->gray[vm->gray_len++] = o;
+            else
+                objs[kept++] = o;
         } else {
-            *link = o->gc_next;
             release(vm, o);
         }
     }
-    size_t next = vm->bytes_allocated * 2;
-    vm->gc_threshold = next < ((size_t)8 << 20) ? ((size_t)32 << 20) : next;
+    vm->objects_len = kept;
+    // Finalize every dead class before freeing any (a metaclass may die too).
+    for (size_t i = 0; i < vm->gray_len; i++) {
+        Obj *o = vm->gray[i];
+        if (o->type->finalize) o->type->finalize(vm, o);
+    }
+    for (size_t i = 0; i < vm->gray_len; i++) mem_free(vm, vm->gray[i], vm->gray[i]->size);
+    vm->gray_len = 0;
+    shrink_objects(vm);
+    // Collect again after the heap doubles, but at least every GC_MIN_GROWTH
+    // bytes. A small nursery pays off: a program with a small live heap then
+    // reuses freed blocks while they are still in the cache, and each
+    // collection marks little (measured: strings bench 1.20s -> 0.92s going
+    // from a 32 MiB to a 1 MiB floor).
+    size_t live = vm->bytes_allocated;
+    size_t next = live * 2;
+    vm->gc_threshold = next > live + GC_MIN_GROWTH ? next : live + GC_MIN_GROWTH;
+    // Under a memory limit, collect before the limit is reached, or garbage
+    // would turn into a MemoryError: halfway to the limit from the live size,
+    // but no sooner than limit/8 from now, so that a nearly full heap does not
+    // collect on every safe point (refuse() in mem.c requests one at the limit).
+    if (vm->mem_limit && live < vm->mem_limit) {
+        size_t gap = (vm->mem_limit - live) / 2;
+        if (gap < vm->mem_limit / 8) gap = vm->mem_limit / 8;
+        size_t cap = live + gap;
+        if (vm->gc_threshold > cap) vm->gc_threshold = cap;
+    }
     vm->in_gc = false;
 }
 
@@ -128,15 +226,14 @@ void gc_collect(EddyVM *vm) {
 // all type objects still exist, then the memory goes. Finalizers must not
 // allocate or look at other objects.
 void gc_free_all(EddyVM *vm) {
-    for (Obj *o = vm->objects; o; o = o->gc_next)
+    for (size_t i = 0; i < vm->objects_len; i++) {
+        Obj *o = vm->objects[i];
         if (o->type && o->type->finalize) o->type->finalize(vm, o);
-    Obj *o = vm->objects;
-    vm->objects = NULL;
-    while (o) {
-        Obj *next = o->gc_next;
-        mem_free(vm, o, o->size);
-        o = next;
     }
+    for (size_t i = 0; i < vm->objects_len; i++) mem_free(vm, vm->objects[i], vm->objects[i]->size);
+    if (vm->objects) mem_free_raw(vm, vm->objects, vm->objects_cap * sizeof(Obj *));
+    vm->objects = NULL;
+    vm->objects_len = vm->objects_cap = 0;
     if (vm->gray) mem_free_raw(vm, vm->gray, vm->gray_cap * sizeof(Obj *));
     vm->gray = NULL;
     vm->gray_len = vm->gray_cap = 0;

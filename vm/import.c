@@ -3,6 +3,8 @@
 // Modules are looked up in sys.modules (vm->modules) first; then in the
 // registry of native modules (vm_register_native_module: "time", "math" and
 // whatever the host adds), which are initialised lazily on first import;
+// then in the modules written in Eddy and embedded at build time
+// (stdlib/*.async via tools/embed_stdlib.sh: "contextlib", "functools");
 // then on the search path: NAME/__init__.async (a package) or NAME.async in
 // each directory of sys.path (or of the parent package's __path__).
 //
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "embedded.h"
 #include "vm.h"
 
 // ModuleObject.hdr.obj_flags bits
@@ -366,6 +369,26 @@ static Value compile_file(EddyVM *vm, const char *src, size_t len, const char *p
     return compile_source(vm, src, len, path, PARSE_FILE);
 }
 
+static const EmbeddedModule *find_embedded(StrObject *name) {
+    for (const EmbeddedModule *e = embedded_modules; e->name; e++) {
+        if (strlen(e->name) == name->len && memcmp(e->name, name->data, name->len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+// Compile and run an embedded module's source as `m`. The text goes into
+// vm->source_cache under its pseudo-path, so tracebacks can show its lines.
+static int exec_module_embedded(EddyVM *vm, ModuleObject *m, const EmbeddedModule *e,
+                                StrObject *path) {
+    StrObject *text = str_decode_utf8(vm, e->source, e->length);
+    if (!text || dict_set_str(vm, vm->source_cache, path, v_obj(text)) < 0) return -1;
+    Value code = compile_source(vm, e->source, e->length, path->data, PARSE_FILE);
+    if (IS_NULL(code)) return -1;
+    Value r = vm_exec_code(vm, (CodeObject *)AS_OBJ(code), m->dict, m->dict);
+    return IS_NULL(r) ? -1 : 0;
+}
+
 // Compile and run a source file as module `m` (already in sys.modules).
 static int exec_module_file(EddyVM *vm, ModuleObject *m, const char *path) {
     size_t len = 0, cap = 0;
@@ -402,6 +425,15 @@ static Value load_module(EddyVM *vm, StrObject *fullname, StrObject *shortname, 
             return v_obj(m);
         }
     }
+    // Embedded Eddy-language modules (top level only), before sys.path so a
+    // stray contextlib.async in the current directory does not shadow them.
+    StrObject *file = NULL, *pkgdir = NULL;
+    const EmbeddedModule *embedded = parent_name ? NULL : find_embedded(fullname);
+    if (embedded) {
+        file = str_format(vm, "<stdlib>/%U.async", fullname);
+        if (!file) return VAL_NULL;
+        goto found;
+    }
     if (IS_NULL(search) || !IS_OBJ(search) ||
         !type_is_subtype(OBJ_TYPE(AS_OBJ(search)), vm->t_list)) {
         if (parent_name)
@@ -412,7 +444,6 @@ static Value load_module(EddyVM *vm, StrObject *fullname, StrObject *shortname, 
     // Search the directories. The list may change under us only through
     // script code, which does not run during the search.
     ListObject *dirs = AS_LIST(search);
-    StrObject *file = NULL, *pkgdir = NULL;
     for (size_t i = 0; i < dirs->len; i++) {
         Value d = dirs->items[i];
         if (!is_str(vm, d)) continue;
@@ -437,6 +468,7 @@ static Value load_module(EddyVM *vm, StrObject *fullname, StrObject *shortname, 
     }
     if (!file) return raise_not_found(vm, fullname, "No module named '%U'", NULL);
 
+found:;
     ModuleObject *m = module_new(vm, fullname);
     if (!m) return VAL_NULL;
     Value mv = v_obj(m);
@@ -465,7 +497,8 @@ static Value load_module(EddyVM *vm, StrObject *fullname, StrObject *shortname, 
         goto fail;
     if (dict_set_str(vm, vm->modules, fullname, mv) < 0) goto fail;
     m->hdr.obj_flags |= MODULE_INITIALIZING;
-    int rc = exec_module_file(vm, m, file->data);
+    int rc = embedded ? exec_module_embedded(vm, m, embedded, file)
+                      : exec_module_file(vm, m, file->data);
     m->hdr.obj_flags &= (uint16_t)~MODULE_INITIALIZING;
     if (rc < 0) {
         Value exc = vm_err_fetch(vm);

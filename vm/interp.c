@@ -423,15 +423,26 @@ static Value import_from(EddyVM *vm, Value module, StrObject *name) {
     Value file = VAL_NULL;
     if (vm_getattr_opt(vm, module, vm->names.__file__, &file) < 0) return VAL_NULL;
     if (is_str(vm, file) && module_is_initializing(vm, module))
-        return vm_raise(vm, vm->exc_ImportError,
-                        "cannot import name '%U' from partially initialized module '%U' (most "
-                        "likely due to a circular import) (%U)",
-                        name, AS_STR(modname), AS_STR(file));
-    if (is_str(vm, file))
-        return vm_raise(vm, vm->exc_ImportError, "cannot import name '%U' from '%U' (%U)", name,
-                        AS_STR(modname), AS_STR(file));
-    return vm_raise(vm, vm->exc_ImportError, "cannot import name '%U' from '%U' (unknown location)",
-                    name, AS_STR(modname));
+        vm_raise(vm, vm->exc_ImportError,
+                 "cannot import name '%U' from partially initialized module '%U' (most "
+                 "likely due to a circular import) (%U)",
+                 name, AS_STR(modname), AS_STR(file));
+    else if (is_str(vm, file))
+        vm_raise(vm, vm->exc_ImportError, "cannot import name '%U' from '%U' (%U)", name,
+                 AS_STR(modname), AS_STR(file));
+    else
+        vm_raise(vm, vm->exc_ImportError, "cannot import name '%U' from '%U' (unknown location)",
+                 name, AS_STR(modname));
+    // CPython sets ImportError.name (the module) and .path (its file, if any).
+    Value exc = vm->exc;
+    if (is_exception(vm, exc) && AS_STR(modname)->len > 0) {
+        vm->exc = VAL_NULL;
+        if (vm_setattr(vm, exc, vm->names.name, modname) < 0 ||
+            (is_str(vm, file) && vm_setattr(vm, exc, vm->names.path, file) < 0))
+            vm_err_clear(vm);
+        vm->exc = exc;
+    }
+    return VAL_NULL;
 }
 
 // Python floor division / modulo on int64 (b != 0, no overflow).
@@ -632,6 +643,7 @@ INTERP_OPTIMIZE Value interp_run(EddyVM *vm, Frame *entry) {
     const Value *consts;
     const Value *names;
     uint32_t word, arg;
+    Value retval; // RETURN_VALUE / RETURN_GENERATOR
     // Call state shared by CALL / CALL_KW / CALL_EX.
     TupleObject *call_kwnames;
     uint32_t call_n;
@@ -686,6 +698,12 @@ INTERP_OPTIMIZE Value interp_run(EddyVM *vm, Frame *entry) {
 
     LOAD_FRAME();
     ip = instr;
+    if (EDDY_UNLIKELY(entry->flags & FRAME_THROW)) {
+        // gen.throw(): raise the pending exception at the suspension point.
+        entry->flags &= ~(uint32_t)FRAME_THROW;
+        instr = ip - 1;
+        goto error;
+    }
     DISPATCH();
 
 #ifndef USE_COMPUTED_GOTO
@@ -1526,6 +1544,24 @@ dispatch:
         int r;
         SYNC();
         TypeObject *t = IS_OBJ(it) ? OBJ_TYPE(AS_OBJ(it)) : NULL;
+        if (t == vm->t_generator) {
+            // Run the generator's frame in this loop; YIELD_VALUE / its
+            // return come back to this FOR_ITER (see RETURN_VALUE).
+            GenObject *g = (GenObject *)AS_OBJ(it);
+            int c = gen_check_resume(vm, g, VAL_NONE);
+            if (c < 0) goto error;
+            if (c == 0) {
+                sp--;
+                ip = code->code + arg;
+                DISPATCH();
+            }
+            Frame *gf = gen_link(vm, fb, g, VAL_NONE);
+            if (!gf) goto error;
+            frame = gf;
+            LOAD_FRAME();
+            ip = instr;
+            DISPATCH();
+        }
         if (t && t->next) r = t->next(vm, it, &item);
         else r = vm_next(vm, it, &item);
         if (r > 0) {
@@ -1649,6 +1685,26 @@ dispatch:
                     ok = !IS_NULL(base[1]) && args == base + 1 && IS_OBJ(base[1]) &&
                          type_is_subtype(OBJ_TYPE(AS_OBJ(base[1])), nfn->owner);
                 }
+                Value sendv;
+                if (ok && !call_kwnames && gen_resume_call(vm, nfn, args, nargs, &sendv)) {
+                    // next(g) / g.send(v) / g.__next__(): run g's frame in
+                    // this loop; its yield is this call's result.
+                    GenObject *g = (GenObject *)AS_OBJ(args[0]);
+                    SYNC();
+                    int c = gen_check_resume(vm, g, sendv);
+                    if (c < 0) goto error;
+                    if (c == 0) {
+                        vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+                        goto error;
+                    }
+                    Frame *gf = gen_link(vm, fb, g, sendv);
+                    if (!gf) goto error;
+                    frame->sp = base;
+                    frame = gf;
+                    LOAD_FRAME();
+                    ip = instr;
+                    DISPATCH();
+                }
                 if (ok) {
                     // A native call counts towards the recursion limit, as
                     // in CPython (see frame_push).
@@ -1709,9 +1765,32 @@ dispatch:
         DISPATCH();
     }
     TARGET(RETURN_VALUE) {
-        Value retval = POP();
+        retval = POP();
+    do_return:;
         Frame *done = frame;
         uint32_t flags = done->flags;
+        if (EDDY_UNLIKELY(flags & FRAME_HEAP)) {
+            // A generator finished. Its resumer's instruction says how
+            // the return value is delivered.
+            done->instr = instr; // gi_frame.f_lineno of a finished generator
+            gen_unlink(vm, fb, gen_of_frame(done), true);
+            if (flags & FRAME_ENTRY) return retval;
+            frame = fb->frame;
+            LOAD_FRAME();
+            uint32_t rw = *instr;
+            if (INSTR_OP(rw) == OP_FOR_ITER) {
+                sp--; // exhausted: pop the iterator and leave the loop
+                ip = code->code + INSTR_ARG(rw);
+            } else if (INSTR_OP(rw) == OP_SEND) {
+                sp[-1] = retval; // the value of `yield from`
+                ip = code->code + INSTR_ARG(rw);
+            } else {
+                gen_raise_stop(vm, retval); // next(g) / g.send(v)
+                goto error;
+            }
+            SAFEPOINT();
+            DISPATCH();
+        }
         frame_pop(vm, fb, done);
         if (flags & FRAME_ENTRY) return retval;
         frame = fb->frame;
@@ -1892,12 +1971,93 @@ dispatch:
         DISPATCH();
     }
 
-    // ---- generators and coroutines: next session
-    TARGET(RETURN_GENERATOR) { not_implemented_op(vm, OP_RETURN_GENERATOR); goto error; }
-    TARGET(YIELD_VALUE) { not_implemented_op(vm, OP_YIELD_VALUE); goto error; }
-    TARGET(RESUME) { not_implemented_op(vm, OP_RESUME); goto error; }
-    TARGET(GET_YIELD_FROM_ITER) { not_implemented_op(vm, OP_GET_YIELD_FROM_ITER); goto error; }
-    TARGET(SEND) { not_implemented_op(vm, OP_SEND); goto error; }
+    // ---- generators (coroutines: next session)
+    TARGET(RETURN_GENERATOR) {
+        // The frame was built on the fiber by an ordinary call: move it into
+        // a new generator (resuming after this instruction) and return that.
+        SYNC();
+        frame->instr = ip;
+        GenObject *g = gen_new(vm, frame);
+        frame->instr = instr;
+        if (!g) goto error;
+        retval = v_obj(g);
+        goto do_return;
+    }
+    TARGET(YIELD_VALUE) {
+        // Suspend: the resume point is the next instruction, and the value
+        // goes to the resumer exactly like a return value from its FOR_ITER /
+        // SEND / CALL (which then continues after that instruction).
+        Value v = POP();
+        frame->sp = sp;
+        frame->instr = ip;
+        uint32_t flags = frame->flags;
+        gen_unlink(vm, fb, gen_of_frame(frame), false);
+        if (flags & FRAME_ENTRY) return v;
+        frame = fb->frame;
+        LOAD_FRAME();
+        PUSH(v);
+        ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
+        DISPATCH();
+    }
+    TARGET(RESUME) { DISPATCH(); }
+    TARGET(GET_YIELD_FROM_ITER) {
+        if (!is_exact(TOP(), vm->t_generator)) {
+            SYNC();
+            Value it = vm_iter(vm, TOP());
+            if (IS_NULL(it)) goto error;
+            sp[-1] = it;
+        }
+        DISPATCH();
+    }
+    TARGET(SEND) {
+        Value v = TOP();
+        Value sub = SECOND();
+        SYNC();
+        if (is_exact(sub, vm->t_generator)) {
+            // Delegate to a generator in this loop: its yields pass through
+            // the YIELD_VALUE after this SEND, its return comes back here.
+            GenObject *g = (GenObject *)AS_OBJ(sub);
+            int c = gen_check_resume(vm, g, v);
+            if (c < 0) goto error;
+            sp--;
+            if (c == 0) {
+                sp[-1] = VAL_NONE;
+                ip = code->code + arg;
+                DISPATCH();
+            }
+            frame->sp = sp;
+            Frame *gf = gen_link(vm, fb, g, v);
+            if (!gf) goto error;
+            frame = gf;
+            LOAD_FRAME();
+            ip = instr;
+            DISPATCH();
+        }
+        TypeObject *st = vm_type_of(vm, sub);
+        Value r;
+        if (IS_NONE(v) && st->next && !(st->flags & TPF_HEAPTYPE)) {
+            int n = st->next(vm, sub, &r);
+            if (n < 0) goto error;
+            if (n == 0) {
+                sp--;
+                sp[-1] = VAL_NONE;
+                ip = code->code + arg;
+                DISPATCH();
+            }
+        } else {
+            r = IS_NONE(v) ? vm_call_method(vm, sub, vm->names.__next__, NULL, 0)
+                           : vm_call_method(vm, sub, vm->names.send, &v, 1);
+            if (IS_NULL(r)) {
+                if (!vm_err_matches(vm, vm->exc_StopIteration)) goto error;
+                sp--;
+                sp[-1] = gen_fetch_stop_value(vm);
+                ip = code->code + arg;
+                DISPATCH();
+            }
+        }
+        sp[-1] = r; // [sub yielded]: the YIELD_VALUE that follows passes it on
+        DISPATCH();
+    }
     TARGET(GET_AWAITABLE) { not_implemented_op(vm, OP_GET_AWAITABLE); goto error; }
     TARGET(GET_AITER) { not_implemented_op(vm, OP_GET_AITER); goto error; }
     TARGET(GET_ANEXT) { not_implemented_op(vm, OP_GET_ANEXT); goto error; }
@@ -1932,6 +2092,16 @@ exception_unwind: {
     // No handler here: the frame is done; continue in its caller.
     Frame *done = frame;
     uint32_t flags = done->flags;
+    if (EDDY_UNLIKELY(flags & FRAME_HEAP)) {
+        // The exception leaves a generator: it is finished, and its
+        // resumer's instruction raises it (PEP 479 applies first).
+        gen_unlink(vm, fb, gen_of_frame(done), true);
+        gen_stopiteration_error(vm);
+        if (flags & FRAME_ENTRY) return VAL_NULL;
+        frame = fb->frame;
+        LOAD_FRAME();
+        goto error;
+    }
     frame_pop(vm, fb, done);
     if (flags & FRAME_INIT) vm->native_depth--;
     if (flags & FRAME_ENTRY) return VAL_NULL;

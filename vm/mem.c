@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EDDY_ALLOW_MALLOC
-#include "vm.h"
-
+// The same test as vm.h's, needed here before the system headers.
 #if defined(__SANITIZE_ADDRESS__)
 #define EDDY_ASAN 1
 #elif defined(__has_feature)
@@ -37,12 +35,10 @@ size_t __sanitizer_get_allocated_size(const volatile void *p);
 #define USE_POOLS 1
 #endif
 
-#define POOL_GRAIN 16
-#define POOL_PAGE ((size_t)64 << 10)
+#define EDDY_ALLOW_MALLOC
+#include "vm.h"
 
-typedef struct FreeBlock {
-    struct FreeBlock *next;
-} FreeBlock;
+#define POOL_PAGE ((size_t)64 << 10)
 
 typedef struct PoolPage {
     struct PoolPage *next;
@@ -65,7 +61,11 @@ void *mem_default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
 // Would an allocation growing the heap by `grow` bytes break the limit or a
 // test's injected failure?
 static bool refuse(EddyVM *vm, size_t grow) {
-    if (vm->mem_limit && grow > 0 && vm->bytes_allocated + grow > vm->mem_limit) return true;
+    if (vm->mem_limit && grow > 0 && vm->bytes_allocated + grow > vm->mem_limit) {
+        // Garbage may be what fills the heap: collect at the next safe point.
+        vm->gc_requested = true;
+        return true;
+    }
 #ifdef EDDY_TESTING
     vm->alloc_count++;
     if (vm->fail_alloc_at && vm->alloc_count == vm->fail_alloc_at) return true;
@@ -87,6 +87,7 @@ static void *pool_take(EddyVM *vm, size_t cls) {
     FreeBlock *b = vm->pool_free[cls];
     if (b) {
         vm->pool_free[cls] = b->next;
+        __builtin_prefetch(b->skip, 1);
         return b;
     }
     size_t need = class_size(cls);
@@ -97,9 +98,7 @@ static void *pool_take(EddyVM *vm, size_t cls) {
             size_t rest = (size_t)(vm->pool_end - vm->pool_bump);
             size_t c = rest / POOL_GRAIN - 1;
             if (c >= POOL_CLASSES) c = POOL_CLASSES - 1;
-            FreeBlock *f = (FreeBlock *)vm->pool_bump;
-            f->next = vm->pool_free[c];
-            vm->pool_free[c] = f;
+            pool_push(vm, c, vm->pool_bump);
             vm->pool_bump += class_size(c);
         }
         PoolPage *page = vm->alloc_fn(vm->alloc_ud, NULL, 0, POOL_PAGE);
@@ -114,11 +113,6 @@ static void *pool_take(EddyVM *vm, size_t cls) {
     return p;
 }
 
-static inline void pool_give(EddyVM *vm, void *p, size_t cls) {
-    FreeBlock *b = p;
-    b->next = vm->pool_free[cls];
-    vm->pool_free[cls] = b;
-}
 
 static inline bool pooled(size_t size) { return USE_POOLS && size <= POOL_MAX; }
 
@@ -142,7 +136,7 @@ void mem_free_raw(EddyVM *vm, void *p, size_t size) {
     if (size == 0) size = 1;
     if (pooled(size)) {
         size_t cls = class_of(size);
-        pool_give(vm, p, cls);
+        pool_push(vm, cls, p);
         vm->bytes_allocated -= class_size(cls);
         return;
     }
@@ -154,7 +148,7 @@ void mem_free_raw(EddyVM *vm, void *p, size_t size) {
     vm->bytes_allocated -= size;
 }
 
-void *mem_alloc(EddyVM *vm, size_t size) {
+void *mem_alloc_slow(EddyVM *vm, size_t size) {
     void *p = mem_alloc_raw(vm, size);
     if (!p) vm_raise_nomem(vm);
     return p;
@@ -189,7 +183,7 @@ void *mem_realloc(EddyVM *vm, void *p, size_t old_size, size_t new_size) {
     return q;
 }
 
-void mem_free(EddyVM *vm, void *p, size_t size) { mem_free_raw(vm, p, size); }
+void mem_free_slow(EddyVM *vm, void *p, size_t size) { mem_free_raw(vm, p, size); }
 
 // Return every pool page to the host (VM teardown, after all objects died).
 void mem_release_pools(EddyVM *vm) {

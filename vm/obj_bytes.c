@@ -1253,7 +1253,8 @@ static Value b_mod(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
             } else {
                 while (p < end && *p >= '0' && *p <= '9') {
                     if (n > 100000000) {
-                        vm_raise(vm, vm->exc_ValueError, part ? "precision too big" : "width too big");
+                        vm_raise(vm, vm->exc_ValueError,
+                                 part ? "precision too big" : "width too big");
                         goto fail;
                     }
                     n = (n < 0 ? 0 : n) * 10 + (*p++ - '0');
@@ -1262,8 +1263,10 @@ static Value b_mod(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
             if (part == 0) width = n;
             else prec = n;
         }
-        if (width >= 0) sl += (size_t)snprintf(spec + sl, sizeof spec - sl, "%lld", (long long)width);
-        if (prec >= 0) sl += (size_t)snprintf(spec + sl, sizeof spec - sl, ".%lld", (long long)prec);
+        if (width >= 0)
+            sl += (size_t)snprintf(spec + sl, sizeof spec - sl, "%lld", (long long)width);
+        if (prec >= 0)
+            sl += (size_t)snprintf(spec + sl, sizeof spec - sl, ".%lld", (long long)prec);
         while (p < end && (*p == 'h' || *p == 'l' || *p == 'L')) p++;
         if (p >= end) {
             vm_raise(vm, vm->exc_ValueError, "incomplete format");

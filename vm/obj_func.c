@@ -200,6 +200,21 @@ static Value f_get_annotations(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (!d || dict_set_str(vm, f->dict, vm->names.__annotations__, v_obj(d)) < 0) return VAL_NULL;
     return v_obj(d);
 }
+// functools.update_wrapper copies __annotations__ onto the wrapper.
+static Value f_set_annotations(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    FunctionObject *f = FUNC(a);
+    if (!IS_NONE(a[1]) && !(IS_OBJ(a[1]) && (OBJ_TYPE(AS_OBJ(a[1]))->flags & TPF_DICT_SUBCLASS)))
+        return vm_raise(vm, vm->exc_TypeError, "__annotations__ must be set to a dict object");
+    if (!f->dict && !(f->dict = dict_new(vm))) return VAL_NULL;
+    Value v = a[1];
+    if (IS_NONE(v)) {
+        DictObject *d = dict_new(vm);
+        if (!d) return VAL_NULL;
+        v = v_obj(d);
+    }
+    if (dict_set_str(vm, f->dict, vm->names.__annotations__, v) < 0) return VAL_NULL;
+    return VAL_NONE;
+}
 
 // ---------------------------------------------------------------------------
 // Native functions
@@ -521,7 +536,7 @@ int func_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "__globals__", f_get_globals) < 0 ||
         type_add_getter(vm, t, "__builtins__", f_get_builtins) < 0 ||
         type_add_getter(vm, t, "__closure__", f_get_closure) < 0 ||
-        type_add_getter(vm, t, "__annotations__", f_get_annotations) < 0)
+        type_add_property(vm, t, "__annotations__", f_get_annotations, f_set_annotations) < 0)
         return -1;
 
     t = type_new_builtin(vm, vm->t_builtin_function, vm->t_object, sizeof(NativeFunctionObject), 0);

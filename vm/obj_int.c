@@ -997,8 +997,41 @@ static int64_t max_str_digits(EddyVM *vm) { return vm->int_max_str_digits; }
 
 static const char DIGIT_CHARS[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
+// "00".."99": base 10 converts two digits per division (by a constant,
+// which the compiler turns into a multiply).
+static const char DIGIT_PAIRS[201] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+// str() of a machine int, the common case of str()/repr()/f-strings.
+static Value small_to_decimal(EddyVM *vm, int64_t x) {
+    char buf[24];
+    char *p = buf + sizeof buf;
+    uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    if (x < 0) *--p = '-';
+    size_t len = (size_t)(buf + sizeof buf - p);
+    // ASCII, so the code-point count is the length; one digit is cached.
+    StrObject *s = len == 1 ? str_new(vm, p, 1) : str_alloc(vm, len, len);
+    if (!s) return VAL_NULL;
+    if (len > 1) memcpy(s->data, p, len);
+    return v_obj(s);
+}
+
 Value int_to_str(EddyVM *vm, Value v, int base) {
     char small[80];
+    if (base == 10 && IS_INT(v)) return small_to_decimal(vm, AS_INT(v));
     if (IS_INT(v) || IS_BOOL(v)) {
         int64_t x = IS_INT(v) ? AS_INT(v) : AS_BOOL(v);
         uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
@@ -1506,9 +1539,11 @@ static Value int_to_bytes_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwn
 }
 
 static Value int_from_bytes_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
-    static const char *const names[] = {"", "bytes", "byteorder", "signed"};
-    Value a[4] = {VAL_NULL, VAL_NULL, VAL_NULL, VAL_NULL};
-    if (args_parse(vm, "from_bytes", args, nargs, kwnames, names, 4, 3, 2, a) < 0) return VAL_NULL;
+    // a[0] is the class; bind the rest so counts and positions match CPython's.
+    static const char *const names[] = {"bytes", "byteorder", "signed"};
+    Value a[4] = {args[0], VAL_NULL, VAL_NULL, VAL_NULL};
+    if (args_parse(vm, "from_bytes", args + 1, nargs - 1, kwnames, names, 3, 2, 1, a + 1) < 0)
+        return VAL_NULL;
     bool little, is_signed = false;
     if (parse_byteorder(vm, a[2], &little) < 0) return VAL_NULL;
     if (!IS_NULL(a[3])) {
@@ -1517,6 +1552,10 @@ static Value int_from_bytes_m(EddyVM *vm, Value *args, int nargs, TupleObject *k
         is_signed = t;
     }
     Value src = a[1];
+    // CPython's PyObject_Bytes: unlike bytes(), an int is not a length, nor a str text.
+    if (is_int(vm, src) || is_str(vm, src))
+        return vm_raise(vm, vm->exc_TypeError, "cannot convert '%s' object to bytes",
+                        vm_type_name(vm, src));
     if (!is_bytes(vm, src)) {
         src = vm_call1(vm, v_obj(vm->t_bytes), src);
         if (IS_NULL(src)) return src;

@@ -106,6 +106,7 @@ int list_extend(EddyVM *vm, ListObject *l, Value iterable) {
         // reserve() may move l->items; when extending by itself re-read after it.
         if (reserve(vm, l, l->len + n) < 0) return -1;
         if (AS_OBJ(iterable) == (Obj *)l) src = l->items;
+        if (n == 0) return 0; // items may be NULL: memmove must not see it
         memmove(l->items + l->len, src, n * sizeof(Value));
         l->len += n;
         return 0;

@@ -103,7 +103,8 @@ Value type_lookup(EddyVM *vm, TypeObject *t, StrObject *name) {
 // Call fn for every class object whose MRO contains t (t excluded).
 static void for_each_subclass(EddyVM *vm, TypeObject *t, void (*fn)(EddyVM *, TypeObject *)) {
     if (!(t->hdr.obj_flags & TYPE_HAS_SUBCLASSES)) return;
-    for (Obj *o = vm->objects; o; o = o->gc_next) {
+    for (size_t i = 0; i < vm->objects_len; i++) {
+        Obj *o = vm->objects[i];
         if (o == &t->hdr || !o->type || !(o->type->flags & TPF_TYPE_SUBCLASS)) continue;
         TypeObject *s = (TypeObject *)o;
         if (type_is_subtype(s, t)) fn(vm, s);
@@ -1593,7 +1594,8 @@ static Value t_subclasses(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (!l) return VAL_NULL;
     if (!(t->hdr.obj_flags & TYPE_HAS_SUBCLASSES)) return v_obj(l);
     // Collect direct subclasses; the heap is newest-first, so reverse after.
-    for (Obj *o = vm->objects; o; o = o->gc_next) {
+    for (size_t at = vm->objects_len; at-- > 0;) {
+        Obj *o = vm->objects[at];
         if (!o->type || !(o->type->flags & TPF_TYPE_SUBCLASS) || o == &t->hdr) continue;
         TypeObject *s = (TypeObject *)o;
         if (!s->bases || !s->mro) continue;

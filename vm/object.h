@@ -25,7 +25,6 @@ typedef struct DictObject DictObject;
 
 typedef struct Obj {
     TypeObject *type;
-    struct Obj *gc_next; // all-objects list (sweep)
     uint8_t gc_marked;   // set during mark
     uint8_t gc_pinned;   // 1: never collected (static singletons, interned strings)
     uint16_t obj_flags;  // free for the type's own use

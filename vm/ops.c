@@ -109,6 +109,8 @@ Value vm_repr(EddyVM *vm, Value v) {
 }
 
 Value vm_str(EddyVM *vm, Value v) {
+    // A machine int is exactly an int (no subclass, no __str__ to run).
+    if (IS_INT(v)) return int_to_str(vm, v, 10);
     TypeObject *t = vm_type_of(vm, v);
     if (t == vm->t_str) return v;
     if (!t->str) return vm_repr(vm, v);

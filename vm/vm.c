@@ -57,7 +57,7 @@ static int init_types(EddyVM *vm) {
         float_init_type,   str_init_types,  bytes_init_types, tuple_init_types,
         list_init_types,   dict_init_types, set_init_types,   range_init_types,
         slice_init_type,   iter_init_types, module_init_type, traceback_init_type,
-        io_init_types,
+        io_init_types,     gen_init_types,
     };
     for (size_t i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
         if (inits[i](vm) < 0) return -1;

@@ -62,14 +62,19 @@ struct EddyVM {
     bool gc_stress;         // collect at every safe point (testing)
     bool in_gc;
     bool gray_overflow;     // the gray stack could not grow: rescan (gc.c)
-    Obj *objects;           // all-objects list
+    Obj **objects;          // every heap object, oldest first (gc.c)
+    size_t objects_len, objects_cap;
     // Small-block pools (mem.c): free list per 16-byte size class.
 #define POOL_MAX 512
-#define POOL_CLASSES (POOL_MAX / 16)
+#define POOL_GRAIN 16
+#define POOL_CLASSES (POOL_MAX / POOL_GRAIN)
     struct FreeBlock *pool_free[POOL_CLASSES];
     struct PoolPage *pool_pages;
     char *pool_bump, *pool_end;
     Obj **gray;             // gray stack
+#define MARK_RING 8
+    Obj *mark_ring[MARK_RING]; // marks waiting for their prefetch (gc.c)
+    unsigned mark_ring_pos;
     size_t gray_len, gray_cap;
     Value *roots;           // temporary root stack (vm_push_root)
     size_t roots_len, roots_cap;
@@ -135,22 +140,87 @@ struct EddyVM {
 
 // ===========================================================================
 // vm/mem.c - the one allocator everything goes through
-void *mem_alloc(EddyVM *vm, size_t size);              // NULL + MemoryError on failure
+// mem_alloc: NULL + MemoryError on failure. mem_free: p may be NULL; size
+// must be the size it was allocated (or last reallocated) with.
+static inline void *mem_alloc(EddyVM *vm, size_t size);
 void *mem_realloc(EddyVM *vm, void *p, size_t old_size, size_t new_size); // NULL + MemoryError
-void mem_free(EddyVM *vm, void *p, size_t size);
+static inline void mem_free(EddyVM *vm, void *p, size_t size);
+// The out-of-line paths of mem_alloc and mem_free.
+void *mem_alloc_slow(EddyVM *vm, size_t size);
+void mem_free_slow(EddyVM *vm, void *p, size_t size);
 // Allocation without raising (GC internals, error paths): NULL on failure.
 void *mem_alloc_raw(EddyVM *vm, size_t size);
 void mem_free_raw(EddyVM *vm, void *p, size_t size);
 void *mem_default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size);
 void mem_release_pools(EddyVM *vm); // teardown, after every object is freed
 
+// Sanitizer builds bypass the pools so AddressSanitizer sees every block.
+#if defined(__SANITIZE_ADDRESS__)
+#define EDDY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDDY_ASAN 1
+#endif
+#endif
+
+// A free small block, linked into its class's free list (mem.c). `skip` is
+// next->next, so a pop can prefetch two blocks ahead: freed blocks are
+// scattered over the heap, and one pop of warning is too little to hide a
+// cache miss.
+typedef struct FreeBlock {
+    struct FreeBlock *next;
+    struct FreeBlock *skip;
+} FreeBlock;
+
+static inline void pool_push(EddyVM *vm, size_t cls, void *p) {
+    FreeBlock *b = p, *head = vm->pool_free[cls];
+    b->next = head;
+    b->skip = head ? head->next : NULL; // head is warm: just pushed or prefetched
+    vm->pool_free[cls] = b;
+}
+
+// The fast paths: pop or push a pooled block of the right class. Allocation
+// is frequent enough that a call, or a limit check nobody asked for, shows.
+// A memory limit, the testing build's fault injection and sanitizer builds
+// take the out-of-line path.
+static inline void *mem_alloc(EddyVM *vm, size_t size) {
+#if !defined(EDDY_ASAN) && !defined(EDDY_TESTING)
+    size_t cls = (size - 1) / POOL_GRAIN; // size 0 wraps to a huge class
+    if (EDDY_LIKELY(cls < POOL_CLASSES && vm->mem_limit == 0)) {
+        FreeBlock *b = vm->pool_free[cls];
+        if (EDDY_LIKELY(b != NULL)) {
+            vm->pool_free[cls] = b->next;
+            __builtin_prefetch(b->skip, 1);
+            vm->bytes_allocated += (cls + 1) * POOL_GRAIN;
+            if (EDDY_UNLIKELY(vm->bytes_allocated > vm->gc_threshold)) vm->gc_requested = true;
+            return b;
+        }
+    }
+#endif
+    return mem_alloc_slow(vm, size);
+}
+
+static inline void mem_free(EddyVM *vm, void *p, size_t size) {
+#if !defined(EDDY_ASAN)
+    size_t cls = (size - 1) / POOL_GRAIN;
+    if (EDDY_LIKELY(cls < POOL_CLASSES && p != NULL)) {
+        pool_push(vm, cls, p);
+        vm->bytes_allocated -= (cls + 1) * POOL_GRAIN;
+        return;
+    }
+#endif
+    mem_free_slow(vm, p, size);
+}
+
 // ===========================================================================
 // vm/gc.c - precise mark-sweep
 // Allocate a zeroed object of `size` bytes with type t, linked into the heap.
 // NULL + MemoryError on failure.
 Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size);
-void gc_mark_value(EddyVM *vm, Value v);
 void gc_mark_obj(EddyVM *vm, Obj *o); // o may be NULL
+static inline void gc_mark_value(EddyVM *vm, Value v) {
+    if (v.tag == V_OBJ) gc_mark_obj(vm, v.as.o);
+}
 void gc_collect(EddyVM *vm);
 void gc_free_all(EddyVM *vm); // teardown: finalize and free every object
 // Called by the interpreter at safe points.
@@ -185,6 +255,7 @@ int iter_init_types(EddyVM *vm);    // obj_iter.c: enumerate zip map filter reve
 int module_init_type(EddyVM *vm);   // import.c
 int traceback_init_type(EddyVM *vm); // error.c
 int io_init_types(EddyVM *vm);      // stdlib/mod_io.c
+int gen_init_types(EddyVM *vm);     // obj_gen.c: generator frame
 // Called after all type_ready(): creates the exception classes of
 // exceptions.def (obj_exc.c) and vm->memory_error.
 int exc_init_types(EddyVM *vm);

@@ -43,5 +43,34 @@ head -c 3000 /dev/urandom > "$tmp/random.async"
 "$EDDY" "$tmp/random.async" >/dev/null 2>&1; rc=$?; [ "$rc" -eq 1 ]; check random-bytes-syntax-error 0 $?
 # REPL driven through a pipe is non-interactive: it reads a program from stdin.
 check repl-pipe "3" "$(printf 'x = 1\nprint(x + 2)\n' | "$EDDY")"
+# The interactive REPL, on a pseudo-terminal (util-linux `script`): echo of
+# expression results, multi-line blocks, errors that do not end the session.
+if command -v script >/dev/null 2>&1; then
+    printf '6 * 7\ndef sq(x):\n    return x * x\n\n[sq(n) for n in range(4)]\nNone\n1/0\n_\nx = (1,\n2)\nx\n' \
+        | HOME="$tmp" timeout 20 script -qec "$EDDY" /dev/null 2>&1 | tr -d '\r' > "$tmp/repl"
+    # Only the session after the banner: the terminal echoes the input first.
+    sed -n '/^Eddy /,$p' "$tmp/repl" | grep -v '^Type ' > "$tmp/session"
+    cat > "$tmp/want" <<'WANT'
+>>> 6 * 7
+42
+>>> def sq(x):
+...     return x * x
+... 
+>>> [sq(n) for n in range(4)]
+[0, 1, 4, 9]
+>>> None
+>>> 1/0
+Traceback (most recent call last):
+  File "<stdin>", line 1, in <module>
+ZeroDivisionError: division by zero
+>>> _
+[0, 1, 4, 9]
+>>> x = (1,
+... 2)
+>>> x
+(1, 2)
+WANT
+    check repl-session "$(cat "$tmp/want")" "$(sed -n '2,19p' "$tmp/session")"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -224,8 +224,12 @@ START_TEST(test_syntax_errors) {
     expect_error("[(i:=1) for i in x]\n",
                  "assignment expression cannot rebind comprehension iteration variable 'i'", 1, 3);
     expect_error("x = 1j\n", "complex numbers are not supported yet", 1, 5);
-    expect_error("def f():\n  yield 1\n", "'yield' is not supported yet", 2, 3);
-    expect_error("(x for x in y)\n", "generator expressions are not supported yet", 1, 1);
+    expect_error("def f():\n  return [(yield x) for x in y]\n", "'yield' inside list comprehension",
+                 2, 12);
+    expect_error("def f():\n  return ((yield) for x in y)\n", "'yield' inside generator expression",
+                 2, 12);
+    expect_error("yield 1\n", "'yield' outside function", 1, 1);
+    expect_error("async def f():\n  pass\n", "'async def' is not supported yet", 1, 1);
 }
 END_TEST
 
