@@ -52,6 +52,22 @@ static int visit_stmts(Compiler *c, StmtList l) {
 }
 static int nameop(Compiler *c, const char *name, ExprContext ctx);
 
+// Inside the body of an async def or of an async comprehension (a coroutine
+// frame too), not in a nested function or lambda.
+static bool in_async_function(Compiler *c) {
+    return (c->u->kind == SCOPE_FUNCTION || c->u->kind == SCOPE_COMPREHENSION) &&
+           c->u->scope->coroutine;
+}
+
+static int compile_yield_from_loop(Compiler *c);
+// [x] -> [await x]: GET_AWAITABLE (arg: which protocol produced x, for its
+// TypeError) then the `yield from` loop.
+static int emit_await(Compiler *c, uint32_t what) {
+    CHECK(unit_emit(c, OP_GET_AWAITABLE, what));
+    CHECK(unit_emit_const(c, unit_const_none(c)));
+    return compile_yield_from_loop(c);
+}
+
 static int emit_exit_with_nones(Compiler *c) {
     int32_t k = unit_const_none(c);
     CHECK(unit_emit_const(c, k));
@@ -90,6 +106,7 @@ static int unwind_fblock(Compiler *c, FBlock *info, bool preserve_tos) {
         unit_pop_handler(c);
         if (preserve_tos) CHECK(unit_emit(c, OP_SWAP, 2));
         CHECK(emit_exit_with_nones(c));
+        if (((const Stmt *)info->datum)->kind == S_ASYNCWITH) CHECK(emit_await(c, 2));
         CHECK(unit_emit(c, OP_POP_TOP, 0));
         c->u->loc = saved;
         return 0;
@@ -716,11 +733,19 @@ static int comprehension_generator(Compiler *c, Expr *e, int32_t gen_index, int3
         CHECK(unit_emit(c, OP_LOAD_FAST, 0)); // ".0", the outermost iterator
     } else {
         CHECK(visit_expr(c, gen->iter));
-        CHECK(unit_emit(c, OP_GET_ITER, 0));
+        CHECK(unit_emit(c, gen->is_async ? OP_GET_AITER : OP_GET_ITER, 0));
     }
     depth++;
     unit_bind_label(c, start);
-    CHECK(unit_emit_jump(c, OP_FOR_ITER, anchor));
+    if (gen->is_async) {
+        // As in `async for`: StopAsyncIteration from the await ends this loop.
+        CHECK(unit_push_handler(c, anchor, 0, false));
+        CHECK(unit_emit(c, OP_GET_ANEXT, 0));
+        CHECK(emit_await(c, 3));
+        unit_pop_handler(c);
+    } else {
+        CHECK(unit_emit_jump(c, OP_FOR_ITER, anchor));
+    }
     CHECK(visit_expr(c, gen->target));
     for (int32_t i = 0; i < gen->ifs.len; i++)
         CHECK(jump_if(c, gen->ifs.items[i], if_cleanup, false));
@@ -738,6 +763,7 @@ static int comprehension_generator(Compiler *c, Expr *e, int32_t gen_index, int3
             break;
         case E_GENERATOREXP:
             CHECK(visit_expr(c, e->v.comp.elt));
+            if (in_async_function(c)) CHECK(unit_emit(c, OP_ASYNC_GEN_WRAP, 0));
             CHECK(unit_emit(c, OP_YIELD_VALUE, 0));
             CHECK(unit_emit(c, OP_POP_TOP, 0));
             break;
@@ -751,6 +777,7 @@ static int comprehension_generator(Compiler *c, Expr *e, int32_t gen_index, int3
     unit_bind_label(c, if_cleanup);
     CHECK(unit_emit_jump(c, OP_JUMP, start));
     unit_bind_label(c, anchor);
+    if (gen->is_async) CHECK(unit_emit(c, OP_END_ASYNC_FOR, 0)); // [aiter exc] -> []
     return 0;
 }
 
@@ -767,14 +794,17 @@ static int compile_yield_from_loop(Compiler *c) {
 }
 
 static int compile_comprehension(Compiler *c, Expr *e) {
-    for (int32_t i = 0; i < e->v.comp.ngenerators; i++)
-        if (e->v.comp.generators[i].is_async)
-            return unit_error(c, e->pos, "asynchronous comprehensions are not supported yet");
     if (e->v.comp.ngenerators <= 0) return unit_error(c, e->pos, "invalid comprehension");
-    const char *name = e->kind == E_LISTCOMP        ? "<listcomp>"
-                       : e->kind == E_SETCOMP       ? "<setcomp>"
+    Scope *cscope = symtable_lookup_scope(&c->st, e);
+    // An async list/set/dict comprehension is a coroutine awaited right here.
+    bool awaited = cscope->coroutine && e->kind != E_GENERATOREXP;
+    if (awaited && !in_async_function(c))
+        return unit_error(c, e->pos,
+                          "asynchronous comprehension outside of an asynchronous function");
+    const char *name = e->kind == E_LISTCOMP       ? "<listcomp>"
+                       : e->kind == E_SETCOMP      ? "<setcomp>"
                        : e->kind == E_GENERATOREXP ? "<genexpr>"
-                                                    : "<dictcomp>";
+                                                   : "<dictcomp>";
     Scope *scope = symtable_lookup_scope(&c->st, e);
     CHECK(unit_enter(c, scope, SCOPE_COMPREHENSION, name, e->pos, c->u->private_name));
     c->u->argcount = 1;
@@ -784,8 +814,7 @@ static int compile_comprehension(Compiler *c, Expr *e) {
     // A generator expression yields its items (its frame became the
     // generator in unit_enter) and returns None.
     bool genexp = e->kind == E_GENERATOREXP;
-    if ((genexp ? 0 : unit_emit(c, build, 0)) < 0 ||
-        comprehension_generator(c, e, 0, 0) < 0 ||
+    if ((genexp ? 0 : unit_emit(c, build, 0)) < 0 || comprehension_generator(c, e, 0, 0) < 0 ||
         (genexp ? unit_emit_const(c, unit_const_none(c)) : 0) < 0 ||
         unit_emit(c, OP_RETURN_VALUE, 0) < 0) {
         unit_leave(c);
@@ -798,8 +827,9 @@ static int compile_comprehension(Compiler *c, Expr *e) {
     // The outermost iterable is evaluated here, in the enclosing scope.
     CHECK(visit_expr(c, e->v.comp.generators[0].iter));
     c->u->loc = e->pos;
-    CHECK(unit_emit(c, OP_GET_ITER, 0));
-    return unit_emit(c, OP_CALL, 0); // [func iter] -> func(iter)
+    CHECK(unit_emit(c, e->v.comp.generators[0].is_async ? OP_GET_AITER : OP_GET_ITER, 0));
+    CHECK(unit_emit(c, OP_CALL, 0)); // [func iter] -> func(iter)
+    return awaited ? emit_await(c, 0) : 0;
 }
 
 static int visit_store_target(Compiler *c, Expr *e);
@@ -885,18 +915,6 @@ static int compile_delete(Compiler *c, Expr *e) {
     return rc;
 }
 
-// Inside an async def's own body (not a nested comprehension or lambda).
-static bool in_async_function(Compiler *c) {
-    return c->u->kind == SCOPE_FUNCTION && c->u->scope->coroutine;
-}
-
-// [awaitable] -> [result]: GET_AWAITABLE then the `yield from` loop.
-static int emit_await(Compiler *c) {
-    CHECK(unit_emit(c, OP_GET_AWAITABLE, 0));
-    CHECK(unit_emit_const(c, unit_const_none(c)));
-    return compile_yield_from_loop(c);
-}
-
 static bool in_function(Compiler *c) {
     for (Unit *u = c->u; u; u = u->parent) {
         if (u->kind == SCOPE_FUNCTION || u->kind == SCOPE_COMPREHENSION) return true;
@@ -957,11 +975,10 @@ static int visit_expr_inner(Compiler *c, Expr *e) {
     case E_GENERATOREXP: return compile_comprehension(c, e);
     case E_AWAIT:
         if (!in_function(c)) return unit_error(c, e->pos, "'await' outside function");
-        if (!in_async_function(c))
-            return unit_error(c, e->pos, "'await' outside async function");
+        if (!in_async_function(c)) return unit_error(c, e->pos, "'await' outside async function");
         CHECK(visit_expr(c, e->v.await_.value));
         c->u->loc = e->pos;
-        return emit_await(c);
+        return emit_await(c, 0);
     case E_YIELD:
         if (!in_function(c)) return unit_error(c, e->pos, "'yield' outside function");
         if (e->v.yield.value)
@@ -969,9 +986,12 @@ static int visit_expr_inner(Compiler *c, Expr *e) {
         else
             CHECK(unit_emit_const(c, unit_const_none(c)));
         c->u->loc = e->pos;
+        if (in_async_function(c)) CHECK(unit_emit(c, OP_ASYNC_GEN_WRAP, 0)); // an item
         return unit_emit(c, OP_YIELD_VALUE, 0); // leaves the sent value
     case E_YIELDFROM:
         if (!in_function(c)) return unit_error(c, e->pos, "'yield' outside function");
+        if (in_async_function(c))
+            return unit_error(c, e->pos, "'yield from' inside async function");
         CHECK(visit_expr(c, e->v.yieldfrom.value));
         c->u->loc = e->pos;
         CHECK(unit_emit(c, OP_GET_YIELD_FROM_ITER, 0));
@@ -1101,8 +1121,6 @@ static int apply_decorators(Compiler *c, ExprList decorators) {
 }
 
 static int compile_funcdef(Compiler *c, Stmt *s) {
-    if (s->kind == S_ASYNCFUNCTIONDEF && symtable_lookup_scope(&c->st, s)->generator)
-        return unit_error(c, s->pos, "asynchronous generators are not supported yet");
     ExprList decos = s->v.funcdef.decorators;
     for (int32_t i = 0; i < decos.len; i++) CHECK(visit_expr(c, decos.items[i]));
     c->u->loc = s->pos;
@@ -1187,6 +1205,8 @@ static int compile_classdef(Compiler *c, Stmt *s) {
 static int compile_return(Compiler *c, Stmt *s) {
     if (!unit_is_function_like(c->u)) return unit_error(c, s->pos, "'return' outside function");
     Expr *v = s->v.return_.value;
+    if (v && in_async_function(c) && c->u->scope->generator)
+        return unit_error(c, s->pos, "'return' with value in async generator");
     bool preserve_tos = v && v->kind != E_CONSTANT;
     if (preserve_tos) CHECK(visit_expr(c, v));
     BlockState saved;
@@ -1222,8 +1242,36 @@ static int compile_break_continue(Compiler *c, Stmt *s, bool is_break) {
     return rc;
 }
 
+// async for: [aiter]; each step awaits __anext__() under a handler that
+// ends the loop on StopAsyncIteration (END_ASYNC_FOR).
+static int compile_async_for(Compiler *c, Stmt *s) {
+    if (!in_async_function(c)) return unit_error(c, s->pos, "'async for' outside async function");
+    int32_t start = unit_new_label(c), handler = unit_new_label(c), end = unit_new_label(c);
+    CHECK(visit_expr(c, s->v.for_.iter));
+    c->u->loc = s->v.for_.iter->pos;
+    CHECK(unit_emit(c, OP_GET_AITER, 0));
+    unit_bind_label(c, start);
+    CHECK(push_fblock(c, FB_FOR_LOOP, start, end, NULL));
+    c->u->loc = s->pos;
+    CHECK(unit_push_handler(c, handler, 0, false));
+    CHECK(unit_emit(c, OP_GET_ANEXT, 0));
+    CHECK(emit_await(c, 3));
+    unit_pop_handler(c);
+    CHECK(visit_store_target(c, s->v.for_.target));
+    CHECK(visit_stmts(c, s->v.for_.body));
+    c->u->loc = s->v.for_.iter->pos;
+    CHECK(unit_emit_jump(c, OP_JUMP, start));
+    pop_fblock(c);
+    unit_bind_label(c, handler);
+    c->u->loc = s->pos;
+    CHECK(unit_emit(c, OP_END_ASYNC_FOR, 0)); // [aiter exc] -> [] or re-raise
+    CHECK(visit_stmts(c, s->v.for_.orelse));
+    unit_bind_label(c, end);
+    return 0;
+}
+
 static int compile_for(Compiler *c, Stmt *s) {
-    if (s->kind == S_ASYNCFOR) return unit_error(c, s->pos, "'async for' is not supported yet");
+    if (s->kind == S_ASYNCFOR) return compile_async_for(c, s);
     int32_t start = unit_new_label(c), cleanup = unit_new_label(c), end = unit_new_label(c);
     CHECK(push_fblock(c, FB_FOR_LOOP, start, end, NULL));
     CHECK(visit_expr(c, s->v.for_.iter));
@@ -1305,12 +1353,19 @@ static int with_except_finish(Compiler *c, int32_t cleanup) {
 }
 
 static int compile_with(Compiler *c, Stmt *s, int32_t pos) {
-    if (s->kind == S_ASYNCWITH) return unit_error(c, s->pos, "'async with' is not supported yet");
+    bool is_async = s->kind == S_ASYNCWITH;
+    if (is_async && !in_async_function(c))
+        return unit_error(c, s->pos, "'async with' outside async function");
     WithItem *item = &s->v.with.items[pos];
     int32_t final = unit_new_label(c), exit = unit_new_label(c), cleanup = unit_new_label(c);
     CHECK(visit_expr(c, item->context_expr));
     c->u->loc = s->pos;
-    CHECK(unit_emit(c, OP_BEFORE_WITH, 0));
+    if (is_async) {
+        CHECK(unit_emit(c, OP_BEFORE_ASYNC_WITH, 0)); // [aexit awaitable]
+        CHECK(emit_await(c, 1));
+    } else {
+        CHECK(unit_emit(c, OP_BEFORE_WITH, 0));
+    }
     // Handler depth: below the __enter__ result, keeping the bound __exit__.
     CHECK(unit_push_handler(c, final, -1, true));
     CHECK(push_fblock(c, FB_WITH, -1, final, s));
@@ -1326,6 +1381,7 @@ static int compile_with(Compiler *c, Stmt *s, int32_t pos) {
     pop_fblock(c);
     c->u->loc = s->pos;
     CHECK(emit_exit_with_nones(c));
+    if (is_async) CHECK(emit_await(c, 2));
     CHECK(unit_emit(c, OP_POP_TOP, 0));
     CHECK(unit_emit_jump(c, OP_JUMP, exit));
     // Exceptional exit: stack [exit lasti exc].
@@ -1333,6 +1389,7 @@ static int compile_with(Compiler *c, Stmt *s, int32_t pos) {
     CHECK(unit_push_handler(c, cleanup, 0, true));
     CHECK(unit_emit(c, OP_PUSH_EXC_INFO, 0));
     CHECK(unit_emit(c, OP_WITH_EXCEPT_START, 0));
+    if (is_async) CHECK(emit_await(c, 2));
     CHECK(with_except_finish(c, cleanup));
     unit_bind_label(c, exit);
     return 0;

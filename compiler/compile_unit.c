@@ -512,7 +512,9 @@ int unit_enter(Compiler *c, Scope *scope, ScopeKind kind, const char *name, Pos 
     // a coroutine object).
     if ((scope->generator || scope->coroutine) &&
         (kind == SCOPE_FUNCTION || kind == SCOPE_COMPREHENSION)) {
-        u->flags |= scope->coroutine ? CO_COROUTINE : CO_GENERATOR;
+        u->flags |= !scope->coroutine  ? CO_GENERATOR
+                    : scope->generator ? CO_ASYNC_GENERATOR
+                                       : CO_COROUTINE;
         CHECK(unit_emit(c, OP_RETURN_GENERATOR, 0));
         CHECK(unit_emit(c, OP_POP_TOP, 0));
     }
@@ -616,6 +618,12 @@ static int stack_effect(uint32_t word, bool jump) {
     case OP_YIELD_VALUE: return 0;      // pops the value; the resume pushes the sent one
     case OP_GET_YIELD_FROM_ITER: return 0;
     case OP_SEND: return jump ? -1 : 0;
+    case OP_GET_AWAITABLE:
+    case OP_GET_AITER:
+    case OP_ASYNC_GEN_WRAP: return 0;
+    case OP_GET_ANEXT: return 1;
+    case OP_END_ASYNC_FOR: return -2;
+    case OP_BEFORE_ASYNC_WITH: return 1;
     default: return 0;
     }
 }

@@ -576,6 +576,8 @@ static int visit_comprehension(SymTable *st, Expr *e, const char *scope_name, Ex
     if (rc < 0) return -1;
     if (enter_scope(st, SCOPE_COMPREHENSION, scope_name, e, e->pos) < 0) return -1;
     st->cur->generator = e->kind == E_GENERATOREXP;
+    for (int32_t i = 0; i < e->v.comp.ngenerators; i++)
+        if (gens[i].is_async) st->cur->coroutine = true;
     // ...and passed in as the implicit argument ".0".
     if (add_def(st, ".0", SYM_DEF_PARAM, e->pos) < 0) return -1;
     st->cur->comp_iter_target = true;
@@ -594,7 +596,10 @@ static int visit_comprehension(SymTable *st, Expr *e, const char *scope_name, Ex
     }
     if (value && visit_expr(st, value) < 0) return -1;
     if (elt && visit_expr(st, elt) < 0) return -1;
+    // An async list/set/dict comprehension is awaited where it is used.
+    bool awaited = st->cur->coroutine && !st->cur->generator;
     exit_scope(st);
+    if (awaited && st->cur->kind == SCOPE_COMPREHENSION) st->cur->coroutine = true;
     return 0;
 }
 
@@ -661,14 +666,18 @@ static int visit_expr(SymTable *st, Expr *e) {
     case E_DICTCOMP:
         rc = visit_comprehension(st, e, "<dictcomp>", e->v.comp.key, e->v.comp.value);
         break;
-    case E_AWAIT: rc = visit_opt(st, e->v.await_.value); break;
+    case E_AWAIT:
+        // An await inside a comprehension makes it a coroutine (3.11).
+        if (st->cur->kind == SCOPE_COMPREHENSION) st->cur->coroutine = true;
+        rc = visit_opt(st, e->v.await_.value);
+        break;
     case E_YIELD:
     case E_YIELDFROM:
         if (st->cur->kind == SCOPE_COMPREHENSION) {
             const char *n = st->cur->name;
             rc = error_at(st, e->pos, "'yield' inside %s",
-                          strcmp(n, "<listcomp>") == 0  ? "list comprehension"
-                          : strcmp(n, "<setcomp>") == 0 ? "set comprehension"
+                          strcmp(n, "<listcomp>") == 0   ? "list comprehension"
+                          : strcmp(n, "<setcomp>") == 0  ? "set comprehension"
                           : strcmp(n, "<dictcomp>") == 0 ? "dict comprehension"
                                                          : "generator expression");
             break;

@@ -54,11 +54,20 @@ static EddyStatus finish(EddyVM *vm, Value result) {
     return EDDY_ERROR;
 }
 
+// Between runs no script code is active and every live value is rooted, so
+// this is a safe point: collect what an earlier run left (compiling the next
+// one allocates without safe points, so a full heap must be emptied first).
+static void between_runs(EddyVM *vm) {
+    if (vm->gc_requested) gc_collect(vm);
+}
+
 EDDY_API EddyStatus eddy_run_string(EddyVM *vm, const char *source, const char *filename) {
+    between_runs(vm);
     return finish(vm, vm_run_string(vm, source, filename ? filename : "<string>", "__main__"));
 }
 
 EDDY_API EddyStatus eddy_run_file(EddyVM *vm, const char *path) {
+    between_runs(vm);
     return finish(vm, vm_run_file(vm, path, "__main__"));
 }
 
@@ -86,6 +95,7 @@ static Value run_module_as_main(EddyVM *vm, const char *name) {
 }
 
 EDDY_API EddyStatus eddy_run_module(EddyVM *vm, const char *name) {
+    between_runs(vm);
     return finish(vm, run_module_as_main(vm, name));
 }
 

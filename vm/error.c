@@ -86,6 +86,9 @@ Value vm_raise_nomem(EddyVM *vm) {
         e->cause = VAL_NONE;
     }
     vm->exc = vm->memory_error;
+    // The heap may be full of garbage: collect at the next safe point so a
+    // handler (or the next run) finds memory again.
+    vm->gc_requested = true;
     return VAL_NULL;
 }
 

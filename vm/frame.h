@@ -74,10 +74,10 @@ typedef struct Frame {
     // sp is kept apart from instr on purpose: when the two are adjacent GCC
     // vectorizes their paired stores in the dispatch loop and then keeps
     // both in one SSE register, which slows every instruction down.
-    Value *sp; // operand stack top (see above)
-    uint32_t flags;        // FRAME_*
-    uint32_t nlocalsplus;  // nlocals + ncells + nfrees
-    Value localsplus[];    // then the operand stack
+    Value *sp;            // operand stack top (see above)
+    uint32_t flags;       // FRAME_*
+    uint32_t nlocalsplus; // nlocals + ncells + nfrees
+    Value localsplus[];   // then the operand stack
 } Frame;
 
 // A fiber: one stack of frames.
@@ -148,27 +148,40 @@ DictObject *frame_builtins_for(EddyVM *vm, DictObject *globals);
 // reaches the GenObject through the frame (mark_frame), so a running
 // generator that nothing else references stays alive.
 //
-// Coroutines (next) reuse all of this. `await x` / `yield from x` leaves the
-// parent suspended in its SEND with the child frame linked above it, so a
-// running await chain is a run of heap frames joined by prev. When the leaf
-// suspends to the event loop, the Task records the leaf and only the chain's
-// root is cut from the fiber (root->prev = NULL; the inner prev links stay,
-// because heap frames do not live on the fiber); the intermediate frames are
-// not unwound one by one. Resuming the task relinks the root above the loop's
-// frame and makes the recorded leaf fiber->frame: O(1) in the chain's depth.
-// Values and exceptions then reach each parent through its SEND exactly as
-// for generators when a child returns or raises.
+// Coroutines (t_coroutine) and async generators (t_async_generator) are
+// GenObjects too: `await x` is `yield from` of x's awaitable (GET_AWAITABLE),
+// so a running await chain is a run of heap frames joined by prev, each
+// parent suspended in its SEND with the child linked above it. Values and
+// exceptions reach each parent through its SEND exactly as for generators
+// when a child returns or raises.
 typedef enum GenState { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_CLOSED } GenState;
 
+//
+// Implemented for coroutines (O(1) resume): a coroutine frame resumed by the
+// SEND of another coroutine frame inherits that parent's `root` (the
+// outermost coroutine of the await chain, whose resumer is not an await) and
+// chain_len (frames from root to it, inclusive). When a frame whose root is
+// another object yields, the whole chain is FROZEN instead of unwound: root
+// records the yielding frame as its `leaf`, root's frame alone is cut from
+// the fiber, and every frame between keeps its prev link, its SEND and its
+// GEN_RUNNING state. gen_link of a frozen root relinks root->prev and makes
+// the leaf fiber->frame. Anything else that needs the intermediate frames in
+// the ordinary suspended shape (throw, close, cr_await, cr_running, resuming
+// an inner coroutine directly) first thaws the chain (gen_thaw: O(depth),
+// but rare). chain_exc is the handled exception the frozen frames see.
 typedef struct GenObject {
     Obj hdr;
+    struct GenObject *root; // outermost coroutine of the chain this frame runs in (self if none)
+    struct GenObject *leaf; // set on a frozen root: the suspended innermost frame's owner
+    Value chain_exc;        // frozen root: the handled exception inside the chain
+    uint32_t chain_len;     // frames from root to this one, inclusive (valid while linked)
     CodeObject *code;
     StrObject *name;
     StrObject *qualname;
-    Value exc_state; // exception handled inside the generator, kept across a suspension (or NULL)
-    Value saved_exc; // the resumer's handled exception while running (restored on suspend)
-    Obj *frame_obj;  // gi_frame's object once created (so gi_frame is gi_frame), or NULL
-    uint32_t state;  // GenState
+    Value exc_state;  // exception handled inside the generator, kept across a suspension (or NULL)
+    Value saved_exc;  // the resumer's handled exception while running (restored on suspend)
+    Obj *frame_obj;   // gi_frame's object once created (so gi_frame is gi_frame), or NULL
+    uint32_t state;   // GenState
     uint32_t nvalues; // Values in frame_storage
     Value frame_storage[]; // the Frame record, then its localsplus and operand stack
 } GenObject;
@@ -185,8 +198,24 @@ GenObject *gen_new(EddyVM *vm, Frame *f);
 Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v);
 // The innermost frame (g's) yields / finishes: unlink it.
 void gen_unlink(EddyVM *vm, Fiber *fb, GenObject *g, bool finished);
+// The innermost frame (g's) yields: unlink it, or freeze its await chain up
+// to its root. Returns the frame now cut from the fiber (g's or its root's),
+// whose flags say whether a nested loop ends.
+Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g);
+// SEND in frame parent linked g (normally): join parent's await chain.
+void gen_chain(EddyVM *vm, Frame *parent, GenObject *g);
+// Put a frozen chain that g belongs to back into the ordinary suspended shape.
+void gen_thaw(GenObject *g);
+// ASYNC_GEN_WRAP: v wrapped as an async generator's item. V_NULL + MemoryError.
+Value gen_async_wrap(EddyVM *vm, Value v);
+// Is coroutine g suspended inside an await (so it cannot be awaited again)?
+bool gen_is_awaiting(GenObject *g);
+// Is v a generator or a coroutine (a GenObject)?
+static inline bool gen_like(EddyVM *vm, Value v) {
+    return is_exact(v, vm->t_generator) || is_exact(v, vm->t_coroutine);
+}
 // PEP 479: a pending StopIteration leaving a generator becomes RuntimeError.
-void gen_stopiteration_error(EddyVM *vm);
+void gen_stopiteration_error(EddyVM *vm, GenObject *g);
 // Can g be resumed with v? 1 yes, 0 exhausted (closed), -1 raised
 // ("generator already executing", "can't send non-None value ...").
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v);

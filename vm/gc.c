@@ -30,13 +30,13 @@ Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size) {
     }
     if (EDDY_UNLIKELY(vm->objects_len == vm->objects_cap)) {
         size_t cap = vm->objects_cap ? vm->objects_cap * 2 : OBJECTS_MIN;
-        Obj **a = mem_realloc(vm, vm->objects, vm->objects_cap * sizeof(Obj *),
-                              cap * sizeof(Obj *));
+        Obj **a =
+            mem_realloc(vm, vm->objects, vm->objects_cap * sizeof(Obj *), cap * sizeof(Obj *));
         if (!a) return NULL;
         vm->objects = a;
         vm->objects_cap = cap;
     }
-    Obj *o = mem_alloc(vm, size);
+    Obj *o = mem_alloc_fast(vm, size);
     if (!o) return NULL;
     memset(o, 0, size);
     o->type = t;
@@ -143,7 +143,7 @@ static void mark_roots(EddyVM *vm) {
 // Free one object: its owned C memory first, then the object itself.
 static void release(EddyVM *vm, Obj *o) {
     if (o->type && o->type->finalize) o->type->finalize(vm, o);
-    mem_free(vm, o, o->size);
+    mem_free_fast(vm, o, o->size);
 }
 
 // After a sweep that left the heap array mostly empty, give the memory back
@@ -212,7 +212,7 @@ void gc_collect(EddyVM *vm) {
     // Under a memory limit, collect before the limit is reached, or garbage
     // would turn into a MemoryError: halfway to the limit from the live size,
     // but no sooner than limit/8 from now, so that a nearly full heap does not
-    // collect on every safe point (refuse() in mem.c requests one at the limit).
+    // collect on every safe point.
     if (vm->mem_limit && live < vm->mem_limit) {
         size_t gap = (vm->mem_limit - live) / 2;
         if (gap < vm->mem_limit / 8) gap = vm->mem_limit / 8;

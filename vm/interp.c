@@ -632,7 +632,27 @@ static FunctionObject *simple_init(EddyVM *vm, TypeObject *cls) {
 #define INTERP_OPTIMIZE
 #endif
 
-INTERP_OPTIMIZE Value interp_run(EddyVM *vm, Frame *entry) {
+INTERP_OPTIMIZE // GET_AWAITABLE's TypeError for x without __await__; `what` says which
+// protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
+static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
+    const char *tn = vm_type_name(vm, x);
+    switch (what) {
+    case 1:
+    case 2:
+        vm_raise(vm, vm->exc_TypeError,
+                 "'async with' received an object from %s that does not implement __await__: %s",
+                 what == 1 ? "__aenter__" : "__aexit__", tn);
+        break;
+    case 3:
+        vm_raise(vm, vm->exc_TypeError, "'async for' received an invalid object from __anext__: %s",
+                 tn);
+        break;
+    default:
+        vm_raise(vm, vm->exc_TypeError, "object %s can't be used in 'await' expression", tn);
+    }
+}
+
+Value interp_run(EddyVM *vm, Frame *entry) {
     Fiber *fb = vm->fiber;
     Frame *frame = entry;
     CodeObject *code;
@@ -1990,8 +2010,8 @@ dispatch:
         Value v = POP();
         frame->sp = sp;
         frame->instr = ip;
-        uint32_t flags = frame->flags;
-        gen_unlink(vm, fb, gen_of_frame(frame), false);
+        // (an await chain is frozen at once: frame.h, O(1) resume)
+        uint32_t flags = gen_suspend(vm, fb, gen_of_frame(frame))->flags;
         if (flags & FRAME_ENTRY) return v;
         frame = fb->frame;
         LOAD_FRAME();
@@ -2013,11 +2033,12 @@ dispatch:
         Value v = TOP();
         Value sub = SECOND();
         SYNC();
-        if (is_exact(sub, vm->t_generator)) {
+        if (gen_like(vm, sub)) {
             // Delegate to a generator in this loop: its yields pass through
             // the YIELD_VALUE after this SEND, its return comes back here.
             GenObject *g = (GenObject *)AS_OBJ(sub);
             int c = gen_check_resume(vm, g, v);
+            bool frozen = g->leaf != NULL;
             if (c < 0) goto error;
             sp--;
             if (c == 0) {
@@ -2028,6 +2049,7 @@ dispatch:
             frame->sp = sp;
             Frame *gf = gen_link(vm, fb, g, v);
             if (!gf) goto error;
+            if (!frozen) gen_chain(vm, frame, g);
             frame = gf;
             LOAD_FRAME();
             ip = instr;
@@ -2058,12 +2080,130 @@ dispatch:
         sp[-1] = r; // [sub yielded]: the YIELD_VALUE that follows passes it on
         DISPATCH();
     }
-    TARGET(GET_AWAITABLE) { not_implemented_op(vm, OP_GET_AWAITABLE); goto error; }
-    TARGET(GET_AITER) { not_implemented_op(vm, OP_GET_AITER); goto error; }
-    TARGET(GET_ANEXT) { not_implemented_op(vm, OP_GET_ANEXT); goto error; }
-    TARGET(END_ASYNC_FOR) { not_implemented_op(vm, OP_END_ASYNC_FOR); goto error; }
-    TARGET(BEFORE_ASYNC_WITH) { not_implemented_op(vm, OP_BEFORE_ASYNC_WITH); goto error; }
-    TARGET(ASYNC_GEN_WRAP) { not_implemented_op(vm, OP_ASYNC_GEN_WRAP); goto error; }
+    TARGET(GET_AWAITABLE) {
+        // [x] -> [iterator to `yield from`]: a coroutine itself, else x.__await__().
+        Value x = TOP();
+        SYNC();
+        if (is_exact(x, vm->t_coroutine)) {
+            GenObject *g = (GenObject *)AS_OBJ(x);
+            if (g->state == GEN_CLOSED) {
+                vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited coroutine");
+                goto error;
+            }
+            if (gen_is_awaiting(g)) {
+                vm_raise(vm, vm->exc_RuntimeError, "coroutine is being awaited already");
+                goto error;
+            }
+            DISPATCH();
+        }
+        Value meth = type_lookup(vm, vm_type_of(vm, x), vm->names.__await__);
+        if (IS_NULL(meth)) {
+            awaitable_error(vm, arg, x);
+            goto error;
+        }
+        Value it = vm_call_method(vm, x, vm->names.__await__, NULL, 0);
+        if (IS_NULL(it)) goto error;
+        if (is_exact(it, vm->t_coroutine)) {
+            vm_raise(vm, vm->exc_TypeError, "__await__() returned a coroutine");
+            goto error;
+        }
+        TypeObject *itt = vm_type_of(vm, it);
+        if (!itt->next && IS_NULL(type_lookup(vm, itt, vm->names.__next__))) {
+            vm_raise(vm, vm->exc_TypeError, "__await__() returned non-iterator of type '%s'",
+                     vm_type_name(vm, it));
+            goto error;
+        }
+        sp[-1] = it;
+        DISPATCH();
+    }
+    TARGET(GET_AITER) {
+        Value x = TOP();
+        TypeObject *t = vm_type_of(vm, x);
+        Value aiter = type_lookup(vm, t, vm->names.__aiter__);
+        if (IS_NULL(aiter)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'async for' requires an object with __aiter__ method, got %s",
+                     vm_type_name(vm, x));
+            goto error;
+        }
+        SYNC();
+        Value it = call_special(vm, aiter, x, t);
+        if (IS_NULL(it)) goto error;
+        if (IS_NULL(type_lookup(vm, vm_type_of(vm, it), vm->names.__anext__))) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'async for' received an object from __aiter__ that does not implement "
+                     "__anext__: %s",
+                     vm_type_name(vm, it));
+            goto error;
+        }
+        sp[-1] = it;
+        DISPATCH();
+    }
+    TARGET(GET_ANEXT) {
+        // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
+        Value it = TOP();
+        TypeObject *t = vm_type_of(vm, it);
+        Value anext = type_lookup(vm, t, vm->names.__anext__);
+        if (IS_NULL(anext)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'async for' requires an iterator with __anext__ method, got %s",
+                     vm_type_name(vm, it));
+            goto error;
+        }
+        SYNC();
+        Value aw = call_special(vm, anext, it, t);
+        if (IS_NULL(aw)) goto error;
+        PUSH(aw);
+        DISPATCH();
+    }
+    TARGET(END_ASYNC_FOR) {
+        // [aiter exc]: StopAsyncIteration ends the loop; anything else goes on.
+        Value exc = POP();
+        if (type_is_subtype(vm_type_of(vm, exc), vm->exc_StopAsyncIteration)) {
+            sp--;
+            DISPATCH();
+        }
+        vm->exc = exc;
+        goto exception_unwind;
+    }
+    TARGET(BEFORE_ASYNC_WITH) {
+        // [mgr] -> [bound __aexit__, mgr.__aenter__()] (GET_AWAITABLE 1 follows)
+        Value mgr = TOP();
+        TypeObject *t = vm_type_of(vm, mgr);
+        Value enter = type_lookup(vm, t, vm->names.__aenter__);
+        if (IS_NULL(enter)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'%s' object does not support the asynchronous context manager protocol",
+                     vm_type_name(vm, mgr));
+            goto error;
+        }
+        Value exitm = type_lookup(vm, t, vm->names.__aexit__);
+        if (IS_NULL(exitm)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "'%s' object does not support the asynchronous context manager protocol "
+                     "(missed __aexit__ method)",
+                     vm_type_name(vm, mgr));
+            goto error;
+        }
+        SYNC();
+        Value bound_exit = bind_special(vm, exitm, mgr, t);
+        if (IS_NULL(bound_exit)) goto error;
+        PUSH(bound_exit);
+        SYNC();
+        Value r = call_special(vm, enter, mgr, t);
+        if (IS_NULL(r)) goto error;
+        sp[-2] = bound_exit;
+        sp[-1] = r;
+        DISPATCH();
+    }
+    TARGET(ASYNC_GEN_WRAP) {
+        // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
+        SYNC();
+        Value w = gen_async_wrap(vm, TOP());
+        if (IS_NULL(w)) goto error;
+        sp[-1] = w;
+        DISPATCH();
+    }
 
 #ifndef USE_COMPUTED_GOTO
     default:
@@ -2096,7 +2236,7 @@ exception_unwind: {
         // The exception leaves a generator: it is finished, and its
         // resumer's instruction raises it (PEP 479 applies first).
         gen_unlink(vm, fb, gen_of_frame(done), true);
-        gen_stopiteration_error(vm);
+        gen_stopiteration_error(vm, gen_of_frame(done));
         if (flags & FRAME_ENTRY) return VAL_NULL;
         frame = fb->frame;
         LOAD_FRAME();

@@ -61,11 +61,7 @@ void *mem_default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
 // Would an allocation growing the heap by `grow` bytes break the limit or a
 // test's injected failure?
 static bool refuse(EddyVM *vm, size_t grow) {
-    if (vm->mem_limit && grow > 0 && vm->bytes_allocated + grow > vm->mem_limit) {
-        // Garbage may be what fills the heap: collect at the next safe point.
-        vm->gc_requested = true;
-        return true;
-    }
+    if (vm->mem_limit && grow > 0 && vm->bytes_allocated + grow > vm->mem_limit) return true;
 #ifdef EDDY_TESTING
     vm->alloc_count++;
     if (vm->fail_alloc_at && vm->alloc_count == vm->fail_alloc_at) return true;
@@ -113,7 +109,6 @@ static void *pool_take(EddyVM *vm, size_t cls) {
     return p;
 }
 
-
 static inline bool pooled(size_t size) { return USE_POOLS && size <= POOL_MAX; }
 
 void *mem_alloc_raw(EddyVM *vm, size_t size) {
@@ -154,6 +149,8 @@ void *mem_alloc_slow(EddyVM *vm, size_t size) {
     return p;
 }
 
+void *mem_alloc(EddyVM *vm, size_t size) { return mem_alloc_fast(vm, size); }
+
 void *mem_realloc(EddyVM *vm, void *p, size_t old_size, size_t new_size) {
     if (!p) return mem_alloc(vm, new_size);
     if (old_size == 0) old_size = 1;
@@ -184,6 +181,8 @@ void *mem_realloc(EddyVM *vm, void *p, size_t old_size, size_t new_size) {
 }
 
 void mem_free_slow(EddyVM *vm, void *p, size_t size) { mem_free_raw(vm, p, size); }
+
+void mem_free(EddyVM *vm, void *p, size_t size) { mem_free_fast(vm, p, size); }
 
 // Return every pool page to the host (VM teardown, after all objects died).
 void mem_release_pools(EddyVM *vm) {

@@ -6,8 +6,9 @@
 // code without C recursion (FOR_ITER, SEND, CALL of next/send/__next__).
 // This file resumes them from native code through a nested dispatch loop.
 //
-// Coroutines and async generators will reuse GenObject and these helpers
-// (a CO_COROUTINE frame is a generator frame whose resumer is an await).
+// Coroutines and async generators are GenObjects too (a CO_COROUTINE frame
+// is a generator frame whose resumer is an await); the async generator's
+// awaitables (asend / athrow) are at the end of this file.
 //
 // Collection: a generator that becomes garbage while suspended inside a
 // try/finally or with block is freed WITHOUT running its finally blocks
@@ -29,9 +30,15 @@ typedef struct FrameObject {
 GenObject *gen_new(EddyVM *vm, Frame *f) {
     CodeObject *co = f->code;
     size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
-    GenObject *g = (GenObject *)obj_alloc(vm, vm->t_generator,
-                                          sizeof(GenObject) + nvalues * sizeof(Value));
+    TypeObject *t = co->flags & CO_COROUTINE         ? vm->t_coroutine
+                    : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
+                                                     : vm->t_generator;
+    GenObject *g = (GenObject *)obj_alloc(vm, t, sizeof(GenObject) + nvalues * sizeof(Value));
     if (!g) return NULL;
+    g->root = g;
+    g->leaf = NULL;
+    g->chain_exc = VAL_NULL;
+    g->chain_len = 1;
     g->code = co;
     g->name = co->name;
     g->qualname = f->func ? f->func->qualname : co->qualname;
@@ -49,11 +56,41 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
     return g;
 }
 
+static bool is_coro(EddyVM *vm, GenObject *g) { return OBJ_TYPE(&g->hdr) == vm->t_coroutine; }
+// For messages: "generator", "coroutine" or "async generator".
+static const char *gen_kind(EddyVM *vm, GenObject *g) {
+    TypeObject *t = OBJ_TYPE(&g->hdr);
+    return t == vm->t_coroutine         ? "coroutine"
+           : t == vm->t_async_generator ? "async generator"
+                                        : "generator";
+}
+
 Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
-    if (EDDY_UNLIKELY(fb->depth + vm->native_depth > vm->recursion_limit)) {
+    uint32_t n = g->leaf ? g->leaf->chain_len : 1;
+    if (EDDY_UNLIKELY(fb->depth + n - 1 + vm->native_depth > vm->recursion_limit)) {
         vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded");
         return NULL;
     }
+    if (g->leaf) {
+        // A frozen await chain: relink its root only and run the leaf (O(1)).
+        GenObject *leaf = g->leaf;
+        Frame *rf = gen_frame(g), *lf = gen_frame(leaf);
+        g->leaf = NULL;
+        rf->prev = fb->frame;
+        fb->frame = lf;
+        fb->depth += n;
+        g->state = GEN_RUNNING;
+        g->saved_exc = vm->handled_exc;
+        vm->handled_exc = g->chain_exc;
+        g->chain_exc = VAL_NULL;
+        if (!IS_NULL(v)) *lf->sp++ = v;
+        leaf->state = GEN_RUNNING;
+        leaf->saved_exc = vm->handled_exc;
+        if (!IS_NULL(leaf->exc_state)) vm->handled_exc = leaf->exc_state;
+        return lf;
+    }
+    g->root = g;
+    g->chain_len = 1;
     Frame *f = gen_frame(g);
     if (!IS_NULL(v)) *f->sp++ = v;
     f->prev = fb->frame;
@@ -72,16 +109,86 @@ void gen_unlink(EddyVM *vm, Fiber *fb, GenObject *g, bool finished) {
     fb->depth--;
     f->prev = NULL;
     g->state = finished ? GEN_CLOSED : GEN_SUSPENDED;
-    g->exc_state =
-        finished || v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
+    g->exc_state = finished || v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
     vm->handled_exc = g->saved_exc;
     g->saved_exc = VAL_NULL;
 }
 
-void gen_stopiteration_error(EddyVM *vm) {
-    if (!vm_err_matches(vm, vm->exc_StopIteration)) return;
+void gen_chain(EddyVM *vm, Frame *parent, GenObject *g) {
+    if (!(parent->flags & FRAME_HEAP)) return;
+    GenObject *p = gen_of_frame(parent);
+    if (!is_coro(vm, p)) return; // generators keep the plain one-by-one yield from
+    g->root = p->root;
+    g->chain_len = p->chain_len + 1;
+}
+
+Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g) {
+    GenObject *r = g->root;
+    if (r == g) {
+        gen_unlink(vm, fb, g, false);
+        return gen_frame(g);
+    }
+    // Freeze the chain: g suspends, r is cut from the fiber, the frames in
+    // between stay linked to each other in their SEND.
+    Frame *rf = gen_frame(r);
+    g->state = GEN_SUSPENDED;
+    g->exc_state = v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
+    r->chain_exc = g->saved_exc;
+    g->saved_exc = VAL_NULL;
+    vm->handled_exc = r->saved_exc;
+    r->saved_exc = VAL_NULL;
+    r->state = GEN_SUSPENDED;
+    r->leaf = g;
+    fb->frame = rf->prev;
+    fb->depth -= g->chain_len;
+    rf->prev = NULL;
+    return rf;
+}
+
+void gen_thaw(GenObject *g) {
+    GenObject *r = g->root;
+    if (g->leaf)
+        r = g;
+    else if (g->state != GEN_RUNNING || r == g || !r->leaf)
+        return;
+    // Walk from the leaf down to the root: each frame becomes suspended in
+    // its `yield from` loop (resume point after SEND's YIELD_VALUE 1).
+    GenObject *leaf = r->leaf;
+    Value view = r->chain_exc;
+    r->leaf = NULL;
+    r->chain_exc = VAL_NULL;
+    Frame *f = gen_frame(leaf)->prev;
+    gen_frame(leaf)->prev = NULL;
+    while (f) {
+        GenObject *c = gen_of_frame(f);
+        Frame *below = f->prev;
+        f->prev = NULL;
+        f->instr += 2;
+        if (c != r) {
+            c->state = GEN_SUSPENDED;
+            c->exc_state = v_is(view, c->saved_exc) ? VAL_NULL : view;
+            view = c->saved_exc;
+            c->saved_exc = VAL_NULL;
+        }
+        c->root = c;
+        if (c == r) break;
+        f = below;
+    }
+    leaf->root = leaf;
+}
+
+void gen_stopiteration_error(EddyVM *vm, GenObject *g) {
+    // PEP 479, and PEP 525's StopAsyncIteration for async generators.
+    bool agen = OBJ_TYPE(&g->hdr) == vm->t_async_generator;
+    const char *what;
+    if (vm_err_matches(vm, vm->exc_StopIteration))
+        what = "StopIteration";
+    else if (agen && vm_err_matches(vm, vm->exc_StopAsyncIteration))
+        what = "StopAsyncIteration";
+    else
+        return;
     Value si = vm_err_fetch(vm);
-    vm_raise(vm, vm->exc_RuntimeError, "generator raised StopIteration");
+    vm_raise(vm, vm->exc_RuntimeError, "%s raised %s", gen_kind(vm, g), what);
     Value rt = vm->exc;
     if (is_exception(vm, rt)) {
         ExceptionObject *e = (ExceptionObject *)AS_OBJ(rt);
@@ -92,13 +199,20 @@ void gen_stopiteration_error(EddyVM *vm) {
 }
 
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v) {
+    if (g->state == GEN_RUNNING) gen_thaw(g); // a frozen root itself resumes as it is
+
+    const char *what = gen_kind(vm, g);
     switch (g->state) {
-    case GEN_RUNNING: vm_raise(vm, vm->exc_ValueError, "generator already executing"); return -1;
-    case GEN_CLOSED: return 0;
+    case GEN_RUNNING: vm_raise(vm, vm->exc_ValueError, "%s already executing", what); return -1;
+    case GEN_CLOSED:
+        if (is_coro(vm, g)) {
+            vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited coroutine");
+            return -1;
+        }
+        return 0;
     case GEN_CREATED:
         if (!IS_NONE(v)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "can't send non-None value to a just-started generator");
+            vm_raise(vm, vm->exc_TypeError, "can't send non-None value to a just-started %s", what);
             return -1;
         }
         return 1;
@@ -149,9 +263,11 @@ static int gen_resume(EddyVM *vm, GenObject *g, Value v, bool throw, Value *out)
         vm->native_depth--;
         return -1;
     }
-    f->flags |= FRAME_ENTRY | (throw ? FRAME_THROW : 0);
+    // The entry flag goes on g's own frame (f is the leaf of a frozen chain).
+    Frame *gf = gen_frame(g);
+    gf->flags |= FRAME_ENTRY | (throw ? FRAME_THROW : 0);
     Value r = interp_run(vm, f);
-    f->flags &= ~(uint32_t)(FRAME_ENTRY | FRAME_THROW);
+    gf->flags &= ~(uint32_t)(FRAME_ENTRY | FRAME_THROW);
     vm->native_depth--;
     if (IS_NULL(r)) return -1;
     *out = r;
@@ -180,11 +296,13 @@ static Value gen_yieldfrom(GenObject *g) {
     return VAL_NULL;
 }
 
+bool gen_is_awaiting(GenObject *g) { return g->leaf || !IS_NULL(gen_yieldfrom(g)); }
+
 // Close a delegate iterator (gen_close_iter): generators directly, others
 // through their close() method if they have one. 0 / -1.
 static Value gen_close(EddyVM *vm, GenObject *g);
 static int close_iter(EddyVM *vm, Value it) {
-    if (is_exact(it, vm->t_generator)) {
+    if (gen_like(vm, it)) {
         if (vm->native_depth >= NATIVE_DEPTH_MAX) {
             vm_raise(vm, vm->exc_RecursionError,
                      "maximum recursion depth exceeded while calling a Python object");
@@ -203,8 +321,9 @@ static int close_iter(EddyVM *vm, Value it) {
 
 // throw(exc) with exc an exception instance (rooted by the caller).
 static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
+    gen_thaw(g);
     if (g->state == GEN_RUNNING)
-        return vm_raise(vm, vm->exc_ValueError, "generator already executing");
+        return vm_raise(vm, vm->exc_ValueError, "%s already executing", gen_kind(vm, g));
     if (g->state == GEN_CLOSED) return vm_raise_value(vm, exc);
     Value yf = gen_yieldfrom(g);
     if (!IS_NULL(yf)) {
@@ -216,7 +335,7 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
             int r = close_iter(vm, yf);
             g->state = GEN_SUSPENDED;
             if (r == 0) vm_raise_value(vm, exc);
-        } else if (is_exact(yf, vm->t_generator)) {
+        } else if (gen_like(vm, yf)) {
             // C recursion down the `yield from` chain: count it like a nested loop.
             if (vm->native_depth >= NATIVE_DEPTH_MAX) {
                 vm_raise(vm, vm->exc_RecursionError,
@@ -229,8 +348,10 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
         } else {
             Value meth;
             int r = vm_getattr_opt(vm, yf, vm->names.throw, &meth);
-            if (r > 0) ret = vm_call1(vm, meth, exc);
-            else if (r == 0) delegated = false;
+            if (r > 0)
+                ret = vm_call1(vm, meth, exc);
+            else if (r == 0)
+                delegated = false;
         }
         g->state = GEN_SUSPENDED;
         if (!IS_NULL(ret)) return ret; // the delegate yielded: so does g
@@ -263,6 +384,7 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
 }
 
 static Value gen_close(EddyVM *vm, GenObject *g) {
+    gen_thaw(g);
     if (g->state == GEN_CREATED || g->state == GEN_CLOSED) {
         g->state = GEN_CLOSED;
         return VAL_NONE;
@@ -273,7 +395,8 @@ static Value gen_close(EddyVM *vm, GenObject *g) {
     if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
     Value r = gen_throw_exc(vm, g, exc);
     vm_pop_roots(vm, 1);
-    if (!IS_NULL(r)) return vm_raise(vm, vm->exc_RuntimeError, "generator ignored GeneratorExit");
+    if (!IS_NULL(r))
+        return vm_raise(vm, vm->exc_RuntimeError, "%s ignored GeneratorExit", gen_kind(vm, g));
     if (vm_err_matches(vm, vm->exc_GeneratorExit) || vm_err_matches(vm, vm->exc_StopIteration)) {
         vm_err_clear(vm);
         return VAL_NONE;
@@ -294,6 +417,9 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_value(vm, g->exc_state);
     gc_mark_value(vm, g->saved_exc);
     gc_mark_obj(vm, g->frame_obj);
+    gc_mark_obj(vm, (Obj *)g->root);
+    gc_mark_obj(vm, (Obj *)g->leaf);
+    gc_mark_value(vm, g->chain_exc);
     if (g->state == GEN_CLOSED) return;
     // A suspended frame: every Value in it. (A running one is also reached
     // through the fiber; prev then belongs to the fiber's chain.)
@@ -307,8 +433,8 @@ static void gen_trace(EddyVM *vm, Obj *o) {
 }
 
 static Value gen_repr(EddyVM *vm, Value self) {
-    StrObject *s = str_format(vm, "<generator object %U at %p>", as_gen(self)->qualname,
-                              (void *)AS_OBJ(self));
+    StrObject *s = str_format(vm, "<%s object %U at %p>", OBJ_TYPE(AS_OBJ(self))->name->data,
+                              as_gen(self)->qualname, (void *)AS_OBJ(self));
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -340,15 +466,14 @@ static Value m_iter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value m_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "send", kw) < 0) return VAL_NULL;
     if (nargs != 2)
-        return vm_raise(vm, vm->exc_TypeError,
-                        "generator.send() takes exactly one argument (%d given)", nargs - 1);
+        return vm_raise(vm, vm->exc_TypeError, "%s.send() takes exactly one argument (%d given)",
+                        gen_kind(vm, as_gen(args[0])), nargs - 1);
     return gen_send(vm, as_gen(args[0]), args[1]);
 }
 
-// throw(exc) / throw(type[, value[, tb]]), normalised as CPython's _gen_throw.
-static Value m_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
-        return VAL_NULL;
+// throw(exc) / throw(type[, value[, tb]]) (args[0] is self), normalised as
+// CPython's _gen_throw: the exception instance, or V_NULL.
+static Value make_throw_exc(EddyVM *vm, Value *args, int nargs) {
     Value typ = args[1];
     Value val = nargs > 2 ? args[2] : VAL_NONE;
     Value tb = nargs > 3 ? args[3] : VAL_NONE;
@@ -382,7 +507,14 @@ static Value m_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
                         vm_type_name(vm, typ));
     }
     if (!IS_NONE(tb)) ((ExceptionObject *)AS_OBJ(exc))->traceback = tb;
-    if (vm_push_root(vm, exc) < 0) return VAL_NULL;
+    return exc;
+}
+
+static Value m_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
+        return VAL_NULL;
+    Value exc = make_throw_exc(vm, args, nargs);
+    if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
     Value r = gen_throw_exc(vm, as_gen(args[0]), exc);
     vm_pop_roots(vm, 1);
     return r;
@@ -396,11 +528,13 @@ static Value m_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value g_running(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
+    gen_thaw(as_gen(args[0]));
     return v_bool(as_gen(args[0])->state == GEN_RUNNING);
 }
 
 static Value g_suspended(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
+    gen_thaw(as_gen(args[0]));
     return v_bool(as_gen(args[0])->state == GEN_SUSPENDED);
 }
 
@@ -411,6 +545,7 @@ static Value g_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value g_yieldfrom(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
+    gen_thaw(as_gen(args[0]));
     Value yf = gen_yieldfrom(as_gen(args[0]));
     return IS_NULL(yf) ? VAL_NONE : yf;
 }
@@ -450,6 +585,7 @@ static Value f_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     GenObject *g = ((FrameObject *)AS_OBJ(args[0]))->gen;
+    gen_thaw(g);
     Frame *f = gen_frame(g);
     const uint32_t *at = f->instr;
     // Suspended: instr is the resume point, the yield is just before it.
@@ -466,17 +602,233 @@ static Value frame_repr(EddyVM *vm, Value self) {
 }
 
 bool gen_resume_call(EddyVM *vm, NativeFunctionObject *nf, Value *args, int nargs, Value *send) {
-    if (nargs < 1 || nargs > 2 || !is_exact(args[0], vm->t_generator)) return false;
+    if (nargs < 1 || nargs > 2 || !gen_like(vm, args[0])) return false;
     if (nf->fn == m_send) {
         *send = nargs == 2 ? args[1] : VAL_NONE;
         return nargs == 2;
     }
+    if (!is_exact(args[0], vm->t_generator)) return false;
     *send = VAL_NONE;
     if (nargs != 1) return false;
     if (nf->fn == m_next) return true;
     // builtins.next(g) (next(g, default) keeps the native path).
     return !nf->owner && !(nf->flags & NATIVE_METHOD) && strcmp(nf->name, "next") == 0 &&
            IS_NULL(nf->self);
+}
+
+// ---------------------------------------------------------------------------
+// Async generators. The frame is an ordinary GenObject frame; a real `yield v`
+// is ASYNC_GEN_WRAP + YIELD_VALUE, so a wrapped value reaching the awaitable
+// below is the next item (StopIteration(v) for its awaiter), while anything
+// else is an `await` inside the generator passing a value through to the
+// driver. The awaitables resume the generator from native code (nested
+// loop), like send()/throw() on generators.
+
+typedef struct WrappedObject {
+    Obj hdr;
+    Value value;
+} WrappedObject;
+
+enum { AW_INIT, AW_ITER, AW_CLOSED };
+
+// asend(v) / __anext__() (throw_exc NULL, closing false), athrow(exc)
+// (throw_exc set) and aclose() (closing true).
+typedef struct AwaitObject {
+    Obj hdr;
+    GenObject *agen;
+    Value value;    // asend: the value to send first; athrow: the exception
+    uint32_t state; // AW_*
+    bool closing;   // aclose()
+} AwaitObject;
+
+Value gen_async_wrap(EddyVM *vm, Value v) {
+    WrappedObject *w =
+        (WrappedObject *)obj_alloc(vm, vm->t_async_gen_wrapped, sizeof(WrappedObject));
+    if (!w) return VAL_NULL;
+    w->value = v;
+    return v_obj(w);
+}
+
+static void wrapped_trace(EddyVM *vm, Obj *o) { gc_mark_value(vm, ((WrappedObject *)o)->value); }
+
+static void await_trace(EddyVM *vm, Obj *o) {
+    AwaitObject *a = (AwaitObject *)o;
+    gc_mark_obj(vm, (Obj *)a->agen);
+    gc_mark_value(vm, a->value);
+}
+
+static Value await_new(EddyVM *vm, TypeObject *t, GenObject *g, Value v, bool closing) {
+    AwaitObject *a = (AwaitObject *)obj_alloc(vm, t, sizeof(AwaitObject));
+    if (!a) return VAL_NULL;
+    a->agen = g;
+    a->value = v;
+    a->state = AW_INIT;
+    a->closing = closing;
+    return v_obj(a);
+}
+
+// The generator's answer r (a value, or V_NULL + exception) as this
+// awaitable's: a wrapped item finishes it with StopIteration(item).
+static Value await_result(EddyVM *vm, AwaitObject *a, Value r) {
+    if (IS_NULL(r)) {
+        a->state = AW_CLOSED;
+        if (a->closing) {
+            if (vm_err_matches(vm, vm->exc_StopAsyncIteration) ||
+                vm_err_matches(vm, vm->exc_GeneratorExit) ||
+                vm_err_matches(vm, vm->exc_StopIteration)) {
+                vm_err_clear(vm);
+                return gen_raise_stop(vm, VAL_NONE);
+            }
+        } else if (vm_err_matches(vm, vm->exc_StopIteration)) {
+            // The generator returned (or was already exhausted).
+            vm_err_clear(vm);
+            return vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+        }
+        return VAL_NULL;
+    }
+    if (is_exact(r, vm->t_async_gen_wrapped)) {
+        a->state = AW_CLOSED;
+        if (a->closing)
+            return vm_raise(vm, vm->exc_RuntimeError, "async generator ignored GeneratorExit");
+        return gen_raise_stop(vm, ((WrappedObject *)AS_OBJ(r))->value);
+    }
+    return r; // an await inside the generator yielded: pass it to the driver
+}
+
+static Value await_send(EddyVM *vm, AwaitObject *a, Value v) {
+    GenObject *g = a->agen;
+    if (a->state == AW_CLOSED)
+        return vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited %s",
+                        OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend ? "__anext__()/asend()"
+                                                                   : "aclose()/athrow()");
+    Value r;
+    if (a->state == AW_INIT) {
+        a->state = AW_ITER;
+        if (OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend) {
+            if (IS_NONE(v)) v = a->value;
+            r = gen_send(vm, g, v);
+        } else {
+            Value exc = a->value;
+            if (a->closing) {
+                if (g->state == GEN_CREATED || g->state == GEN_CLOSED) {
+                    g->state = GEN_CLOSED;
+                    a->state = AW_CLOSED;
+                    return gen_raise_stop(vm, VAL_NONE);
+                }
+                exc = exc_new(vm, vm->exc_GeneratorExit, NULL);
+                if (IS_NULL(exc)) return VAL_NULL;
+            }
+            if (vm_push_root(vm, exc) < 0) return VAL_NULL;
+            r = gen_throw_exc(vm, g, exc);
+            vm_pop_roots(vm, 1);
+        }
+    } else {
+        r = gen_send(vm, g, v);
+    }
+    return await_result(vm, a, r);
+}
+
+static AwaitObject *as_await(Value v) { return (AwaitObject *)AS_OBJ(v); }
+
+static Value aw_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "send", kw) < 0 || args_count(vm, "send", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    return await_send(vm, as_await(args[0]), args[1]);
+}
+
+static Value aw_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "__next__", kw) < 0 || args_count(vm, "__next__", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return await_send(vm, as_await(args[0]), VAL_NONE);
+}
+
+static Value aw_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
+        return VAL_NULL;
+    AwaitObject *a = as_await(args[0]);
+    if (a->state == AW_CLOSED)
+        return vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited %s",
+                        OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend ? "__anext__()/asend()"
+                                                                   : "aclose()/athrow()");
+    Value exc = make_throw_exc(vm, args, nargs);
+    if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
+    a->state = AW_ITER;
+    Value r = gen_throw_exc(vm, a->agen, exc);
+    vm_pop_roots(vm, 1);
+    return await_result(vm, a, r);
+}
+
+static Value aw_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    as_await(args[0])->state = AW_CLOSED;
+    return VAL_NONE;
+}
+
+static Value ag_aiter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return args[0];
+}
+
+static Value ag_anext(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "__anext__", kw) < 0 || args_count(vm, "__anext__", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return await_new(vm, vm->t_async_gen_asend, as_gen(args[0]), VAL_NONE, false);
+}
+
+static Value ag_asend(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "asend", kw) < 0 || args_count(vm, "asend", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    return await_new(vm, vm->t_async_gen_asend, as_gen(args[0]), args[1], false);
+}
+
+static Value ag_athrow(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "athrow", kw) < 0 || args_count(vm, "athrow", nargs - 1, 1, 3) < 0)
+        return VAL_NULL;
+    Value exc = make_throw_exc(vm, args, nargs);
+    if (IS_NULL(exc)) return VAL_NULL;
+    return await_new(vm, vm->t_async_gen_athrow, as_gen(args[0]), exc, false);
+}
+
+static Value ag_aclose(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "aclose", kw) < 0 || args_count(vm, "aclose", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return await_new(vm, vm->t_async_gen_athrow, as_gen(args[0]), VAL_NONE, true);
+}
+
+static int init_async_gen_types(EddyVM *vm) {
+    TypeObject *t = type_new_builtin(vm, vm->t_async_generator, vm->t_object, sizeof(GenObject), 0);
+    if (!t) return -1;
+    t->trace = gen_trace;
+    t->repr = gen_repr;
+    if (type_add_method(vm, t, "__aiter__", ag_aiter, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__anext__", ag_anext, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "asend", ag_asend, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "athrow", ag_athrow, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "aclose", ag_aclose, NATIVE_METHOD) < 0 ||
+        type_add_getter(vm, t, "ag_running", g_running) < 0 ||
+        type_add_getter(vm, t, "ag_code", g_code) < 0 ||
+        type_add_getter(vm, t, "ag_frame", g_frame) < 0 ||
+        type_add_getter(vm, t, "ag_await", g_yieldfrom) < 0 ||
+        type_add_getter(vm, t, "__name__", g_name) < 0 ||
+        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        return -1;
+    TypeObject *types[2] = {vm->t_async_gen_asend, vm->t_async_gen_athrow};
+    for (int i = 0; i < 2; i++) {
+        t = type_new_builtin(vm, types[i], vm->t_object, sizeof(AwaitObject), 0);
+        if (!t) return -1;
+        t->trace = await_trace;
+        if (type_add_method(vm, t, "send", aw_send, NATIVE_METHOD) < 0 ||
+            type_add_method(vm, t, "__next__", aw_next, NATIVE_METHOD) < 0 ||
+            type_add_method(vm, t, "throw", aw_throw, NATIVE_METHOD) < 0 ||
+            type_add_method(vm, t, "close", aw_close, NATIVE_METHOD) < 0 ||
+            type_add_method(vm, t, "__await__", m_iter, NATIVE_METHOD) < 0 ||
+            type_add_method(vm, t, "__iter__", m_iter, NATIVE_METHOD) < 0)
+            return -1;
+    }
+    t = type_new_builtin(vm, vm->t_async_gen_wrapped, vm->t_object, sizeof(WrappedObject), 0);
+    if (!t) return -1;
+    t->trace = wrapped_trace;
+    return 0;
 }
 
 int gen_init_types(EddyVM *vm) {
@@ -499,6 +851,22 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "__name__", g_name) < 0 ||
         type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
         return -1;
+    t = type_new_builtin(vm, vm->t_coroutine, vm->t_object, sizeof(GenObject), 0);
+    if (!t) return -1;
+    t->trace = gen_trace;
+    t->repr = gen_repr;
+    if (type_add_method(vm, t, "send", m_send, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "throw", m_throw, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "close", m_close, NATIVE_METHOD) < 0 ||
+        type_add_getter(vm, t, "cr_running", g_running) < 0 ||
+        type_add_getter(vm, t, "cr_suspended", g_suspended) < 0 ||
+        type_add_getter(vm, t, "cr_code", g_code) < 0 ||
+        type_add_getter(vm, t, "cr_frame", g_frame) < 0 ||
+        type_add_getter(vm, t, "cr_await", g_yieldfrom) < 0 ||
+        type_add_getter(vm, t, "__name__", g_name) < 0 ||
+        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        return -1;
+    if (init_async_gen_types(vm) < 0) return -1;
     t = type_new_builtin(vm, vm->t_frame, vm->t_object, sizeof(FrameObject), 0);
     if (!t) return -1;
     t->trace = frame_trace;

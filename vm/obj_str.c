@@ -817,12 +817,6 @@ static inline uint64_t read64(const unsigned char *p) {
     return v;
 }
 
-static inline uint32_t read32(const unsigned char *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 static inline uint64_t mix(uint64_t a, uint64_t b) {
     __uint128_t r = (__uint128_t)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
@@ -838,15 +832,11 @@ int64_t str_hash_bytes(const void *data, size_t len) {
         n -= 8;
     }
     if (n) {
-        // Gather the 1..7 tail bytes with whole loads (overlapping when
-        // n < 8), never byte stores then a word load: that stalls on store
-        // forwarding. Together with len, the loads cover every byte.
-        uint64_t t;
-        if (n >= 4) {
-            t = read32(p) | (uint64_t)read32(p + n - 4) << 32;
-        } else {
-            t = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
-        }
+        // Gather the 1..7 tail bytes one by one: a fresh string's bytes were
+        // just stored by narrow memcpy stores, and a wider load spanning
+        // several of them stalls on store forwarding.
+        uint64_t t = 0;
+        for (size_t k = 0; k < n; k++) t |= (uint64_t)p[k] << (8 * k);
         h = mix(h ^ t, 0xE7037ED1A0B428DBull);
     }
     h = mix(h ^ (h >> 29), 0x8EBC6AF09C88C6E3ull);

@@ -1327,7 +1327,23 @@ static TypeObject *new_class(EddyVM *vm, TypeObject *meta, StrObject *name, Tupl
         if (IS_NULL(sn) || IS_NONE(sn)) continue;
         Value args[2] = {v_obj(t), k};
         Value r = vm_call_special(vm, sn, v, args, 2, NULL);
-        if (IS_NULL(r)) goto fail;
+        if (IS_NULL(r)) {
+            // CPython 3.11 wraps the error: RuntimeError from the original.
+            Value cause = vm_err_fetch(vm);
+            if (vm_push_root(vm, cause) < 0) goto fail;
+            nroots++;
+            vm_raise(vm, vm->exc_RuntimeError,
+                     "Error calling __set_name__ on '%U' instance %R in '%U'", vt->name, k,
+                     t->name);
+            Value exc = vm_err_fetch(vm);
+            if (!IS_NULL(exc) && is_exception(vm, exc) && is_exception(vm, cause)) {
+                ((ExceptionObject *)AS_OBJ(exc))->cause = cause;
+                ((ExceptionObject *)AS_OBJ(exc))->context = cause;
+                ((ExceptionObject *)AS_OBJ(exc))->suppress_context = true;
+            }
+            vm_raise_value(vm, IS_NULL(exc) ? cause : exc);
+            goto fail;
+        }
     }
     // super(t, t).__init_subclass__(**kw)
     TupleObject *mro = t->mro;

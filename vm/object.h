@@ -25,6 +25,10 @@ typedef struct DictObject DictObject;
 
 typedef struct Obj {
     TypeObject *type;
+    // Unused. It keeps the header at 24 bytes: with a 16-byte header the
+    // interpreter measured slower (fib +10%, 4% more instructions in
+    // interp_run, from the objects' changed field layout).
+    void *reserved;
     uint8_t gc_marked;   // set during mark
     uint8_t gc_pinned;   // 1: never collected (static singletons, interned strings)
     uint16_t obj_flags;  // free for the type's own use

@@ -140,12 +140,10 @@ struct EddyVM {
 
 // ===========================================================================
 // vm/mem.c - the one allocator everything goes through
-// mem_alloc: NULL + MemoryError on failure. mem_free: p may be NULL; size
-// must be the size it was allocated (or last reallocated) with.
-static inline void *mem_alloc(EddyVM *vm, size_t size);
+void *mem_alloc(EddyVM *vm, size_t size);              // NULL + MemoryError on failure
 void *mem_realloc(EddyVM *vm, void *p, size_t old_size, size_t new_size); // NULL + MemoryError
-static inline void mem_free(EddyVM *vm, void *p, size_t size);
-// The out-of-line paths of mem_alloc and mem_free.
+void mem_free(EddyVM *vm, void *p, size_t size);
+// The out-of-line paths of mem_alloc_fast and mem_free_fast (below).
 void *mem_alloc_slow(EddyVM *vm, size_t size);
 void mem_free_slow(EddyVM *vm, void *p, size_t size);
 // Allocation without raising (GC internals, error paths): NULL on failure.
@@ -179,11 +177,12 @@ static inline void pool_push(EddyVM *vm, size_t cls, void *p) {
     vm->pool_free[cls] = b;
 }
 
-// The fast paths: pop or push a pooled block of the right class. Allocation
-// is frequent enough that a call, or a limit check nobody asked for, shows.
-// A memory limit, the testing build's fault injection and sanitizer builds
-// take the out-of-line path.
-static inline void *mem_alloc(EddyVM *vm, size_t size) {
+// mem_alloc and mem_free inlined, for the hottest callers (obj_alloc, the
+// sweep): pop or push a pooled block of the right class. A memory limit,
+// the testing build's fault injection and sanitizer builds take the
+// out-of-line path. (Not inlined everywhere: in interp_run the extra code
+// cost more than the calls it saved.)
+static inline void *mem_alloc_fast(EddyVM *vm, size_t size) {
 #if !defined(EDDY_ASAN) && !defined(EDDY_TESTING)
     size_t cls = (size - 1) / POOL_GRAIN; // size 0 wraps to a huge class
     if (EDDY_LIKELY(cls < POOL_CLASSES && vm->mem_limit == 0)) {
@@ -200,7 +199,7 @@ static inline void *mem_alloc(EddyVM *vm, size_t size) {
     return mem_alloc_slow(vm, size);
 }
 
-static inline void mem_free(EddyVM *vm, void *p, size_t size) {
+static inline void mem_free_fast(EddyVM *vm, void *p, size_t size) {
 #if !defined(EDDY_ASAN)
     size_t cls = (size - 1) / POOL_GRAIN;
     if (EDDY_LIKELY(cls < POOL_CLASSES && p != NULL)) {

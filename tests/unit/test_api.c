@@ -82,6 +82,25 @@ START_TEST(test_memory_limit_script) {
 }
 END_TEST
 
+// Garbage left by a MemoryError must be collectable: the handler runs, and
+// the next run in the same VM works.
+START_TEST(test_memory_limit_recovers) {
+    EddyConfig config = {0};
+    config.memory_limit = 32u << 20;
+    EddyVM *vm = eddy_vm_new(&config);
+    ck_assert_ptr_nonnull(vm);
+    const char *src = "caught = False\n"
+                      "try:\n"
+                      "    x = [str(i) for i in range(2000000)]\n"
+                      "except MemoryError:\n"
+                      "    caught = True\n"
+                      "assert caught\n";
+    ck_assert_int_eq(eddy_run_string(vm, src, "<test>"), EDDY_OK);
+    ck_assert_int_eq(eddy_run_string(vm, "z = [str(i) for i in range(1000)]\n", "<test>"), EDDY_OK);
+    eddy_vm_free(vm);
+}
+END_TEST
+
 START_TEST(test_custom_allocator_balances) {
     live_bytes = 0;
     EddyConfig config = {0};
@@ -120,6 +139,7 @@ int main(void) {
     tcase_add_test(tc, test_run_string_error);
     tcase_add_test(tc, test_system_exit);
     tcase_add_test(tc, test_memory_limit_script);
+    tcase_add_test(tc, test_memory_limit_recovers);
     tcase_add_test(tc, test_custom_allocator_balances);
     tcase_add_test(tc, test_many_vms);
     tcase_add_test(tc, test_version);

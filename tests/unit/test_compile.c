@@ -229,7 +229,7 @@ START_TEST(test_syntax_errors) {
     expect_error("def f():\n  return ((yield) for x in y)\n", "'yield' inside generator expression",
                  2, 12);
     expect_error("yield 1\n", "'yield' outside function", 1, 1);
-    expect_error("async def f():\n  pass\n", "'async def' is not supported yet", 1, 1);
+    expect_error("def f():\n  await x\n", "'await' outside async function", 2, 3);
 }
 END_TEST
 
