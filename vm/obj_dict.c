@@ -151,14 +151,19 @@ static size_t find_slot_of(DictObject *d, int64_t hash, size_t ix) {
 }
 
 // Find key: entry number >= 0, -1 absent, -2 error. May run script code.
-static int64_t lookup(EddyVM *vm, DictObject *d, Value key, int64_t hash) {
+// When absent, *empty gets the slot the probe stopped at, so an insert
+// right after need not probe again (insert_at).
+static int64_t lookup_at(EddyVM *vm, DictObject *d, Value key, int64_t hash, size_t *empty) {
 restart:
     if (d->index_cap == 0) return -1;
     size_t mask = d->index_cap - 1;
     size_t perturb = (size_t)hash, i = (size_t)hash & mask;
     for (;;) {
         int32_t ix = d->index[i];
-        if (ix == IX_EMPTY) return -1;
+        if (ix == IX_EMPTY) {
+            *empty = i;
+            return -1;
+        }
         if (ix >= 0) {
             DictEntry *e = &d->entries[ix];
             Value ek = e->key;
@@ -187,6 +192,46 @@ restart:
     }
 }
 
+static inline int64_t lookup(EddyVM *vm, DictObject *d, Value key, int64_t hash) {
+    size_t empty;
+    return lookup_at(vm, d, key, hash, &empty);
+}
+
+// Small-int key: only the tag and value need comparing, except that an
+// equal-hash key of another type (True, 1.0, ...) may be equal: defer those
+// to the generic path.
+static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t hash,
+                                 size_t *empty) {
+    if (d->index_cap == 0) return -1;
+    size_t mask = d->index_cap - 1;
+    size_t perturb = (size_t)hash, i = (size_t)hash & mask;
+    int64_t k = AS_INT(key);
+    for (;;) {
+        int32_t ix = d->index[i];
+        if (ix == IX_EMPTY) {
+            *empty = i;
+            return -1;
+        }
+        if (ix >= 0) {
+            DictEntry *e = &d->entries[ix];
+            if (e->key.tag == V_INT) {
+                if (AS_INT(e->key) == k) return ix;
+            } else if (e->hash == hash && !IS_NULL(e->key)) {
+                return lookup_at(vm, d, key, hash, empty);
+            }
+        }
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + perturb + 1) & mask;
+    }
+}
+
+// lookup_at with the int fast path.
+static inline int64_t lookup_any(EddyVM *vm, DictObject *d, Value key, int64_t hash,
+                                 size_t *empty) {
+    if (IS_INT(key)) return lookup_int(vm, d, key, hash, empty);
+    return lookup_at(vm, d, key, hash, empty);
+}
+
 // Find an exact-str key without running code (non-str keys never match).
 static int64_t lookup_str(EddyVM *vm, DictObject *d, StrObject *key, int64_t hash) {
     if (d->index_cap == 0) return -1;
@@ -210,10 +255,13 @@ static int64_t lookup_str(EddyVM *vm, DictObject *d, StrObject *key, int64_t has
     }
 }
 
-// Append a new entry for a key known to be absent.
-static int insert_new(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value v) {
-    if (EDDY_UNLIKELY(d->nentries >= d->entry_cap) && grow(vm, d) < 0) return -1;
-    size_t slot = find_empty_slot(d, hash);
+// Append a new entry for a key known to be absent; slot is the empty index
+// slot a lookup just found for it (stale only if the table must grow).
+static int insert_at(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value v, size_t slot) {
+    if (EDDY_UNLIKELY(d->nentries >= d->entry_cap)) {
+        if (grow(vm, d) < 0) return -1;
+        slot = find_empty_slot(d, hash);
+    }
     d->index[slot] = (int32_t)d->nentries;
     DictEntry *e = &d->entries[d->nentries++];
     e->hash = hash;
@@ -224,15 +272,22 @@ static int insert_new(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value 
     return 0;
 }
 
+// Append a new entry for a key known to be absent.
+static int insert_new(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value v) {
+    if (EDDY_UNLIKELY(d->nentries >= d->entry_cap) && grow(vm, d) < 0) return -1;
+    return insert_at(vm, d, key, hash, v, find_empty_slot(d, hash));
+}
+
 static int set_with_hash(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value v) {
-    int64_t ix = lookup(vm, d, key, hash);
+    size_t empty = 0;
+    int64_t ix = lookup_any(vm, d, key, hash, &empty);
     if (ix == -2) return -1;
     if (ix >= 0) {
         d->entries[ix].value = v;
         d->version++;
         return 0;
     }
-    return insert_new(vm, d, key, hash, v);
+    return insert_at(vm, d, key, hash, v, empty);
 }
 
 static void delete_entry(DictObject *d, int64_t hash, size_t ix) {
@@ -256,7 +311,8 @@ DictObject *dict_new(EddyVM *vm) { return dict_alloc(vm, vm->t_dict); }
 int dict_get(EddyVM *vm, DictObject *d, Value key, Value *out) {
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return -1;
-    int64_t ix = lookup(vm, d, key, hash);
+    size_t empty;
+    int64_t ix = lookup_any(vm, d, key, hash, &empty);
     if (ix < 0) return ix == -1 ? 0 : -1;
     *out = d->entries[ix].value;
     return 1;
@@ -271,7 +327,8 @@ int dict_set(EddyVM *vm, DictObject *d, Value key, Value v) {
 int dict_del(EddyVM *vm, DictObject *d, Value key) {
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return -1;
-    int64_t ix = lookup(vm, d, key, hash);
+    size_t empty;
+    int64_t ix = lookup_any(vm, d, key, hash, &empty);
     if (ix < 0) return ix == -1 ? 0 : -1;
     delete_entry(d, hash, (size_t)ix);
     return 1;
@@ -628,7 +685,8 @@ static Value dict_getitem(EddyVM *vm, Value self, Value key) {
     DictObject *d = AS_DICT(self);
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return VAL_NULL;
-    int64_t ix = lookup(vm, d, key, hash);
+    size_t empty;
+    int64_t ix = lookup_any(vm, d, key, hash, &empty);
     if (EDDY_LIKELY(ix >= 0)) return d->entries[ix].value;
     if (ix == -2) return VAL_NULL;
     if (OBJ_TYPE(d) != vm->t_dict) {
@@ -652,7 +710,8 @@ static int dict_setitem(EddyVM *vm, Value self, Value key, Value v) {
 static int dict_contains(EddyVM *vm, Value self, Value key) {
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return -1;
-    int64_t ix = lookup(vm, AS_DICT(self), key, hash);
+    size_t empty;
+    int64_t ix = lookup_any(vm, AS_DICT(self), key, hash, &empty);
     return ix >= 0 ? 1 : ix == -1 ? 0 : -1;
 }
 
@@ -805,7 +864,8 @@ static Value m_pop(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     DictObject *d = AS_DICT(args[0]);
     int64_t hash;
     if (key_hash(vm, args[1], &hash) < 0) return VAL_NULL;
-    int64_t ix = lookup(vm, d, args[1], hash);
+    size_t empty;
+    int64_t ix = lookup_any(vm, d, args[1], hash, &empty);
     if (ix == -2) return VAL_NULL;
     if (ix == -1) return nargs > 2 ? args[2] : raise_key_error(vm, args[1]);
     Value v = d->entries[ix].value;
