@@ -528,6 +528,26 @@ static void print_tb_entry(EddyVM *vm, FILE *out, SourceCache *sc, CodeObject *c
     fputc('\n', out);
 }
 
+void vm_print_source_line(EddyVM *vm, FILE *out, StrObject *filename, uint32_t lineno,
+                          const char *prefix) {
+    if (!filename || !lineno) return;
+    SourceCache sc;
+    memset(&sc, 0, sizeof sc);
+    const char *line;
+    size_t len;
+    if (source_load(vm, &sc, filename) && source_line(&sc, lineno, &line, &len)) {
+        // The warnings module prints line.strip().
+        while (len > 0 && (is_space(*line) || *line == '\r')) line++, len--;
+        while (len > 0 && (is_space(line[len - 1]) || line[len - 1] == '\r')) len--;
+        if (len > 0) {
+            fputs(prefix, out);
+            fwrite(line, 1, len, out);
+            fputc('\n', out);
+        }
+    }
+    source_free(vm, &sc);
+}
+
 static void print_traceback(EddyVM *vm, FILE *out, TracebackObject *tb) {
     size_t depth = 0;
     for (TracebackObject *t = tb; t; t = t->next) depth++;

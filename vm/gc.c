@@ -161,12 +161,26 @@ static void shrink_objects(EddyVM *vm) {
     vm->objects_cap = want;
 }
 
+// Give dead TPF_EARLY_FINALIZE objects their hook while every object is
+// still intact (the sweep frees in heap order). Skipped, at the cost of no
+// extra pass, while no object needs it.
+static void early_finalize_dead(EddyVM *vm) {
+    if (!vm->early_finalize_live) return;
+    for (size_t i = 0; i < vm->objects_len; i++) {
+        Obj *o = vm->objects[i];
+        if (o->gc_marked | o->gc_pinned) continue;
+        TypeObject *t = o->type;
+        if (t && (t->flags & TPF_EARLY_FINALIZE) && t->early_finalize) t->early_finalize(vm, o);
+    }
+}
+
 void gc_collect(EddyVM *vm) {
     if (vm->in_gc) return;
     vm->in_gc = true;
     vm->gc_requested = false;
     mark_roots(vm);
     drain(vm);
+    early_finalize_dead(vm);
 
     // Sweep, compacting the survivors in place (their order is kept).
     // Pinned objects (interned strings, static singletons) survive.
@@ -226,6 +240,12 @@ void gc_collect(EddyVM *vm) {
 // all type objects still exist, then the memory goes. Finalizers must not
 // allocate or look at other objects.
 void gc_free_all(EddyVM *vm) {
+    // Everything is dead now; nothing is marked after a collection.
+    for (size_t i = 0; i < vm->objects_len; i++) vm->objects[i]->gc_marked = 0;
+    early_finalize_dead(vm);
+    if (vm->warned) mem_free_raw(vm, vm->warned, vm->warned_cap * sizeof(uint64_t));
+    vm->warned = NULL;
+    vm->warned_len = vm->warned_cap = 0;
     for (size_t i = 0; i < vm->objects_len; i++) {
         Obj *o = vm->objects[i];
         if (o->type && o->type->finalize) o->type->finalize(vm, o);

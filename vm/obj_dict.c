@@ -76,7 +76,29 @@ static inline int key_hash(EddyVM *vm, Value key, int64_t *out) {
 }
 
 static inline bool str_same(StrObject *a, StrObject *b) {
-    return a == b || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+    if (a == b) return true;
+    size_t n = a->len;
+    // Two distinct interned strs never hold the same bytes.
+    if (n != b->len || (a->interned && b->interned)) return false;
+    const char *p = a->data, *q = b->data;
+    // Short keys (the common case): overlapping word loads, no libc call.
+    if (n >= 8 && n <= 16) {
+        uint64_t x, y, u, w;
+        memcpy(&x, p, 8);
+        memcpy(&y, q, 8);
+        memcpy(&u, p + n - 8, 8);
+        memcpy(&w, q + n - 8, 8);
+        return ((x ^ y) | (u ^ w)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x, y, u, w;
+        memcpy(&x, p, 4);
+        memcpy(&y, q, 4);
+        memcpy(&u, p + n - 4, 4);
+        memcpy(&w, q + n - 4, 4);
+        return ((x ^ y) | (u ^ w)) == 0;
+    }
+    return memcmp(p, q, n) == 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -151,9 +173,9 @@ static size_t find_slot_of(DictObject *d, int64_t hash, size_t ix) {
 }
 
 // Find key: entry number >= 0, -1 absent, -2 error. May run script code.
-// When absent, *empty gets the slot the probe stopped at, so an insert
-// right after need not probe again (insert_at).
-static int64_t lookup_at(EddyVM *vm, DictObject *d, Value key, int64_t hash, size_t *empty) {
+// *slot gets the index slot the probe ended at: the key's (for delete_at) or,
+// when absent, the empty one (for insert_at), so neither probes again.
+static int64_t lookup_at(EddyVM *vm, DictObject *d, Value key, int64_t hash, size_t *slot) {
 restart:
     if (d->index_cap == 0) return -1;
     size_t mask = d->index_cap - 1;
@@ -161,18 +183,18 @@ restart:
     for (;;) {
         int32_t ix = d->index[i];
         if (ix == IX_EMPTY) {
-            *empty = i;
+            *slot = i;
             return -1;
         }
         if (ix >= 0) {
             DictEntry *e = &d->entries[ix];
             Value ek = e->key;
-            if (v_is(ek, key)) return ix;
+            if (v_is(ek, key)) goto found;
             if (e->hash == hash) {
                 if (ek.tag == key.tag) {
                     if (ek.tag == V_INT) goto next; // distinct small ints
                     if (is_exact_str(vm, ek) && is_exact_str(vm, key)) {
-                        if (str_same(AS_STR(ek), AS_STR(key))) return ix;
+                        if (str_same(AS_STR(ek), AS_STR(key))) goto found;
                         goto next;
                     }
                 }
@@ -183,25 +205,29 @@ restart:
                 if (d->entries != entries || d->index_cap - 1 != mask ||
                     (size_t)ix >= d->nentries || !v_is(d->entries[ix].key, ek))
                     goto restart;
-                if (eq) return ix;
+                if (eq) goto found;
             }
         }
     next:
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + perturb + 1) & mask;
+        continue;
+    found:
+        *slot = i;
+        return ix;
     }
 }
 
 static inline int64_t lookup(EddyVM *vm, DictObject *d, Value key, int64_t hash) {
-    size_t empty;
-    return lookup_at(vm, d, key, hash, &empty);
+    size_t slot;
+    return lookup_at(vm, d, key, hash, &slot);
 }
 
 // Small-int key: only the tag and value need comparing, except that an
 // equal-hash key of another type (True, 1.0, ...) may be equal: defer those
 // to the generic path.
 static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t hash,
-                                 size_t *empty) {
+                                 size_t *slot) {
     if (d->index_cap == 0) return -1;
     size_t mask = d->index_cap - 1;
     size_t perturb = (size_t)hash, i = (size_t)hash & mask;
@@ -209,15 +235,18 @@ static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t h
     for (;;) {
         int32_t ix = d->index[i];
         if (ix == IX_EMPTY) {
-            *empty = i;
+            *slot = i;
             return -1;
         }
         if (ix >= 0) {
             DictEntry *e = &d->entries[ix];
             if (e->key.tag == V_INT) {
-                if (AS_INT(e->key) == k) return ix;
+                if (AS_INT(e->key) == k) {
+                    *slot = i;
+                    return ix;
+                }
             } else if (e->hash == hash && !IS_NULL(e->key)) {
-                return lookup_at(vm, d, key, hash, empty);
+                return lookup_at(vm, d, key, hash, slot);
             }
         }
         perturb >>= PERTURB_SHIFT;
@@ -227,27 +256,33 @@ static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t h
 
 // lookup_at with the int fast path.
 static inline int64_t lookup_any(EddyVM *vm, DictObject *d, Value key, int64_t hash,
-                                 size_t *empty) {
-    if (IS_INT(key)) return lookup_int(vm, d, key, hash, empty);
-    return lookup_at(vm, d, key, hash, empty);
+                                 size_t *slot) {
+    if (IS_INT(key)) return lookup_int(vm, d, key, hash, slot);
+    return lookup_at(vm, d, key, hash, slot);
 }
 
 // Find an exact-str key without running code (non-str keys never match).
-static int64_t lookup_str(EddyVM *vm, DictObject *d, StrObject *key, int64_t hash) {
+// *slot as for lookup_at.
+static inline int64_t lookup_str(EddyVM *vm, DictObject *d, StrObject *key, int64_t hash,
+                                 size_t *slot) {
     if (d->index_cap == 0) return -1;
     size_t mask = d->index_cap - 1;
     size_t perturb = (size_t)hash, i = (size_t)hash & mask;
     for (;;) {
         int32_t ix = d->index[i];
-        if (ix == IX_EMPTY) return -1;
+        if (ix == IX_EMPTY) {
+            *slot = i;
+            return -1;
+        }
         if (ix >= 0) {
             DictEntry *e = &d->entries[ix];
             if (IS_OBJ(e->key)) {
                 Obj *o = AS_OBJ(e->key);
-                if (o == (Obj *)key) return ix;
-                if (e->hash == hash && (o->type->flags & TPF_STR_SUBCLASS) &&
-                    str_same((StrObject *)o, key))
+                if (o == (Obj *)key || (e->hash == hash && (o->type->flags & TPF_STR_SUBCLASS) &&
+                                        str_same((StrObject *)o, key))) {
+                    *slot = i;
                     return ix;
+                }
             }
         }
         perturb >>= PERTURB_SHIFT;
@@ -279,23 +314,28 @@ static int insert_new(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value 
 }
 
 static int set_with_hash(EddyVM *vm, DictObject *d, Value key, int64_t hash, Value v) {
-    size_t empty = 0;
-    int64_t ix = lookup_any(vm, d, key, hash, &empty);
+    size_t slot = 0;
+    int64_t ix = lookup_any(vm, d, key, hash, &slot);
     if (ix == -2) return -1;
     if (ix >= 0) {
         d->entries[ix].value = v;
         d->version++;
         return 0;
     }
-    return insert_at(vm, d, key, hash, v, empty);
+    return insert_at(vm, d, key, hash, v, slot);
 }
 
-static void delete_entry(DictObject *d, int64_t hash, size_t ix) {
-    d->index[find_slot_of(d, hash, ix)] = IX_DUMMY;
+// Delete entry ix, which index slot `slot` points at.
+static void delete_at(DictObject *d, size_t slot, size_t ix) {
+    d->index[slot] = IX_DUMMY;
     d->entries[ix].key = VAL_NULL;
     d->entries[ix].value = VAL_NULL;
     d->len--;
     d->version++;
+}
+
+static void delete_entry(DictObject *d, int64_t hash, size_t ix) {
+    delete_at(d, find_slot_of(d, hash, ix), ix);
 }
 
 // ---------------------------------------------------------------------------
@@ -311,8 +351,8 @@ DictObject *dict_new(EddyVM *vm) { return dict_alloc(vm, vm->t_dict); }
 int dict_get(EddyVM *vm, DictObject *d, Value key, Value *out) {
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return -1;
-    size_t empty;
-    int64_t ix = lookup_any(vm, d, key, hash, &empty);
+    size_t slot;
+    int64_t ix = lookup_any(vm, d, key, hash, &slot);
     if (ix < 0) return ix == -1 ? 0 : -1;
     *out = d->entries[ix].value;
     return 1;
@@ -327,34 +367,37 @@ int dict_set(EddyVM *vm, DictObject *d, Value key, Value v) {
 int dict_del(EddyVM *vm, DictObject *d, Value key) {
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return -1;
-    size_t empty;
-    int64_t ix = lookup_any(vm, d, key, hash, &empty);
+    size_t slot;
+    int64_t ix = lookup_any(vm, d, key, hash, &slot);
     if (ix < 0) return ix == -1 ? 0 : -1;
-    delete_entry(d, hash, (size_t)ix);
+    delete_at(d, slot, (size_t)ix);
     return 1;
 }
 
 Value dict_get_str(DictObject *d, StrObject *key) {
-    int64_t ix = lookup_str(NULL, d, key, str_hash_cached(key));
+    size_t slot;
+    int64_t ix = lookup_str(NULL, d, key, str_hash_cached(key), &slot);
     return ix >= 0 ? d->entries[ix].value : VAL_NULL;
 }
 
 int dict_set_str(EddyVM *vm, DictObject *d, StrObject *key, Value v) {
     int64_t hash = str_hash_cached(key);
-    int64_t ix = lookup_str(vm, d, key, hash);
+    size_t slot = 0;
+    int64_t ix = lookup_str(vm, d, key, hash, &slot);
     if (ix >= 0) {
         d->entries[ix].value = v;
         d->version++;
         return 0;
     }
-    return insert_new(vm, d, v_obj(key), hash, v);
+    return insert_at(vm, d, v_obj(key), hash, v, slot);
 }
 
 int dict_del_str(EddyVM *vm, DictObject *d, StrObject *key) {
     int64_t hash = str_hash_cached(key);
-    int64_t ix = lookup_str(vm, d, key, hash);
+    size_t slot;
+    int64_t ix = lookup_str(vm, d, key, hash, &slot);
     if (ix < 0) return 0;
-    delete_entry(d, hash, (size_t)ix);
+    delete_at(d, slot, (size_t)ix);
     return 1;
 }
 
@@ -685,8 +728,8 @@ static Value dict_getitem(EddyVM *vm, Value self, Value key) {
     DictObject *d = AS_DICT(self);
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return VAL_NULL;
-    size_t empty;
-    int64_t ix = lookup_any(vm, d, key, hash, &empty);
+    size_t slot;
+    int64_t ix = lookup_any(vm, d, key, hash, &slot);
     if (EDDY_LIKELY(ix >= 0)) return d->entries[ix].value;
     if (ix == -2) return VAL_NULL;
     if (OBJ_TYPE(d) != vm->t_dict) {
@@ -710,8 +753,8 @@ static int dict_setitem(EddyVM *vm, Value self, Value key, Value v) {
 static int dict_contains(EddyVM *vm, Value self, Value key) {
     int64_t hash;
     if (key_hash(vm, key, &hash) < 0) return -1;
-    size_t empty;
-    int64_t ix = lookup_any(vm, AS_DICT(self), key, hash, &empty);
+    size_t slot;
+    int64_t ix = lookup_any(vm, AS_DICT(self), key, hash, &slot);
     return ix >= 0 ? 1 : ix == -1 ? 0 : -1;
 }
 
@@ -864,12 +907,12 @@ static Value m_pop(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     DictObject *d = AS_DICT(args[0]);
     int64_t hash;
     if (key_hash(vm, args[1], &hash) < 0) return VAL_NULL;
-    size_t empty;
-    int64_t ix = lookup_any(vm, d, args[1], hash, &empty);
+    size_t slot;
+    int64_t ix = lookup_any(vm, d, args[1], hash, &slot);
     if (ix == -2) return VAL_NULL;
     if (ix == -1) return nargs > 2 ? args[2] : raise_key_error(vm, args[1]);
     Value v = d->entries[ix].value;
-    delete_entry(d, hash, (size_t)ix);
+    delete_at(d, slot, (size_t)ix);
     return v;
 }
 

@@ -27,14 +27,49 @@ typedef struct FrameObject {
 // ---------------------------------------------------------------------------
 // Frames owned by generators
 
+// A coroutine's creation site, stored after its frame_storage, for the
+// "never awaited" warning (CPython reports where the coroutine was made).
+typedef struct CoroOrigin {
+    CodeObject *code; // the creating frame's code, or NULL
+    uint32_t pc;
+} CoroOrigin;
+
+// obj_flags bit: counted in vm->early_finalize_live (not yet started).
+#define GENF_UNSTARTED 1u
+
+static CoroOrigin *coro_origin(GenObject *g) {
+    return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
+}
+
+// A coroutine left GEN_CREATED or died: it no longer needs the warning pass.
+static void coro_uncount(EddyVM *vm, GenObject *g) {
+    if (!(g->hdr.obj_flags & GENF_UNSTARTED)) return;
+    g->hdr.obj_flags &= (uint16_t)~GENF_UNSTARTED;
+    vm->early_finalize_live--;
+}
+
 GenObject *gen_new(EddyVM *vm, Frame *f) {
     CodeObject *co = f->code;
     size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
-    TypeObject *t = co->flags & CO_COROUTINE         ? vm->t_coroutine
+    bool coro = co->flags & CO_COROUTINE;
+    TypeObject *t = coro                             ? vm->t_coroutine
                     : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
                                                      : vm->t_generator;
-    GenObject *g = (GenObject *)obj_alloc(vm, t, sizeof(GenObject) + nvalues * sizeof(Value));
+    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
+    GenObject *g = (GenObject *)obj_alloc(vm, t, size);
     if (!g) return NULL;
+    if (coro) {
+        // The caller's instr is synced at its CALL; record it without formatting.
+        CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
+        Frame *caller = f->prev;
+        if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
+            caller->instr < caller->code->code + caller->code->ncode) {
+            orig->code = caller->code;
+            orig->pc = (uint32_t)(caller->instr - caller->code->code);
+        }
+        g->hdr.obj_flags |= GENF_UNSTARTED;
+        vm->early_finalize_live++;
+    }
     g->root = g;
     g->leaf = NULL;
     g->chain_exc = VAL_NULL;
@@ -91,6 +126,7 @@ Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
     }
     g->root = g;
     g->chain_len = 1;
+    coro_uncount(vm, g);
     Frame *f = gen_frame(g);
     if (!IS_NULL(v)) *f->sp++ = v;
     f->prev = fb->frame;
@@ -420,6 +456,7 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)g->root);
     gc_mark_obj(vm, (Obj *)g->leaf);
     gc_mark_value(vm, g->chain_exc);
+    if (g->hdr.obj_flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
     if (g->state == GEN_CLOSED) return;
     // A suspended frame: every Value in it. (A running one is also reached
     // through the fiber; prev then belongs to the fiber's chain.)
@@ -430,6 +467,50 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)f->locals);
     for (uint32_t i = 0; i < f->nlocalsplus; i++) gc_mark_value(vm, f->localsplus[i]);
     for (Value *p = f->stack; p < f->sp; p++) gc_mark_value(vm, *p);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (h ^ 0xff) * 1099511628211u; // separator
+}
+
+// Has this warning been shown before? Records it if not (when memory allows).
+static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const char *name) {
+    uint64_t h = fnv1a(fnv1a(14695981039346656037u, file), name) ^ line;
+    for (size_t i = 0; i < vm->warned_len; i++)
+        if (vm->warned[i] == h) return true;
+    if (vm->warned_len == vm->warned_cap) {
+        size_t cap = vm->warned_cap ? vm->warned_cap * 2 : 16;
+        uint64_t *a = mem_alloc_raw(vm, cap * sizeof(uint64_t));
+        if (!a) return false;
+        if (vm->warned) {
+            memcpy(a, vm->warned, vm->warned_len * sizeof(uint64_t));
+            mem_free_raw(vm, vm->warned, vm->warned_cap * sizeof(uint64_t));
+        }
+        vm->warned = a;
+        vm->warned_cap = cap;
+    }
+    vm->warned[vm->warned_len++] = h;
+    return false;
+}
+
+// CPython's RuntimeWarning for a coroutine collected before it ever ran.
+// Runs before anything of the collection is freed, so code and names are
+// intact; it only writes to stderr (no objects, no script code).
+static void coro_early_finalize(EddyVM *vm, Obj *o) {
+    GenObject *g = (GenObject *)o;
+    if (!(g->hdr.obj_flags & GENF_UNSTARTED)) return;
+    coro_uncount(vm, g);
+    if (g->state != GEN_CREATED) return; // closed or thrown into: no warning
+    CoroOrigin *orig = coro_origin(g);
+    CodeObject *code = orig->code;
+    uint32_t line = code ? code_line_of(code, orig->pc) : 0;
+    const char *file = code && code->filename ? code->filename->data : "sys";
+    const char *name = g->qualname ? g->qualname->data : "?";
+    if (already_warned(vm, file, line, name)) return;
+    fprintf(stderr, "%s:%u: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, name);
+    if (code) vm_print_source_line(vm, stderr, code->filename, line, "  ");
+    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", stderr);
 }
 
 static Value gen_repr(EddyVM *vm, Value self) {
@@ -854,6 +935,8 @@ int gen_init_types(EddyVM *vm) {
     t = type_new_builtin(vm, vm->t_coroutine, vm->t_object, sizeof(GenObject), 0);
     if (!t) return -1;
     t->trace = gen_trace;
+    t->flags |= TPF_EARLY_FINALIZE;
+    t->early_finalize = coro_early_finalize;
     t->repr = gen_repr;
     if (type_add_method(vm, t, "send", m_send, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "throw", m_throw, NATIVE_METHOD) < 0 ||

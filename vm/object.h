@@ -50,6 +50,9 @@ enum {
     TPF_HEAPTYPE = 1u << 0, // created by a `class` statement
     TPF_BASETYPE = 1u << 1, // may be subclassed
     TPF_ABSTRACT = 1u << 2, // cannot be instantiated directly
+    // Dead instances get early_finalize before anything of that collection
+    // is freed (vm/gc.c), so it may still read the objects they point to.
+    TPF_EARLY_FINALIZE = 1u << 3,
     // Fast "is subclass of builtin X" bits, inherited by subclasses
     // (CPython's Py_TPFLAGS_*_SUBCLASS).
     TPF_INT_SUBCLASS = 1u << 8,
@@ -111,6 +114,9 @@ struct TypeObject {
     // accessed on the class. descr_set present => data descriptor.
     Value (*descr_get)(EddyVM *vm, Value descr, Value obj, TypeObject *owner);
     int (*descr_set)(EddyVM *vm, Value descr, Value obj, Value v); // v V_NULL: delete
+    // TPF_EARLY_FINALIZE: called on a dead instance while every object is
+    // still intact. Must not allocate VM objects nor run script code.
+    void (*early_finalize)(EddyVM *vm, Obj *self);
 };
 
 // ---------------------------------------------------------------------------

@@ -61,6 +61,11 @@ struct EddyVM {
     bool gc_requested;      // set by the allocator; checked at safe points
     bool gc_stress;         // collect at every safe point (testing)
     bool in_gc;
+    size_t early_finalize_live; // live objects that may need early_finalize (0: skip the pass)
+    // Hashes of the "never awaited" warnings already shown: like CPython's
+    // default filter, each (file, line, name) is reported once. Raw memory.
+    uint64_t *warned;
+    size_t warned_len, warned_cap;
     bool gray_overflow;     // the gray stack could not grow: rescan (gc.c)
     Obj **objects;          // every heap object, oldest first (gc.c)
     size_t objects_len, objects_cap;
@@ -289,6 +294,10 @@ void vm_traceback_add(EddyVM *vm, CodeObject *code, uint32_t pc);
 void vm_print_exception(EddyVM *vm, Value exc, FILE *out);
 // Line number of instruction pc (0 if none).
 uint32_t code_line_of(const CodeObject *code, uint32_t pc);
+// Print line `lineno` of filename's source, stripped, after prefix and with a
+// newline; nothing if unavailable. Allocates no VM objects (safe in the GC).
+void vm_print_source_line(EddyVM *vm, FILE *out, StrObject *filename, uint32_t lineno,
+                          const char *prefix);
 const LineEntry *code_location_of(const CodeObject *code, uint32_t pc);
 
 // ===========================================================================
