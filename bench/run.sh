@@ -21,7 +21,8 @@ trap 'rm -rf "$tmp"' EXIT
 peak() { # command... -> max RSS in MB over 3 runs
     local best=0 kb
     for _ in 1 2 3; do
-        kb=$( { /usr/bin/time -f %M "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+        /usr/bin/time -o "$tmp/rss" -f %M "$@" >/dev/null 2>&1 || true
+        kb=$(tail -n 1 "$tmp/rss")
         [ "$kb" -gt "$best" ] 2>/dev/null && best=$kb
     done
     echo $((best / 1024))
