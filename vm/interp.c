@@ -406,6 +406,27 @@ static int import_star(EddyVM *vm, Frame *frame, Value module) {
     return 0;
 }
 
+// The __enter__/__exit__ (or __aenter__/__aexit__) of a context manager,
+// with CPython's TypeErrors when either is missing. 0 / -1.
+static int context_methods(EddyVM *vm, Value mgr, TypeObject *t, bool async, Value *enter,
+                           Value *exitm) {
+    const char *kind = async ? "asynchronous context manager" : "context manager";
+    *enter = type_lookup(vm, t, async ? vm->names.__aenter__ : vm->names.__enter__);
+    if (IS_NULL(*enter)) {
+        vm_raise(vm, vm->exc_TypeError, "'%s' object does not support the %s protocol",
+                 vm_type_name(vm, mgr), kind);
+        return -1;
+    }
+    *exitm = type_lookup(vm, t, async ? vm->names.__aexit__ : vm->names.__exit__);
+    if (IS_NULL(*exitm)) {
+        vm_raise(vm, vm->exc_TypeError,
+                 "'%s' object does not support the %s protocol (missed %s method)",
+                 vm_type_name(vm, mgr), kind, async ? "__aexit__" : "__exit__");
+        return -1;
+    }
+    return 0;
+}
+
 static Value import_from(EddyVM *vm, Value module, StrObject *name) {
     Value v;
     int r = vm_getattr_opt(vm, module, name, &v);
@@ -1893,23 +1914,9 @@ dispatch:
         DISPATCH();
     }
     TARGET(BEFORE_WITH) {
-        Value mgr = TOP();
+        Value mgr = TOP(), enter, exitm;
         TypeObject *t = vm_type_of(vm, mgr);
-        Value enter = type_lookup(vm, t, vm->names.__enter__);
-        if (IS_NULL(enter)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'%s' object does not support the context manager protocol",
-                     vm_type_name(vm, mgr));
-            goto error;
-        }
-        Value exitm = type_lookup(vm, t, vm->names.__exit__);
-        if (IS_NULL(exitm)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'%s' object does not support the context manager protocol (missed "
-                     "__exit__ method)",
-                     vm_type_name(vm, mgr));
-            goto error;
-        }
+        if (context_methods(vm, mgr, t, false, &enter, &exitm) < 0) goto error;
         SYNC();
         Value bound_exit = bind_special(vm, exitm, mgr, t);
         if (IS_NULL(bound_exit)) goto error;
@@ -2168,23 +2175,9 @@ dispatch:
     }
     TARGET(BEFORE_ASYNC_WITH) {
         // [mgr] -> [bound __aexit__, mgr.__aenter__()] (GET_AWAITABLE 1 follows)
-        Value mgr = TOP();
+        Value mgr = TOP(), enter, exitm;
         TypeObject *t = vm_type_of(vm, mgr);
-        Value enter = type_lookup(vm, t, vm->names.__aenter__);
-        if (IS_NULL(enter)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'%s' object does not support the asynchronous context manager protocol",
-                     vm_type_name(vm, mgr));
-            goto error;
-        }
-        Value exitm = type_lookup(vm, t, vm->names.__aexit__);
-        if (IS_NULL(exitm)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'%s' object does not support the asynchronous context manager protocol "
-                     "(missed __aexit__ method)",
-                     vm_type_name(vm, mgr));
-            goto error;
-        }
+        if (context_methods(vm, mgr, t, true, &enter, &exitm) < 0) goto error;
         SYNC();
         Value bound_exit = bind_special(vm, exitm, mgr, t);
         if (IS_NULL(bound_exit)) goto error;

@@ -803,21 +803,7 @@ static int parse_str(EddyVM *vm, StrObject *s, double *out) {
     if (s->ascii) return float_from_string(vm, s->data, s->len, out);
     char *buf = mem_alloc(vm, s->len);
     if (!buf) return -1;
-    size_t n = 0;
-    for (size_t off = 0; off < s->len;) {
-        uint32_t cp;
-        size_t k = utf8_decode(s->data + off, &cp);
-        int dv = cp >= 0x80 ? unicode_decimal(cp) : -1;
-        if (dv >= 0) {
-            buf[n++] = (char)('0' + dv);
-        } else if (cp >= 0x80 && unicode_isspace(cp)) {
-            buf[n++] = ' ';
-        } else {
-            memcpy(buf + n, s->data + off, k);
-            n += k;
-        }
-        off += k;
-    }
+    size_t n = str_to_ascii_decimal(s, buf);
     int rc = float_from_string(vm, buf, n, out);
     mem_free(vm, buf, s->len);
     if (rc < 0 && vm_err_matches(vm, vm->exc_ValueError)) {

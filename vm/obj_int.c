@@ -1588,21 +1588,7 @@ static Value parse_str(EddyVM *vm, StrObject *s, int base) {
     if (s->ascii) return int_from_string(vm, s->data, s->len, base, false);
     char *buf = mem_alloc(vm, s->len);
     if (!buf) return VAL_NULL;
-    size_t n = 0;
-    for (size_t off = 0; off < s->len;) {
-        uint32_t cp;
-        size_t k = utf8_decode(s->data + off, &cp);
-        int dv = cp >= 0x80 ? unicode_decimal(cp) : -1;
-        if (dv >= 0) {
-            buf[n++] = (char)('0' + dv);
-        } else if (cp >= 0x80 && unicode_isspace(cp)) {
-            buf[n++] = ' ';
-        } else {
-            memcpy(buf + n, s->data + off, k);
-            n += k;
-        }
-        off += k;
-    }
+    size_t n = str_to_ascii_decimal(s, buf);
     Value r = int_from_string(vm, buf, n, base, false);
     mem_free(vm, buf, s->len);
     if (IS_NULL(r) && vm_err_matches(vm, vm->exc_ValueError)) {

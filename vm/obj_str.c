@@ -3037,3 +3037,22 @@ StrObject *str_decode_bytes(EddyVM *vm, const uint8_t *data, size_t len, Value e
                             Value errors) {
     return decode_bytes(vm, data, len, encoding, errors);
 }
+
+size_t str_to_ascii_decimal(StrObject *s, char *buf) {
+    size_t n = 0;
+    for (size_t off = 0; off < s->len;) {
+        uint32_t cp;
+        size_t k = utf8_decode(s->data + off, &cp);
+        int dv = cp >= 0x80 ? unicode_decimal(cp) : -1;
+        if (dv >= 0) {
+            buf[n++] = (char)('0' + dv);
+        } else if (cp >= 0x80 && unicode_isspace(cp)) {
+            buf[n++] = ' ';
+        } else {
+            memcpy(buf + n, s->data + off, k);
+            n += k;
+        }
+        off += k;
+    }
+    return n;
+}

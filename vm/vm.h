@@ -503,6 +503,10 @@ size_t utf8_decode(const char *s, uint32_t *cp); // one code point of trusted UT
 int64_t str_hash_bytes(const void *data, size_t len); // the str hash function (never -1)
 bool unicode_isspace(uint32_t cp);   // str.isspace() of one code point
 int unicode_decimal(uint32_t cp);    // decimal digit value 0-9, or -1 (int("\u0663"))
+// Copy s into buf (s->len bytes) with Unicode decimal digits mapped to ASCII
+// and Unicode spaces to ' ', as int() and float() parse text. Returns the
+// number of bytes written (never more than s->len).
+size_t str_to_ascii_decimal(StrObject *s, char *buf);
 // bytes -> str with a Python encoding name (utf-8, ascii, latin-1) and errors
 // (strict, ignore, replace); V_NULL arguments mean the defaults. NULL + error.
 StrObject *str_decode_bytes(EddyVM *vm, const uint8_t *data, size_t len, Value encoding,
