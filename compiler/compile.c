@@ -80,7 +80,8 @@ static int emit_exit_with_nones(Compiler *c) {
 static int unwind_fblock(Compiler *c, FBlock *info, bool preserve_tos) {
     switch (info->kind) {
     case FB_WHILE_LOOP:
-    case FB_EXCEPTION_HANDLER: return 0;
+    case FB_EXCEPTION_HANDLER:
+    case FB_EXCEPTION_GROUP_HANDLER: return 0;
     case FB_FOR_LOOP:
         if (preserve_tos) CHECK(unit_emit(c, OP_SWAP, 2));
         return unit_emit(c, OP_POP_TOP, 0);
@@ -161,6 +162,10 @@ static int unwind_fblock_stack(Compiler *c, bool preserve_tos, FBlock *loop, boo
     if (found) *found = false;
     while (u->nfblocks > 0) {
         FBlock top = u->fblocks[u->nfblocks - 1];
+        // The clauses' results must all reach the re-raise at the end.
+        if (top.kind == FB_EXCEPTION_GROUP_HANDLER)
+            return unit_error(c, u->loc,
+                              "'break', 'continue' and 'return' cannot appear in an except* block");
         if (loop && (top.kind == FB_WHILE_LOOP || top.kind == FB_FOR_LOOP)) {
             *loop = top;
             *found = true;
@@ -1209,6 +1214,9 @@ static int compile_return(Compiler *c, Stmt *s) {
         return unit_error(c, s->pos, "'return' with value in async generator");
     bool preserve_tos = v && v->kind != E_CONSTANT;
     if (preserve_tos) CHECK(visit_expr(c, v));
+    // CPython unwinds at a constant value's position when it is on the
+    // statement's line (it shows in the except* error).
+    if (v && !preserve_tos && v->pos.line == s->pos.line) c->u->loc = v->pos;
     BlockState saved;
     save_blocks(c, &saved);
     int rc = unwind_fblock_stack(c, preserve_tos, NULL, NULL);
@@ -1470,11 +1478,100 @@ static int compile_try_except(Compiler *c, Stmt *s) {
     return 0;
 }
 
+// try-except*: each clause handles the part of what remains of the
+// exception that its type matches (CHECK_EG_MATCH; a naked exception counts
+// as a group of one). What the clauses raise, and what none of them matched,
+// is collected in a list and re-raised together at the end
+// (PREP_RERAISE_STAR). In the clauses the stack is [prev orig raised rest].
+static int compile_try_star(Compiler *c, Stmt *s) {
+    int32_t except = unit_new_label(c), end = unit_new_label(c), cleanup = unit_new_label(c);
+    int32_t reraise = unit_new_label(c);
+    CHECK(unit_push_handler(c, except, 0, false));
+    CHECK(push_fblock(c, FB_TRY_EXCEPT, -1, -1, NULL));
+    CHECK(visit_stmts(c, s->v.try_.body));
+    pop_fblock(c);
+    unit_pop_handler(c);
+    CHECK(visit_stmts(c, s->v.try_.orelse));
+    CHECK(unit_emit_jump(c, OP_JUMP, end));
+    unit_bind_label(c, except);
+    // [exc] -> [prev orig [] orig]; the cleanup handler keeps prev.
+    CHECK(unit_push_handler(c, cleanup, 0, true));
+    CHECK(unit_emit(c, OP_PUSH_EXC_INFO, 0));
+    CHECK(push_fblock(c, FB_EXCEPTION_GROUP_HANDLER, -1, -1, NULL));
+    CHECK(unit_emit(c, OP_BUILD_LIST, 0));
+    CHECK(unit_emit(c, OP_COPY, 2));
+    int32_t n = s->v.try_.nhandlers;
+    for (int32_t i = 0; i < n; i++) {
+        ExceptHandler *h = &s->v.try_.handlers[i];
+        int32_t no_match = unit_new_label(c), next = unit_new_label(c);
+        int32_t cleanup_end = unit_new_label(c);
+        c->u->loc = h->pos;
+        CHECK(visit_expr(c, h->type)); // the parser requires a type after except*
+        c->u->loc = h->pos;
+        CHECK(unit_emit(c, OP_CHECK_EG_MATCH, 0));
+        CHECK(unit_emit(c, OP_COPY, 1));
+        CHECK(unit_emit_jump(c, OP_POP_JUMP_IF_NONE, no_match));
+        if (h->name)
+            CHECK(nameop(c, h->name, CTX_STORE));
+        else
+            CHECK(unit_emit(c, OP_POP_TOP, 0)); // match
+        // try: body finally: name = None; del name -- and whatever the body
+        // raises joins the list.
+        CHECK(unit_push_handler(c, cleanup_end, 0, true));
+        CHECK(push_fblock(c, FB_HANDLER_CLEANUP, -1, -1, h->name));
+        CHECK(visit_stmts(c, h->body));
+        pop_fblock(c);
+        unit_pop_handler(c);
+        c->u->loc = h->pos;
+        if (h->name) {
+            CHECK(unit_emit_const(c, unit_const_none(c)));
+            CHECK(nameop(c, h->name, CTX_STORE));
+            CHECK(nameop(c, h->name, CTX_DEL));
+        }
+        CHECK(unit_emit_jump(c, OP_JUMP, next));
+        // [prev orig raised rest lasti exc]
+        unit_bind_label(c, cleanup_end);
+        if (h->name) {
+            CHECK(unit_emit_const(c, unit_const_none(c)));
+            CHECK(nameop(c, h->name, CTX_STORE));
+            CHECK(nameop(c, h->name, CTX_DEL));
+        }
+        CHECK(unit_emit(c, OP_LIST_APPEND, 3));
+        CHECK(unit_emit(c, OP_POP_TOP, 0)); // lasti
+        CHECK(unit_emit_jump(c, OP_JUMP, next));
+        unit_bind_label(c, no_match);
+        CHECK(unit_emit(c, OP_POP_TOP, 0)); // None
+        unit_bind_label(c, next);
+    }
+    pop_fblock(c);
+    // The unmatched rest (or None) joins the list too: [prev orig raised].
+    CHECK(unit_emit(c, OP_LIST_APPEND, 1));
+    CHECK(unit_emit(c, OP_PREP_RERAISE_STAR, 0));
+    CHECK(unit_emit(c, OP_COPY, 1));
+    CHECK(unit_emit_jump(c, OP_POP_JUMP_IF_NOT_NONE, reraise));
+    unit_pop_handler(c);
+    CHECK(unit_emit(c, OP_POP_TOP, 0));
+    CHECK(unit_emit(c, OP_POP_EXCEPT, 0));
+    CHECK(unit_emit_jump(c, OP_JUMP, end));
+    unit_bind_label(c, reraise);
+    CHECK(unit_emit(c, OP_SWAP, 2));
+    CHECK(unit_emit(c, OP_POP_EXCEPT, 0));
+    CHECK(unit_emit(c, OP_RERAISE, 0));
+    unit_bind_label(c, cleanup);
+    CHECK(unit_emit(c, OP_COPY, 3));
+    CHECK(unit_emit(c, OP_POP_EXCEPT, 0));
+    CHECK(unit_emit(c, OP_RERAISE, 1));
+    unit_bind_label(c, end);
+    return 0;
+}
+
 static int compile_try_finally(Compiler *c, Stmt *s) {
     int32_t end = unit_new_label(c), exit = unit_new_label(c), cleanup = unit_new_label(c);
     CHECK(unit_push_handler(c, end, 0, false));
     CHECK(push_fblock(c, FB_FINALLY_TRY, -1, end, &s->v.try_.finalbody));
-    if (s->v.try_.nhandlers > 0)
+    if (s->kind == S_TRYSTAR)
+        CHECK(compile_try_star(c, s));
+    else if (s->v.try_.nhandlers > 0)
         CHECK(compile_try_except(c, s));
     else
         CHECK(visit_stmts(c, s->v.try_.body));
@@ -1707,7 +1804,9 @@ static int visit_stmt_inner(Compiler *c, Stmt *s) {
     case S_TRY:
         if (s->v.try_.finalbody.len > 0) return compile_try_finally(c, s);
         return compile_try_except(c, s);
-    case S_TRYSTAR: return unit_error(c, s->pos, "'except*' is not supported yet");
+    case S_TRYSTAR:
+        if (s->v.try_.finalbody.len > 0) return compile_try_finally(c, s);
+        return compile_try_star(c, s);
     case S_ASSERT: return compile_assert(c, s);
     case S_IMPORT: return compile_import(c, s);
     case S_IMPORTFROM: return compile_importfrom(c, s);

@@ -606,6 +606,8 @@ static int stack_effect(uint32_t word, bool jump) {
     case OP_PUSH_EXC_INFO: return 1;
     case OP_POP_EXCEPT: return -1;
     case OP_CHECK_EXC_MATCH: return 0;
+    case OP_CHECK_EG_MATCH: return 0;
+    case OP_PREP_RERAISE_STAR: return -1;
     case OP_LOAD_ASSERTION_ERROR: return 1;
     case OP_BEFORE_WITH: return 1;
     case OP_WITH_EXCEPT_START: return 1;

@@ -30,6 +30,7 @@ typedef enum FBlockKind {
     FB_HANDLER_CLEANUP,
     FB_POP_VALUE,
     FB_EXCEPTION_HANDLER,
+    FB_EXCEPTION_GROUP_HANDLER, // the except* clauses: no break/continue/return out of them
 } FBlockKind;
 
 typedef struct FBlock {

@@ -33,6 +33,8 @@ static bool has_arg(Opcode op) {
     case OP_PUSH_EXC_INFO:
     case OP_POP_EXCEPT:
     case OP_CHECK_EXC_MATCH:
+    case OP_CHECK_EG_MATCH:
+    case OP_PREP_RERAISE_STAR:
     case OP_LOAD_ASSERTION_ERROR:
     case OP_BEFORE_WITH:
     case OP_WITH_EXCEPT_START:

@@ -1320,6 +1320,34 @@ static Value b_help(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     return VAL_NONE;
 }
 
+// aiter(x) / anext(x[, default]): the async counterparts of iter() and next().
+static Value b_aiter(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    if (args_no_kw(vm, "aiter", kwnames) < 0) return VAL_NULL;
+    if (nargs != 1)
+        return vm_raise(vm, vm->exc_TypeError, "aiter() takes exactly one argument (%d given)",
+                        nargs);
+    if (IS_NULL(type_lookup(vm, vm_type_of(vm, args[0]), vm->names.__aiter__)))
+        return vm_raise(vm, vm->exc_TypeError, "'%T' object is not an async iterable", args[0]);
+    Value it = vm_call_method(vm, args[0], vm->names.__aiter__, NULL, 0);
+    if (IS_NULL(it)) return VAL_NULL;
+    if (IS_NULL(type_lookup(vm, vm_type_of(vm, it), vm->names.__anext__)))
+        return vm_raise(vm, vm->exc_TypeError, "aiter() returned not an async iterator of type '%T'",
+                        it);
+    return it;
+}
+
+static Value b_anext(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
+    if (args_no_kw(vm, "anext", kwnames) < 0) return VAL_NULL;
+    if (nargs < 1)
+        return vm_raise(vm, vm->exc_TypeError, "anext expected at least 1 argument, got %d", nargs);
+    if (nargs > 2)
+        return vm_raise(vm, vm->exc_TypeError, "anext expected at most 2 arguments, got %d", nargs);
+    if (IS_NULL(type_lookup(vm, vm_type_of(vm, args[0]), vm->names.__anext__)))
+        return vm_raise(vm, vm->exc_TypeError, "'%T' object is not an async iterator", args[0]);
+    if (nargs == 1) return vm_call_method(vm, args[0], vm->names.__anext__, NULL, 0);
+    return gen_anext_awaitable_new(vm, args[0], args[1]);
+}
+
 // ---------------------------------------------------------------------------
 // Registration
 
@@ -1345,6 +1373,8 @@ int builtins_init(EddyVM *vm, ModuleObject *m) {
         {"format", b_format},
         {"iter", b_iter},
         {"next", b_next},
+        {"aiter", b_aiter},
+        {"anext", b_anext},
         {"any", b_any},
         {"all", b_all},
         {"min", b_min},

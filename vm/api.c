@@ -14,6 +14,8 @@ EDDY_API EddyVM *eddy_vm_new(const EddyConfig *config) { return vm_new(config); 
 
 EDDY_API void eddy_vm_free(EddyVM *vm) {
     if (!vm) return;
+    // Generators still suspended in a try/with are closed, as CPython does at exit.
+    gen_close_all(vm);
     io_flush_std(vm);
     vm_free(vm);
 }

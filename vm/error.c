@@ -477,13 +477,16 @@ static void print_spaces(FILE *out, size_t n) {
     for (size_t i = 0; i < n; i++) fputc(' ', out);
 }
 
-// One "  File ..., line N, in name" entry with its source line and carets.
-static void print_tb_entry(EddyVM *vm, FILE *out, SourceCache *sc, CodeObject *code, uint32_t pc) {
+// One "  File ..., line N, in name" entry with its source line and carets,
+// each line starting with `prefix` (the indent and margin of an exception
+// inside a group, else "").
+static void print_tb_entry(EddyVM *vm, FILE *out, SourceCache *sc, CodeObject *code, uint32_t pc,
+                           const char *prefix) {
     const LineEntry *loc = code_location_of(code, pc);
     uint32_t lineno = loc ? loc->line : 0;
     const char *fname = code->filename ? code->filename->data : "<unknown>";
     const char *name = code->name ? code->name->data : "<unknown>";
-    fprintf(out, "  File \"%s\", line %u, in %s\n", fname, lineno, name);
+    fprintf(out, "%s  File \"%s\", line %u, in %s\n", prefix, fname, lineno, name);
     if (!code->filename || !lineno || !source_load(vm, sc, code->filename)) return;
     const char *line;
     size_t len;
@@ -491,6 +494,7 @@ static void print_tb_entry(EddyVM *vm, FILE *out, SourceCache *sc, CodeObject *c
     size_t indent = 0;
     while (indent < len && is_space(line[indent])) indent++;
     if (indent == len) return; // blank line: CPython prints nothing
+    fputs(prefix, out);
     fputs("    ", out);
     fwrite(line + indent, 1, len - indent, out);
     fputc('\n', out);
@@ -518,6 +522,7 @@ static void print_tb_entry(EddyVM *vm, FILE *out, SourceCache *sc, CodeObject *c
     if (start_c < indent) start_c = indent;
     size_t left_c = anchors ? utf8_chars(line, col + left) : 0;
     size_t right_c = anchors ? utf8_chars(line, col + right) : 0;
+    fputs(prefix, out);
     fputs("    ", out);
     print_spaces(out, start_c - indent);
     for (size_t i = start_c; i < end_c; i++) {
@@ -548,14 +553,17 @@ void vm_print_source_line(EddyVM *vm, FILE *out, StrObject *filename, uint32_t l
     source_free(vm, &sc);
 }
 
-static void print_traceback(EddyVM *vm, FILE *out, TracebackObject *tb) {
+// The traceback under `header`; the entries start with `prefix`, but the
+// "[Previous line repeated ...]" lines do not (as in CPython 3.11).
+static void print_traceback(EddyVM *vm, FILE *out, TracebackObject *tb, const char *header,
+                            const char *prefix) {
     size_t depth = 0;
     for (TracebackObject *t = tb; t; t = t->next) depth++;
     while (tb && depth > TB_LIMIT) {
         depth--;
         tb = tb->next;
     }
-    fputs("Traceback (most recent call last):\n", out);
+    fputs(header, out);
     SourceCache sc;
     memset(&sc, 0, sizeof sc);
     StrObject *last_file = NULL, *last_name = NULL;
@@ -583,7 +591,7 @@ static void print_traceback(EddyVM *vm, FILE *out, TracebackObject *tb) {
             cnt = 0;
         }
         cnt++;
-        if (cnt <= TB_RECURSIVE_CUTOFF) print_tb_entry(vm, out, &sc, code, tb->pc);
+        if (cnt <= TB_RECURSIVE_CUTOFF) print_tb_entry(vm, out, &sc, code, tb->pc, prefix);
     }
     if (cnt > TB_RECURSIVE_CUTOFF) {
         long more = cnt - TB_RECURSIVE_CUTOFF;
@@ -615,7 +623,9 @@ static int64_t int_attr(EddyVM *vm, Value exc, const char *name, int64_t dflt) {
 
 // The "  File ..., line N\n    text\n    ^^^" block of a SyntaxError (CPython's
 // print_error_text). Returns the message to print after "SyntaxError: ".
-static Value print_syntax_error(EddyVM *vm, FILE *out, Value exc) {
+// Inside a group only the "File" line gets the margin (`prefix`), as in
+// CPython 3.11.
+static Value print_syntax_error(EddyVM *vm, FILE *out, Value exc, const char *prefix) {
     Value msg = exc_attr(vm, exc, "msg");
     Value filename, text;
     int64_t lineno, offset, end_lineno, end_offset;
@@ -651,7 +661,7 @@ static Value print_syntax_error(EddyVM *vm, FILE *out, Value exc) {
         vm_err_clear(vm);
         return VAL_NULL;
     }
-    fprintf(out, "  File \"%s\", line %lld\n",
+    fprintf(out, "%s  File \"%s\", line %lld\n", prefix,
             is_str(vm, filename) ? AS_STR(filename)->data : "<string>", (long long)lineno);
     if (is_str(vm, text)) {
         const char *t = AS_STR(text)->data;
@@ -812,16 +822,118 @@ static StrObject *attribute_suggestion(EddyVM *vm, Value exc) {
     return error_suggest(AS_STR(name), AS_LIST(names)->items, AS_LIST(names)->len);
 }
 
-static void print_one(EddyVM *vm, FILE *out, Value exc) {
+// State of one vm_print_exception(): where we are in the boxes drawn around
+// the members of exception groups (CPython's exception_print_context).
+typedef struct PrintCtx {
+    FILE *out;
+    int group_depth; // 0 outside any group; each level indents by 2 and adds "| "
+    bool need_close; // the innermost open box still needs its bottom line
+    int nesting;     // C recursion through chains and groups
+    ListObject *seen; // exceptions already printed (chaining stops at them)
+} PrintCtx;
+
+enum { MAX_GROUP_WIDTH = 15, MAX_GROUP_DEPTH = 10, MAX_PRINT_NESTING = 200 };
+
+// The indent and margin that start each line at the current depth.
+static void line_prefix(const PrintCtx *ctx, char *buf, size_t size) {
+    int indent = 2 * ctx->group_depth;
+    if ((size_t)indent + 3 > size) indent = (int)size - 3;
+    memset(buf, ' ', (size_t)indent);
+    strcpy(buf + indent, ctx->group_depth ? "| " : "");
+}
+
+static void write_margin(const PrintCtx *ctx) {
+    char prefix[64];
+    line_prefix(ctx, prefix, sizeof prefix);
+    fputs(prefix, ctx->out);
+}
+
+// A note, line by line behind the margin.
+static void print_note(const PrintCtx *ctx, StrObject *s) {
+    const char *p = s->data, *end = s->data + s->len;
+    if (p == end) {
+        fputc('\n', ctx->out);
+        return;
+    }
+    do {
+        const char *nl = p;
+        while (nl < end && *nl != '\n' && *nl != '\r') nl++;
+        if (nl < end) nl += (*nl == '\r' && nl + 1 < end && nl[1] == '\n') ? 2 : 1;
+        write_margin(ctx);
+        fwrite(p, 1, (size_t)(nl - p), ctx->out);
+        p = nl;
+    } while (p < end);
+    fputc('\n', ctx->out);
+}
+
+static void print_notes(EddyVM *vm, const PrintCtx *ctx, Value notes) {
+    FILE *out = ctx->out;
+    if (IS_NULL(notes)) return;
+    TypeObject *nt = vm_type_of(vm, notes);
+    // Any sequence (even a str: one note per character) is a list of notes.
+    bool sequence = (nt->flags & (TPF_LIST_SUBCLASS | TPF_TUPLE_SUBCLASS)) != 0;
+    if (!sequence && nt->getitem && !(nt->flags & TPF_DICT_SUBCLASS)) {
+        notes = vm_sequence_to_tuple(vm, notes);
+        if (IS_NULL(notes) || vm_push_root(vm, notes) < 0) {
+            vm_err_clear(vm);
+            return;
+        }
+        print_notes(vm, ctx, notes);
+        vm_pop_roots(vm, 1);
+        return;
+    }
+    if (!sequence) {
+        write_margin(ctx);
+        Value r = vm_repr(vm, notes);
+        if (is_str(vm, r)) {
+            fwrite(AS_STR(r)->data, 1, AS_STR(r)->len, out);
+        } else {
+            vm_err_clear(vm);
+            fputs("<__notes__ repr() failed>", out);
+        }
+        fputc('\n', out);
+        return;
+    }
+    // Re-read the length each time: a note's __str__ may change the list.
+    for (size_t i = 0;; i++) {
+        size_t len = (nt->flags & TPF_LIST_SUBCLASS) ? AS_LIST(notes)->len : AS_TUPLE(notes)->len;
+        if (i >= len) break;
+        Value n = (nt->flags & TPF_LIST_SUBCLASS) ? AS_LIST(notes)->items[i]
+                                                  : AS_TUPLE(notes)->items[i];
+        Value s = is_str(vm, n) ? n : vm_str(vm, n);
+        if (IS_NULL(s) || !is_str(vm, s)) {
+            vm_err_clear(vm);
+            fputs("<note str() failed>\n", out);
+            continue;
+        }
+        print_note(ctx, AS_STR(s));
+    }
+}
+
+// One exception: its traceback, the "Type: message" line and its notes.
+static void print_one(EddyVM *vm, PrintCtx *ctx, Value exc) {
+    FILE *out = ctx->out;
     ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
-    if (is_exact(e->traceback, vm->t_traceback))
-        print_traceback(vm, out, (TracebackObject *)AS_OBJ(e->traceback));
     TypeObject *t = vm_type_of(vm, exc);
+    char prefix[64];
+    line_prefix(ctx, prefix, sizeof prefix);
+    if (is_exact(e->traceback, vm->t_traceback)) {
+        bool group = type_is_subtype(t, vm->exc_BaseExceptionGroup);
+        char header[128];
+        snprintf(header, sizeof header, "%.*s%s%s", 2 * ctx->group_depth, prefix,
+                 !ctx->group_depth ? ""
+                 : group && ctx->group_depth == 1 ? "+ "
+                                                  : "| ",
+                 group ? "Exception Group Traceback (most recent call last):\n"
+                       : "Traceback (most recent call last):\n");
+        print_traceback(vm, out, (TracebackObject *)AS_OBJ(e->traceback), header, prefix);
+    }
     Value value = exc;
     if (type_is_subtype(t, vm->exc_SyntaxError)) {
-        Value msg = print_syntax_error(vm, out, exc);
+        Value msg = print_syntax_error(vm, out, exc, prefix);
         if (!IS_NULL(msg)) value = msg;
     }
+    fputs(prefix, out);
     if (!t->module)
         fputs("<unknown>.", out);
     else if (strcmp(t->module->data, "builtins") != 0 && strcmp(t->module->data, "__main__") != 0)
@@ -845,30 +957,114 @@ static void print_one(EddyVM *vm, FILE *out, Value exc) {
         hint = attribute_suggestion(vm, exc);
     if (hint) fprintf(out, ". Did you mean: '%s'?", hint->data);
     fputc('\n', out);
-    Value notes = e->notes;
-    if (is_exact(notes, vm->t_list)) {
-        ListObject *l = AS_LIST(notes);
-        for (size_t i = 0; i < l->len; i++) {
-            Value n = l->items[i];
-            Value s = is_str(vm, n) ? n : vm_str(vm, n);
-            if (IS_NULL(s) || !is_str(vm, s)) {
-                vm_err_clear(vm);
-                fputs("<note str() failed>\n", out);
-                continue;
-            }
-            fwrite(AS_STR(s)->data, 1, AS_STR(s)->len, out);
-            fputc('\n', out);
-        }
-    } else if (!IS_NULL(notes) && !IS_NONE(notes)) {
-        Value r = vm_repr(vm, notes);
-        if (is_str(vm, r)) {
-            fwrite(AS_STR(r)->data, 1, AS_STR(r)->len, out);
-            fputc('\n', out);
+    print_notes(vm, ctx, e->notes);
+}
+
+static bool seen_before(PrintCtx *ctx, Value exc) {
+    if (!ctx->seen) return false;
+    for (size_t i = 0; i < ctx->seen->len; i++)
+        if (v_is(ctx->seen->items[i], exc)) return true;
+    return false;
+}
+
+static void print_recursive(EddyVM *vm, PrintCtx *ctx, Value exc);
+
+// A cause or context, then the sentence that links it to what follows.
+static void print_chained(EddyVM *vm, PrintCtx *ctx, Value exc, const char *message) {
+    bool need_close = ctx->need_close;
+    print_recursive(vm, ctx, exc);
+    ctx->need_close = need_close;
+    write_margin(ctx);
+    fputc('\n', ctx->out);
+    write_margin(ctx);
+    fputs(message, ctx->out);
+    write_margin(ctx);
+    fputc('\n', ctx->out);
+}
+
+// A group: its own traceback and message, then each member in a numbered
+// box; at most MAX_GROUP_WIDTH members and MAX_GROUP_DEPTH levels are shown.
+static void print_group(EddyVM *vm, PrintCtx *ctx, Value exc) {
+    FILE *out = ctx->out;
+    if (ctx->group_depth > MAX_GROUP_DEPTH) {
+        write_margin(ctx);
+        fprintf(out, "... (max_group_depth is %d)\n", MAX_GROUP_DEPTH);
+        return;
+    }
+    if (ctx->group_depth == 0) ctx->group_depth++;
+    print_one(vm, ctx, exc);
+    ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
+    Value excs = VAL_NULL;
+    if (e->dict) {
+        StrObject *k = str_intern_cstr(vm, "exceptions");
+        if (k) excs = dict_get_str(e->dict, k);
+        vm_err_clear(vm);
+    }
+    size_t count = 0;
+    if (IS_OBJ(excs) && (OBJ_TYPE(AS_OBJ(excs))->flags & TPF_TUPLE_SUBCLASS))
+        count = AS_TUPLE(excs)->len;
+    size_t shown = count <= MAX_GROUP_WIDTH ? count : MAX_GROUP_WIDTH + 1;
+    ctx->need_close = false;
+    for (size_t i = 0; i < shown; i++) {
+        bool last = i == shown - 1, truncated = i >= MAX_GROUP_WIDTH;
+        if (last) ctx->need_close = true; // a nested last group may close for us
+        print_spaces(out, 2 * (size_t)ctx->group_depth);
+        if (truncated)
+            fprintf(out, "%s+---------------- ... ----------------\n", i == 0 ? "+-" : "  ");
+        else
+            fprintf(out, "%s+---------------- %zu ----------------\n", i == 0 ? "+-" : "  ",
+                    i + 1);
+        ctx->group_depth++;
+        if (!truncated) {
+            print_recursive(vm, ctx, AS_TUPLE(excs)->items[i]);
         } else {
-            vm_err_clear(vm);
-            fputs("<__notes__ repr() failed>\n", out);
+            size_t more = count - MAX_GROUP_WIDTH;
+            write_margin(ctx);
+            fprintf(out, "and %zu more exception%s\n", more, more > 1 ? "s" : "");
+        }
+        if (last && ctx->need_close) {
+            print_spaces(out, 2 * (size_t)ctx->group_depth);
+            fputs("+------------------------------------\n", out);
+            ctx->need_close = false;
+        }
+        ctx->group_depth--;
+    }
+    if (ctx->group_depth == 1) ctx->group_depth--;
+}
+
+// exc after its cause or (unsuppressed) context, each printed only once.
+static void print_recursive(EddyVM *vm, PrintCtx *ctx, Value exc) {
+    if (!is_exception(vm, exc)) {
+        write_margin(ctx);
+        fprintf(ctx->out, "TypeError: print_exception(): Exception expected for value, %s found\n",
+                vm_type_name(vm, exc));
+        return;
+    }
+    if (ctx->nesting >= MAX_PRINT_NESTING) return;
+    ctx->nesting++;
+    ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
+    if (ctx->seen && list_append(vm, ctx->seen, exc) < 0) {
+        vm_err_clear(vm);
+        ctx->seen = NULL; // out of memory: print without chaining
+    }
+    if (ctx->seen) {
+        if (!is_none_or_null(e->cause)) {
+            if (is_exception(vm, e->cause) && !seen_before(ctx, e->cause))
+                print_chained(vm, ctx, e->cause,
+                              "The above exception was the direct cause of the following "
+                              "exception:\n");
+        } else if (!is_none_or_null(e->context) && !e->suppress_context) {
+            if (is_exception(vm, e->context) && !seen_before(ctx, e->context))
+                print_chained(vm, ctx, e->context,
+                              "During handling of the above exception, another exception "
+                              "occurred:\n");
         }
     }
+    if (type_is_subtype(vm_type_of(vm, exc), vm->exc_BaseExceptionGroup))
+        print_group(vm, ctx, exc);
+    else
+        print_one(vm, ctx, exc);
+    ctx->nesting--;
 }
 
 void vm_print_exception(EddyVM *vm, Value exc, FILE *out) {
@@ -885,49 +1081,13 @@ void vm_print_exception(EddyVM *vm, Value exc, FILE *out) {
     if (vm_push_root(vm, exc) == 0) nroots++;
     if (vm_push_root(vm, pending) == 0) nroots++;
     vm_err_clear(vm);
-
-    // The chain, newest first: each link is __cause__ if set, else an
-    // unsuppressed __context__; stop at anything already in the chain.
-    enum { MAX_CHAIN = 256 };
-    Value chain[MAX_CHAIN];
-    bool by_cause[MAX_CHAIN];
-    size_t n = 0;
-    chain[n] = exc;
-    by_cause[n] = false;
-    n++;
-    for (;;) {
-        ExceptionObject *cur = (ExceptionObject *)AS_OBJ(chain[n - 1]);
-        Value next;
-        bool cause;
-        if (!is_none_or_null(cur->cause)) {
-            next = cur->cause;
-            cause = true;
-        } else if (!is_none_or_null(cur->context) && !cur->suppress_context) {
-            next = cur->context;
-            cause = false;
-        } else {
-            break;
-        }
-        if (!is_exception(vm, next) || n == MAX_CHAIN) break;
-        bool seen = false;
-        for (size_t i = 0; i < n; i++)
-            if (v_is(chain[i], next)) seen = true;
-        if (seen) break;
-        by_cause[n - 1] = cause;
-        chain[n] = next;
-        by_cause[n] = false;
-        n++;
-    }
-    for (size_t i = n; i-- > 0;) {
-        print_one(vm, out, chain[i]);
-        if (i > 0) {
-            fputs(by_cause[i - 1] ? "\nThe above exception was the direct cause of the following "
-                                    "exception:\n\n"
-                                  : "\nDuring handling of the above exception, another exception "
-                                    "occurred:\n\n",
-                  out);
-        }
-    }
+    PrintCtx ctx = {out, 0, false, 0, list_new(vm, 0)};
+    if (ctx.seen && vm_push_root(vm, v_obj(ctx.seen)) == 0)
+        nroots++;
+    else
+        ctx.seen = NULL;
+    vm_err_clear(vm);
+    print_recursive(vm, &ctx, exc);
     fflush(out);
     vm_pop_roots(vm, nroots);
     vm->exc = pending;

@@ -224,6 +224,10 @@ Value gen_raise_stop(EddyVM *vm, Value value);
 // The value of a pending StopIteration, which is cleared (None if none).
 Value gen_fetch_stop_value(EddyVM *vm);
 
+// The event loop's task step (obj_gen.c): resume g with v, or throw exc into
+// it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.
+int gen_step(EddyVM *vm, GenObject *g, Value v, Value exc, Value *out);
+
 // Is this native call next(g) / g.__next__() / g.send(v) on a generator
 // (args[0])? Then *send is the value to send and the loop may resume g itself.
 bool gen_resume_call(EddyVM *vm, NativeFunctionObject *nf, Value *args, int nargs, Value *send);

@@ -134,6 +134,7 @@ static void mark_roots(EddyVM *vm) {
     gc_mark_value(vm, vm->repr_stack);
     for (size_t i = 0; i < vm->roots_len; i++) gc_mark_value(vm, vm->roots[i]);
     interp_mark_roots(vm);
+    loop_mark_roots(vm);
 }
 
 // How many slots ahead the sweep prefetches: enough to cover a memory
@@ -180,6 +181,8 @@ void gc_collect(EddyVM *vm) {
     vm->gc_requested = false;
     mark_roots(vm);
     drain(vm);
+    // Dead generators whose close() would run code survive, queued (obj_gen.c).
+    if (vm->early_finalize_live && gen_gc_resurrect(vm)) drain(vm);
     early_finalize_dead(vm);
 
     // Sweep, compacting the survivors in place (their order is kept).
@@ -234,6 +237,8 @@ void gc_collect(EddyVM *vm) {
         if (vm->gc_threshold > cap) vm->gc_threshold = cap;
     }
     vm->in_gc = false;
+    // Script code runs only now that the collection is over.
+    if (EDDY_UNLIKELY(vm->gen_pending_len != 0)) gen_close_pending(vm);
 }
 
 // Free every object (VM teardown). Two passes: every finalizer runs while

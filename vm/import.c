@@ -240,6 +240,8 @@ int import_init(EddyVM *vm) {
     if (vm_register_native_module(vm, "time", time_init) < 0) return -1;
     if (vm_register_native_module(vm, "math", math_init) < 0) return -1;
     if (vm_register_native_module(vm, "io", io_module_init) < 0) return -1;
+    if (vm_register_native_module(vm, "gc", gc_module_init) < 0) return -1;
+    if (vm_register_native_module(vm, "_asyncio", asyncio_core_init) < 0) return -1;
     return 0;
 }
 

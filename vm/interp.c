@@ -45,10 +45,6 @@ static Value name_error(EddyVM *vm, StrObject *name, Frame *frame) {
     return vm_raise_name_error(vm, name, frame);
 }
 
-static Value not_implemented_op(EddyVM *vm, uint32_t op) {
-    return vm_raise(vm, vm->exc_SystemError, "opcode %s not implemented yet", opcode_names[op]);
-}
-
 // Interrupt and collection at a safe point. 0 / -1 (KeyboardInterrupt).
 static int safepoint_slow(EddyVM *vm) {
     if (vm->interrupt) {
@@ -1902,12 +1898,24 @@ dispatch:
         DISPATCH();
     }
     TARGET(CHECK_EG_MATCH) {
-        not_implemented_op(vm, OP_CHECK_EG_MATCH);
-        goto error;
+        // except*: [exc type] -> [rest match]; no match leaves [exc None].
+        // The matched part becomes the exception being handled.
+        SYNC();
+        Value match, rest;
+        if (exc_group_match(vm, SECOND(), TOP(), &match, &rest) < 0) goto error;
+        sp[-2] = rest;
+        sp[-1] = match;
+        if (!IS_NONE(match)) vm->handled_exc = match;
+        DISPATCH();
     }
     TARGET(PREP_RERAISE_STAR) {
-        not_implemented_op(vm, OP_PREP_RERAISE_STAR);
-        goto error;
+        // [orig list] -> [exception to re-raise, or None]
+        SYNC();
+        Value r = exc_prep_reraise_star(vm, SECOND(), TOP());
+        if (IS_NULL(r)) goto error;
+        sp--;
+        sp[-1] = r;
+        DISPATCH();
     }
     TARGET(LOAD_ASSERTION_ERROR) {
         PUSH(v_obj(vm->exc_AssertionError));
@@ -2066,10 +2074,16 @@ dispatch:
         Value r;
         if (IS_NONE(v) && st->next && !(st->flags & TPF_HEAPTYPE)) {
             int n = st->next(vm, sub, &r);
-            if (n < 0) goto error;
-            if (n == 0) {
+            if (n <= 0) {
+                // Exhausted; a native awaitable (FutureIter) returns its
+                // value as a pending StopIteration.
+                Value value = VAL_NONE;
+                if (n < 0) {
+                    if (!vm_err_matches(vm, vm->exc_StopIteration)) goto error;
+                    value = gen_fetch_stop_value(vm);
+                }
                 sp--;
-                sp[-1] = VAL_NONE;
+                sp[-1] = value;
                 ip = code->code + arg;
                 DISPATCH();
             }

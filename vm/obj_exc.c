@@ -197,6 +197,27 @@ static Value be_set_notes(EddyVM *vm, Value *a, int n, TupleObject *k) {
     EXCO(a[0])->notes = a[1];
     return VAL_NONE;
 }
+static Value be_del_notes(EddyVM *vm, Value *a, int n, TupleObject *k) {
+    if (IS_NULL(EXCO(a[0])->notes))
+        return vm_raise(vm, vm->exc_AttributeError, "'%s' object has no attribute '__notes__'",
+                        vm_type_name(vm, a[0]));
+    EXCO(a[0])->notes = VAL_NULL;
+    return VAL_NONE;
+}
+
+// `del e.__notes__` works as in CPython, where the notes live in __dict__:
+// give the property a deleter (property.deleter() returns the new one).
+static int add_notes_deleter(EddyVM *vm, TypeObject *t) {
+    StrObject *key = str_intern_cstr(vm, "__notes__"), *deleter = str_intern_cstr(vm, "deleter");
+    if (!key || !deleter) return -1;
+    Value prop = dict_get_str(t->dict, key);
+    NativeFunctionObject *fn = native_new(vm, "__notes__", be_del_notes, VAL_NULL, 0);
+    if (IS_NULL(prop) || !fn || vm_push_root(vm, v_obj(fn)) < 0) return -1;
+    Value with_del = vm_call_method(vm, prop, deleter, (Value[]){v_obj(fn)}, 1);
+    vm_pop_roots(vm, 1);
+    if (IS_NULL(with_del)) return -1;
+    return dict_set_str(vm, t->dict, key, with_del);
+}
 
 static Value be_with_traceback(EddyVM *vm, Value *a, int n, TupleObject *k) {
     if (check_exc_self(vm, a, n, "with_traceback") < 0) return VAL_NULL;
@@ -549,8 +570,7 @@ UNICODE_ATTR(reason, 4)
 
 static Value eg_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kw) {
     if (kw && kw->len)
-        return vm_raise(vm, vm->exc_TypeError,
-                        "BaseExceptionGroup.__new__() takes no keyword arguments");
+        return vm_raise(vm, vm->exc_TypeError, "%U() takes no keyword arguments", t->name);
     if (nargs != 2)
         return vm_raise(vm, vm->exc_TypeError,
                         "BaseExceptionGroup.__new__() takes exactly 2 arguments (%d given)", nargs);
@@ -560,7 +580,7 @@ static Value eg_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObje
                         vm_type_name(vm, args[0]));
     Value seq = args[1];
     TypeObject *st = vm_type_of(vm, seq);
-    if (!st->getitem || !st->len || (st->flags & (TPF_DICT_SUBCLASS | TPF_STR_SUBCLASS)) ||
+    if (!st->getitem || !st->len || (st->flags & TPF_DICT_SUBCLASS) ||
         st == vm->t_set || st == vm->t_frozenset)
         return vm_raise(vm, vm->exc_TypeError, "second argument (exceptions) must be a sequence");
     Value excs = vm_sequence_to_tuple(vm, seq);
@@ -588,7 +608,10 @@ static Value eg_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObje
     if (t == vm->exc_BaseExceptionGroup) {
         if (all_exceptions) t = vm->exc_ExceptionGroup;
     } else if (type_is_subtype(t, vm->exc_Exception) && !all_exceptions) {
-        vm_raise(vm, vm->exc_TypeError, "Cannot nest BaseExceptions in an ExceptionGroup");
+        if (t == vm->exc_ExceptionGroup)
+            vm_raise(vm, vm->exc_TypeError, "Cannot nest BaseExceptions in an ExceptionGroup");
+        else
+            vm_raise(vm, vm->exc_TypeError, "Cannot nest BaseExceptions in '%U'", t->name);
         goto done;
     }
     TupleObject *tup = tuple_from(vm, args, 2);
@@ -638,122 +661,318 @@ static Value eg_get_exceptions(EddyVM *vm, Value *a, int n, TupleObject *k) {
     return eg_field(vm, a[0], "exceptions");
 }
 
+static bool is_group(EddyVM *vm, Value v) {
+    return is_exception(vm, v) && type_is_subtype(vm_type_of(vm, v), vm->exc_BaseExceptionGroup);
+}
+
+static bool is_tuple(Value v) {
+    return IS_OBJ(v) && (OBJ_TYPE(AS_OBJ(v))->flags & TPF_TUPLE_SUBCLASS);
+}
+
 static Value eg_derive(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 2) return vm_raise(vm, vm->exc_TypeError, "derive() takes exactly one argument");
+    if (n != 2)
+        return vm_raise(vm, vm->exc_TypeError, "function takes exactly 1 argument (%d given)",
+                        n - 1);
     Value args[2] = {eg_field(vm, a[0], "message"), a[1]};
     return eg_new(vm, vm->exc_BaseExceptionGroup, args, 2, NULL);
 }
 
-// The condition of split()/subgroup(): an exception type, a tuple of them,
-// or a predicate.
-static int eg_matches(EddyVM *vm, Value cond, Value exc) {
-    if (is_exception_type(vm, cond) ||
-        (IS_OBJ(cond) && (OBJ_TYPE(AS_OBJ(cond))->flags & TPF_TUPLE_SUBCLASS)))
-        return vm_isinstance(vm, exc, cond);
-    Value r = vm_call1(vm, cond, exc);
-    if (IS_NULL(r)) return -1;
-    return vm_truthy(vm, r);
+// How a split decides which leaves go to the matching part: split()'s
+// condition (an exception type or tuple of them, or a predicate), or, for
+// except*, membership in a list of leaves that handlers re-raised.
+typedef enum MatcherKind { MATCH_BY_TYPE, MATCH_PREDICATE, MATCH_LEAVES } MatcherKind;
+typedef struct Matcher {
+    MatcherKind kind;
+    Value value; // the type or tuple, the function, or a ListObject of leaves
+} Matcher;
+
+// isinstance by type only, as `except` does (no __instancecheck__).
+static bool type_matches(EddyVM *vm, Value exc, Value cond) {
+    TypeObject *t = vm_type_of(vm, exc);
+    if (is_tuple(cond)) {
+        TupleObject *tt = AS_TUPLE(cond);
+        for (size_t i = 0; i < tt->len; i++)
+            if (is_exception_type(vm, tt->items[i]) && type_is_subtype(t, AS_TYPE(tt->items[i])))
+                return true;
+        return false;
+    }
+    return is_exception_type(vm, cond) && type_is_subtype(t, AS_TYPE(cond));
 }
 
-static int check_condition(EddyVM *vm, Value cond) {
-    if (is_exception_type(vm, cond)) return 0;
-    if (IS_OBJ(cond) && (OBJ_TYPE(AS_OBJ(cond))->flags & TPF_TUPLE_SUBCLASS)) {
-        TupleObject *t = AS_TUPLE(cond);
-        for (size_t i = 0; i < t->len; i++)
-            if (!is_exception_type(vm, t->items[i])) goto bad;
+static int matcher_test(EddyVM *vm, const Matcher *m, Value exc) {
+    switch (m->kind) {
+    case MATCH_BY_TYPE: return type_matches(vm, exc, m->value);
+    case MATCH_PREDICATE: {
+        Value r = vm_call1(vm, m->value, exc);
+        if (IS_NULL(r) || vm_push_root(vm, r) < 0) return -1;
+        int t = vm_truthy(vm, r);
+        vm_pop_roots(vm, 1);
+        return t;
+    }
+    case MATCH_LEAVES: {
+        if (is_group(vm, exc)) return 0; // groups are rebuilt around their leaves
+        ListObject *l = AS_LIST(m->value);
+        for (size_t i = 0; i < l->len; i++)
+            if (v_is(l->items[i], exc)) return 1;
         return 0;
     }
-    if (vm_type_of(vm, cond)->call && !is_type(vm, cond)) return 0;
-bad:
+    }
+    return 0;
+}
+
+static int matcher_of(EddyVM *vm, Value cond, Matcher *m) {
+    m->value = cond;
+    // Only a Python function is a predicate: not a builtin, a bound method
+    // or another callable object, as in CPython.
+    if (is_exact(cond, vm->t_function)) {
+        m->kind = MATCH_PREDICATE;
+        return 0;
+    }
+    m->kind = MATCH_BY_TYPE;
+    if (is_exception_type(vm, cond)) return 0;
+    if (is_exact(cond, vm->t_tuple)) {
+        TupleObject *t = AS_TUPLE(cond);
+        size_t i = 0;
+        while (i < t->len && is_exception_type(vm, t->items[i])) i++;
+        if (i == t->len) return 0;
+    }
     vm_raise(vm, vm->exc_TypeError,
              "expected a function, exception type or tuple of exception types");
     return -1;
 }
 
-// Copy __traceback__, __cause__, __context__ and __notes__ to a derived group.
-static void copy_meta(Value from, Value to) {
+// A part of `from` rebuilt by derive() carries its traceback, cause, context
+// and a copy of its notes (so the parts' notes are independent). Setting the
+// cause suppresses the context, as assigning __cause__ does.
+static int copy_meta(EddyVM *vm, Value from, Value to) {
     ExceptionObject *f = EXCO(from), *t = EXCO(to);
     t->traceback = f->traceback;
-    t->cause = f->cause;
     t->context = f->context;
-    t->suppress_context = f->suppress_context;
-    t->notes = f->notes;
+    t->cause = f->cause;
+    t->suppress_context = true;
+    Value notes = f->notes;
+    if (IS_NULL(notes)) return 0;
+    TypeObject *nt = vm_type_of(vm, notes);
+    if (!nt->getitem || (nt->flags & TPF_DICT_SUBCLASS)) return 0; // not a sequence: dropped
+    ListObject *l = list_new(vm, 0);
+    if (!l) return -1;
+    t->notes = v_obj(l); // reachable through `to`, which the caller roots
+    return list_extend(vm, l, notes);
 }
 
-// Split eg by cond into (match, rest); either may be None. -1 on error.
-static int eg_split_rec(EddyVM *vm, Value eg, Value cond, bool want_rest, Value *match,
-                        Value *rest) {
+// One side of a split group: eg.derive(excs) plus eg's metadata.
+static Value derive_part(EddyVM *vm, Value eg, ListObject *excs) {
+    StrObject *name = str_intern_cstr(vm, "derive");
+    if (!name) return VAL_NULL;
+    Value part = vm_call_method(vm, eg, name, (Value[]){v_obj(excs)}, 1);
+    if (IS_NULL(part)) return part;
+    if (!is_group(vm, part))
+        return vm_raise(vm, vm->exc_TypeError,
+                        "derive must return an instance of BaseExceptionGroup");
+    if (vm_push_root(vm, part) < 0) return VAL_NULL;
+    int rc = copy_meta(vm, eg, part);
+    vm_pop_roots(vm, 1);
+    return rc < 0 ? VAL_NULL : part;
+}
+
+// Split exc into its matching and non-matching parts (None when empty). A
+// whole match is kept intact; otherwise a group's children are split in
+// turn and each side rebuilt with derive_part(). -1 on error.
+static int split_rec(EddyVM *vm, Value exc, const Matcher *m, bool want_rest, Value *match,
+                     Value *rest) {
     *match = *rest = VAL_NONE;
-    int m = eg_matches(vm, cond, eg);
-    if (m < 0) return -1;
-    if (m) {
-        *match = eg;
+    int r = matcher_test(vm, m, exc);
+    if (r < 0) return -1;
+    if (r) {
+        *match = exc;
         return 0;
     }
-    if (!type_is_subtype(vm_type_of(vm, eg), vm->exc_BaseExceptionGroup)) {
-        *rest = eg;
+    Value excs = is_group(vm, exc) ? eg_field(vm, exc, "exceptions") : VAL_NONE;
+    if (!is_tuple(excs)) {
+        if (want_rest) *rest = exc;
         return 0;
     }
-    Value excs = eg_field(vm, eg, "exceptions");
-    if (!IS_OBJ(excs)) {
-        *rest = eg;
-        return 0;
-    }
-    TupleObject *et = AS_TUPLE(excs);
-    ListObject *ml = list_new(vm, 0), *rl = NULL;
+    ListObject *ml = list_new(vm, 0);
     if (!ml || vm_push_root(vm, v_obj(ml)) < 0) return -1;
-    rl = list_new(vm, 0);
+    ListObject *rl = list_new(vm, 0);
     if (!rl || vm_push_root(vm, v_obj(rl)) < 0) {
         vm_pop_roots(vm, 1);
         return -1;
     }
     int status = -1;
+    size_t nroots = 2;
+    TupleObject *et = AS_TUPLE(excs);
     for (size_t i = 0; i < et->len; i++) {
         Value sm, sr;
-        if (eg_split_rec(vm, et->items[i], cond, want_rest, &sm, &sr) < 0) goto done;
+        if (split_rec(vm, et->items[i], m, want_rest, &sm, &sr) < 0) goto done;
+        // No script code runs between the child's result and these appends.
         if (!IS_NONE(sm) && list_append(vm, ml, sm) < 0) goto done;
-        if (want_rest && !IS_NONE(sr) && list_append(vm, rl, sr) < 0) goto done;
+        if (!IS_NONE(sr) && list_append(vm, rl, sr) < 0) goto done;
     }
-    Value derive = VAL_NULL;
-    StrObject *dn = str_intern_cstr(vm, "derive");
     if (ml->len) {
-        Value r = vm_call_method(vm, eg, dn, (Value[]){v_obj(ml)}, 1);
-        if (IS_NULL(r)) goto done;
-        if (is_exception(vm, r)) copy_meta(eg, r);
-        *match = r;
-        if (vm_push_root(vm, r) < 0) goto done;
-        derive = r;
+        Value part = derive_part(vm, exc, ml);
+        if (IS_NULL(part)) goto done;
+        *match = part;
+        // Keep the match alive while derive() runs for the rest.
+        if (vm_push_root(vm, part) < 0) goto done;
+        nroots++;
     }
     if (want_rest && rl->len) {
-        Value r = vm_call_method(vm, eg, dn, (Value[]){v_obj(rl)}, 1);
-        if (!IS_NULL(derive)) vm_pop_roots(vm, 1);
-        derive = VAL_NULL;
-        if (IS_NULL(r)) goto done;
-        if (is_exception(vm, r)) copy_meta(eg, r);
-        *rest = r;
+        Value part = derive_part(vm, exc, rl);
+        if (IS_NULL(part)) goto done;
+        *rest = part;
     }
-    if (!IS_NULL(derive)) vm_pop_roots(vm, 1);
     status = 0;
 done:
-    vm_pop_roots(vm, 2);
+    vm_pop_roots(vm, nroots);
     return status;
 }
 
 static Value eg_split(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 2) return vm_raise(vm, vm->exc_TypeError, "split() takes exactly one argument");
-    if (check_condition(vm, a[1]) < 0) return VAL_NULL;
-    Value m, r;
-    if (eg_split_rec(vm, a[0], a[1], true, &m, &r) < 0) return VAL_NULL;
-    TupleObject *t = tuple_from(vm, (Value[]){m, r}, 2);
+    if (n != 2)
+        return vm_raise(vm, vm->exc_TypeError, "split expected 1 argument, got %d", n - 1);
+    Matcher m;
+    if (matcher_of(vm, a[1], &m) < 0) return VAL_NULL;
+    Value match, rest;
+    if (split_rec(vm, a[0], &m, true, &match, &rest) < 0) return VAL_NULL;
+    TupleObject *t = tuple_from(vm, (Value[]){match, rest}, 2);
     return t ? v_obj(t) : VAL_NULL;
 }
 
 static Value eg_subgroup(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 2) return vm_raise(vm, vm->exc_TypeError, "subgroup() takes exactly one argument");
-    if (check_condition(vm, a[1]) < 0) return VAL_NULL;
-    Value m, r;
-    if (eg_split_rec(vm, a[0], a[1], false, &m, &r) < 0) return VAL_NULL;
-    return m;
+    if (n != 2)
+        return vm_raise(vm, vm->exc_TypeError, "subgroup expected 1 argument, got %d", n - 1);
+    Matcher m;
+    if (matcher_of(vm, a[1], &m) < 0) return VAL_NULL;
+    Value match, rest;
+    if (split_rec(vm, a[0], &m, false, &match, &rest) < 0) return VAL_NULL;
+    return match;
+}
+
+// ---------------------------------------------------------------------------
+// except* support (CHECK_EG_MATCH and PREP_RERAISE_STAR in vm/interp.c)
+
+// The type of `except* T` must be an exception class or a tuple of them, and
+// none of them an exception group.
+static int check_star_type(EddyVM *vm, Value type) {
+    bool tuple = is_tuple(type);
+    size_t n = tuple ? AS_TUPLE(type)->len : 1;
+    for (size_t i = 0; i < n; i++)
+        if (!is_exception_type(vm, tuple ? AS_TUPLE(type)->items[i] : type)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "catching classes that do not inherit from BaseException is not allowed");
+            return -1;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (type_is_subtype(AS_TYPE(tuple ? AS_TUPLE(type)->items[i] : type),
+                            vm->exc_BaseExceptionGroup)) {
+            vm_raise(vm, vm->exc_TypeError,
+                     "catching ExceptionGroup with except* is not allowed. Use except instead.");
+            return -1;
+        }
+    return 0;
+}
+
+int exc_group_match(EddyVM *vm, Value exc, Value type, Value *match, Value *rest) {
+    if (check_star_type(vm, type) < 0) return -1;
+    *match = VAL_NONE;
+    *rest = exc;
+    if (IS_NONE(exc)) return 0; // an earlier clause took everything
+    if (type_matches(vm, exc, type)) {
+        *rest = VAL_NONE;
+        if (is_group(vm, exc)) {
+            *match = exc;
+            return 0;
+        }
+        // A naked exception is handled as a group of one.
+        TupleObject *one = tuple_from(vm, &exc, 1);
+        if (!one || vm_push_root(vm, v_obj(one)) < 0) return -1;
+        Value args[2] = {v_obj(vm->names.empty), v_obj(one)};
+        *match = eg_new(vm, vm->exc_BaseExceptionGroup, args, 2, NULL);
+        vm_pop_roots(vm, 1);
+        return IS_NULL(*match) ? -1 : 0;
+    }
+    if (!is_group(vm, exc)) return 0;
+    StrObject *name = str_intern_cstr(vm, "split");
+    if (!name) return -1;
+    Value pair = vm_call_method(vm, exc, name, &type, 1);
+    if (IS_NULL(pair)) return -1;
+    if (!is_exact(pair, vm->t_tuple) || AS_TUPLE(pair)->len != 2) {
+        vm_raise(vm, vm->exc_TypeError, "%s.split must return a 2-tuple, got %s",
+                 vm_type_name(vm, exc), vm_type_name(vm, pair));
+        return -1;
+    }
+    *match = AS_TUPLE(pair)->items[0];
+    if (!IS_NONE(*match)) *rest = AS_TUPLE(pair)->items[1];
+    return 0;
+}
+
+// Leaves of exc (itself unless it is a group), appended to out.
+static int collect_leaves(EddyVM *vm, Value exc, ListObject *out, int depth) {
+    if (IS_NONE(exc)) return 0;
+    Value excs = is_group(vm, exc) ? eg_field(vm, exc, "exceptions") : VAL_NONE;
+    if (!is_tuple(excs)) return list_append(vm, out, exc);
+    if (depth > 1000) {
+        vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded");
+        return -1;
+    }
+    TupleObject *t = AS_TUPLE(excs);
+    for (size_t i = 0; i < t->len; i++)
+        if (collect_leaves(vm, t->items[i], out, depth + 1) < 0) return -1;
+    return 0;
+}
+
+// Same traceback, cause and context: a part of orig that a handler let go
+// or re-raised with a bare `raise` (which adds no traceback entry).
+static bool same_metadata(Value a, Value b) {
+    ExceptionObject *x = EXCO(a), *y = EXCO(b);
+    return v_is(x->traceback, y->traceback) && v_is(x->cause, y->cause) &&
+           v_is(x->context, y->context);
+}
+
+Value exc_prep_reraise_star(EddyVM *vm, Value orig, Value excs) {
+    ListObject *all = AS_LIST(excs);
+    if (all->len == 0) return VAL_NONE;
+    // A naked exception: only one clause can have run.
+    if (!is_group(vm, orig)) return all->items[0];
+    ListObject *raised = list_new(vm, 0);
+    if (!raised || vm_push_root(vm, v_obj(raised)) < 0) return VAL_NULL;
+    ListObject *kept = list_new(vm, 0);
+    if (!kept || vm_push_root(vm, v_obj(kept)) < 0) {
+        vm_pop_roots(vm, 1);
+        return VAL_NULL;
+    }
+    Value result = VAL_NULL;
+    for (size_t i = 0; i < all->len; i++) {
+        Value e = all->items[i];
+        if (IS_NONE(e)) continue;
+        if (is_exception(vm, e) && same_metadata(e, orig)) {
+            if (collect_leaves(vm, e, kept, 0) < 0) goto done;
+        } else if (list_append(vm, raised, e) < 0) {
+            goto done;
+        }
+    }
+    // What is re-raised of orig keeps orig's shape: the projection of orig
+    // onto the kept leaves.
+    Value reraised = VAL_NONE, ignored;
+    if (kept->len) {
+        Matcher m = {MATCH_LEAVES, v_obj(kept)};
+        if (split_rec(vm, orig, &m, false, &reraised, &ignored) < 0) goto done;
+    }
+    if (raised->len == 0) {
+        result = reraised;
+        goto done;
+    }
+    if (!IS_NONE(reraised) && list_append(vm, raised, reraised) < 0) goto done;
+    if (raised->len == 1) {
+        result = raised->items[0];
+        goto done;
+    }
+    Value args[2] = {v_obj(vm->names.empty), v_obj(raised)};
+    result = eg_new(vm, vm->exc_BaseExceptionGroup, args, 2, NULL);
+done:
+    vm_pop_roots(vm, 2);
+    return result;
 }
 
 static Value eg_class_getitem(EddyVM *vm, Value *a, int n, TupleObject *k) { return a[0]; }
@@ -829,6 +1048,7 @@ int exc_init_types(EddyVM *vm) {
         {"__notes__", be_get_notes, be_set_notes},
     };
     if (add_attrs(vm, be, be_attrs, sizeof(be_attrs) / sizeof(be_attrs[0])) < 0 ||
+        add_notes_deleter(vm, be) < 0 ||
         type_add_method(vm, be, "__init__", be_init, NATIVE_METHOD) < 0 ||
         type_add_method(vm, be, "with_traceback", be_with_traceback, NATIVE_METHOD) < 0 ||
         type_add_method(vm, be, "add_note", be_add_note, NATIVE_METHOD) < 0 ||

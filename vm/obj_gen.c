@@ -34,8 +34,11 @@ typedef struct CoroOrigin {
     uint32_t pc;
 } CoroOrigin;
 
-// obj_flags bit: counted in vm->early_finalize_live (not yet started).
-#define GENF_UNSTARTED 1u
+// obj_flags bits. Each one set counts once in vm->early_finalize_live, which
+// is what makes the collector look at dead objects (gc.c).
+#define GENF_UNSTARTED 1u // a coroutine not yet started (the "never awaited" warning)
+#define GENF_LIVE 2u      // started and not finished: may need closing when it dies
+#define GENF_PENDING 4u   // queued in vm->gen_pending for gen_close_pending
 
 static CoroOrigin *coro_origin(GenObject *g) {
     return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
@@ -127,6 +130,10 @@ Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
     g->root = g;
     g->chain_len = 1;
     coro_uncount(vm, g);
+    if (g->state == GEN_CREATED) {
+        g->hdr.obj_flags |= GENF_LIVE;
+        vm->early_finalize_live++;
+    }
     Frame *f = gen_frame(g);
     if (!IS_NULL(v)) *f->sp++ = v;
     f->prev = fb->frame;
@@ -145,6 +152,10 @@ void gen_unlink(EddyVM *vm, Fiber *fb, GenObject *g, bool finished) {
     fb->depth--;
     f->prev = NULL;
     g->state = finished ? GEN_CLOSED : GEN_SUSPENDED;
+    if (finished && (g->hdr.obj_flags & GENF_LIVE)) {
+        g->hdr.obj_flags &= (uint16_t)~GENF_LIVE;
+        vm->early_finalize_live--;
+    }
     g->exc_state = finished || v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
     vm->handled_exc = g->saved_exc;
     g->saved_exc = VAL_NULL;
@@ -419,6 +430,28 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
     return out;
 }
 
+// For the event loop's task step: resume coroutine g with v, or throw exc
+// into it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.
+int gen_step(EddyVM *vm, GenObject *g, Value v, Value exc, Value *out) {
+    if (!IS_NULL(exc)) {
+        Value r = gen_throw_exc(vm, g, exc);
+        if (!IS_NULL(r)) {
+            *out = r;
+            return 1;
+        }
+        if (!vm_err_matches(vm, vm->exc_StopIteration)) return -1;
+        *out = gen_fetch_stop_value(vm);
+        return 0;
+    }
+    int c = gen_check_resume(vm, g, v);
+    if (c < 0) return -1;
+    if (c == 0) {
+        vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+        return -1;
+    }
+    return gen_resume(vm, g, v, false, out);
+}
+
 static Value gen_close(EddyVM *vm, GenObject *g) {
     gen_thaw(g);
     if (g->state == GEN_CREATED || g->state == GEN_CLOSED) {
@@ -438,6 +471,173 @@ static Value gen_close(EddyVM *vm, GenObject *g) {
         return VAL_NONE;
     }
     return VAL_NULL;
+}
+
+// ---------------------------------------------------------------------------
+// Collection: closing unreachable generators
+//
+// CPython closes a suspended generator when it becomes garbage, so its
+// finally blocks and __exit__ methods run. Our collector must not run script
+// code, so it only finds them (gen_gc_resurrect, after marking): a dead
+// generator whose close() would run code is marked, with everything it
+// references, and queued; gen_close_pending closes the queue once the
+// collection is over. Everything else dies silently, as close() would have
+// had no visible effect. A queued generator is flagged GENF_PENDING and
+// stays counted in early_finalize_live, so a collection that happens before
+// it is closed (from a finally block of an earlier one) keeps it alive too.
+
+static Value gen_repr(EddyVM *vm, Value self);
+
+// Would closing g run code? It must be started and suspended, and not an
+// inner frame of a frozen await chain (its root closes the chain): then
+// either a try/with block covers its yield, or its `yield from` delegates to
+// an object that is not a generator (whose close() is called).
+static bool gen_needs_close(EddyVM *vm, GenObject *g) {
+    if (g->state != GEN_SUSPENDED || g->root != g) return false;
+    if (g->leaf) return true;
+    CodeObject *co = g->code;
+    uint32_t pc = (uint32_t)(gen_frame(g)->instr - 1 - co->code);
+    for (uint32_t i = 0; i < co->nexc; i++)
+        if (co->exc_table[i].start <= pc && pc < co->exc_table[i].end) return true;
+    Value yf = gen_yieldfrom(g);
+    return !IS_NULL(yf) && !gen_like(vm, yf);
+}
+
+// Queue g for closing (no allocation of VM objects: raw memory, safe inside
+// the collector). False when out of memory: g then dies without closing.
+static bool pending_push(EddyVM *vm, GenObject *g) {
+    if (vm->gen_pending_len == vm->gen_pending_cap) {
+        size_t cap = vm->gen_pending_cap ? vm->gen_pending_cap * 2 : 16;
+        Obj **a = mem_alloc_raw(vm, cap * sizeof(Obj *));
+        if (!a) return false;
+        if (vm->gen_pending) {
+            memcpy(a, vm->gen_pending, vm->gen_pending_len * sizeof(Obj *));
+            mem_free_raw(vm, vm->gen_pending, vm->gen_pending_cap * sizeof(Obj *));
+        }
+        vm->gen_pending = a;
+        vm->gen_pending_cap = cap;
+    }
+    vm->gen_pending[vm->gen_pending_len++] = &g->hdr;
+    g->hdr.obj_flags |= GENF_PENDING;
+    vm->early_finalize_live++;
+    return true;
+}
+
+static bool is_gen_type(EddyVM *vm, TypeObject *t) {
+    return t == vm->t_generator || t == vm->t_coroutine || t == vm->t_async_generator;
+}
+
+bool gen_gc_resurrect(EddyVM *vm) {
+    bool any = false;
+    for (size_t i = 0; i < vm->objects_len; i++) {
+        Obj *o = vm->objects[i];
+        if (o->gc_marked | o->gc_pinned) continue;
+        if (!is_gen_type(vm, o->type) || !(o->obj_flags & (GENF_LIVE | GENF_PENDING))) continue;
+        GenObject *g = (GenObject *)o;
+        if (!(o->obj_flags & GENF_PENDING) && (!gen_needs_close(vm, g) || !pending_push(vm, g)))
+            continue;
+        gc_mark_obj(vm, o);
+        any = true;
+    }
+    return any;
+}
+
+// Dead generators that were not queued: forget their counts.
+static void gen_finalize(EddyVM *vm, Obj *o) {
+    uint16_t counted = o->obj_flags & (GENF_LIVE | GENF_PENDING);
+    if (counted & GENF_LIVE) vm->early_finalize_live--;
+    if (counted & GENF_PENDING) vm->early_finalize_live--;
+    o->obj_flags &= (uint16_t)~(GENF_LIVE | GENF_PENDING);
+}
+
+// CPython's "unraisable exception" report for an exception from a close()
+// nobody called: printed to stderr and cleared.
+static void report_unraisable(EddyVM *vm, GenObject *g) {
+    Value exc = vm_err_fetch(vm);
+    if (vm_push_root(vm, exc) < 0) {
+        vm_err_clear(vm);
+        return;
+    }
+    Value r = gen_repr(vm, v_obj(g));
+    vm_err_clear(vm);
+    io_flush_std(vm);
+    fprintf(stderr, "Exception ignored in: %s\n", IS_NULL(r) ? "<generator>" : AS_STR(r)->data);
+    if (is_exception(vm, exc)) {
+        // The report shows this exception alone, without its chain.
+        ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
+        e->cause = VAL_NONE;
+        e->context = VAL_NONE;
+    }
+    if (!IS_NULL(exc)) vm_print_exception(vm, exc, stderr);
+    fflush(stderr);
+    vm_err_clear(vm);
+    vm_pop_roots(vm, 1);
+}
+
+// Close one generator for the collector. Async generators: CPython gives
+// them to the finalizer of sys.set_asyncgen_hooks() (the running event
+// loop's, which schedules aclose()) when one was installed as the
+// generator first ran, and closes them like this otherwise. There are no
+// asyncgen hooks yet; an event loop would hook in here.
+static void close_for_gc(EddyVM *vm, GenObject *g) {
+    Value r = gen_close(vm, g);
+    if (IS_NULL(r)) report_unraisable(vm, g);
+    vm->gen_closed++;
+    // One try only: a generator that ignored GeneratorExit now dies silently.
+    if (g->hdr.obj_flags & GENF_LIVE) {
+        g->hdr.obj_flags &= (uint16_t)~GENF_LIVE;
+        vm->early_finalize_live--;
+    }
+}
+
+void gen_close_pending(EddyVM *vm) {
+    if (vm->gen_closing || vm->gen_pending_len == 0) return;
+    vm->gen_closing = true;
+    Value pending = vm->exc; // normally none at a safe point; kept if there is one
+    vm->exc = VAL_NULL;
+    bool rooted = vm_push_root(vm, pending) == 0;
+    if (!rooted) vm->exc = pending;
+    // The queue may grow while it is processed (collections inside finally
+    // blocks): read it afresh each time.
+    for (size_t i = 0; rooted && i < vm->gen_pending_len; i++) {
+        GenObject *g = (GenObject *)vm->gen_pending[i];
+        g->hdr.obj_flags &= (uint16_t)~GENF_PENDING;
+        vm->early_finalize_live--;
+        if (vm_push_root(vm, v_obj(g)) < 0) {
+            vm_err_clear(vm);
+            continue; // out of memory: it dies unclosed at the next collection
+        }
+        close_for_gc(vm, g);
+        vm_pop_roots(vm, 1);
+    }
+    if (rooted) {
+        vm->gen_pending_len = 0;
+        vm_pop_roots(vm, 1);
+        vm->exc = pending;
+    }
+    vm->gen_closing = false;
+}
+
+void gen_close_all(EddyVM *vm) {
+    // Closing may leave other generators suspended (a finally that starts
+    // one): a few rounds, like CPython's repeated collections at exit.
+    for (int round = 0; round < 4; round++) {
+        for (size_t i = 0; i < vm->objects_len; i++) {
+            Obj *o = vm->objects[i];
+            if (!is_gen_type(vm, o->type) || !(o->obj_flags & GENF_LIVE) ||
+                (o->obj_flags & GENF_PENDING))
+                continue;
+            if (gen_needs_close(vm, (GenObject *)o)) pending_push(vm, (GenObject *)o);
+        }
+        if (vm->gen_pending_len == 0) return;
+        gen_close_pending(vm);
+    }
+}
+
+void gen_free_pending(EddyVM *vm) {
+    if (vm->gen_pending) mem_free_raw(vm, vm->gen_pending, vm->gen_pending_cap * sizeof(Obj *));
+    vm->gen_pending = NULL;
+    vm->gen_pending_len = vm->gen_pending_cap = 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -876,11 +1076,148 @@ static Value ag_aclose(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return await_new(vm, vm->t_async_gen_athrow, as_gen(args[0]), VAL_NONE, true);
 }
 
+// ---------------------------------------------------------------------------
+// anext(aiter, default): an awaitable that awaits aiter.__anext__() and
+// answers `default` (StopIteration(default)) when that raises
+// StopAsyncIteration. The awaitable's iterator is fetched on first use and
+// kept, so an __anext__ that suspends several times is resumed, not redone.
+
+typedef struct AnextObject {
+    Obj hdr;
+    Value wrapped; // the async iterator
+    Value dflt;    // the default value
+    Value it;      // the iterator of wrapped.__anext__()'s awaitable; V_NULL until fetched
+} AnextObject;
+
+static void anext_trace(EddyVM *vm, Obj *o) {
+    AnextObject *a = (AnextObject *)o;
+    gc_mark_value(vm, a->wrapped);
+    gc_mark_value(vm, a->dflt);
+    gc_mark_value(vm, a->it);
+}
+
+Value gen_anext_awaitable_new(EddyVM *vm, Value aiter, Value dflt) {
+    AnextObject *a = (AnextObject *)obj_alloc(vm, vm->t_anext_awaitable, sizeof(AnextObject));
+    if (!a) return VAL_NULL;
+    a->wrapped = aiter;
+    a->dflt = dflt;
+    a->it = VAL_NULL;
+    return v_obj(a);
+}
+
+// The iterator to delegate to: a coroutine, an async generator's awaitable,
+// or what the awaitable's __await__() returns. V_NULL + TypeError.
+static Value anext_iter(EddyVM *vm, AnextObject *a) {
+    if (!IS_NULL(a->it)) return a->it;
+    Value aw = vm_call_method(vm, a->wrapped, vm->names.__anext__, NULL, 0);
+    if (IS_NULL(aw)) return VAL_NULL;
+    TypeObject *t = vm_type_of(vm, aw);
+    if (t == vm->t_coroutine || t == vm->t_async_gen_asend || t == vm->t_async_gen_athrow) {
+        a->it = aw;
+        return aw;
+    }
+    if (IS_NULL(type_lookup(vm, t, vm->names.__await__)))
+        return vm_raise(vm, vm->exc_TypeError, "'%s' object can't be awaited",
+                        vm_type_name(vm, aw));
+    if (vm_push_root(vm, aw) < 0) return VAL_NULL;
+    Value it = vm_call_method(vm, aw, vm->names.__await__, NULL, 0);
+    vm_pop_roots(vm, 1);
+    if (IS_NULL(it)) return VAL_NULL;
+    if (is_exact(it, vm->t_coroutine))
+        return vm_raise(vm, vm->exc_TypeError, "__await__() returned a coroutine");
+    TypeObject *itt = vm_type_of(vm, it);
+    if (!itt->next && IS_NULL(type_lookup(vm, itt, vm->names.__next__)))
+        return vm_raise(vm, vm->exc_TypeError, "__await__() returned non-iterator of type '%s'",
+                        vm_type_name(vm, it));
+    a->it = it;
+    return it;
+}
+
+// The delegate's answer r: StopAsyncIteration becomes StopIteration(default).
+static Value anext_result(EddyVM *vm, AnextObject *a, Value r) {
+    if (IS_NULL(r) && vm_err_matches(vm, vm->exc_StopAsyncIteration)) {
+        vm_err_clear(vm);
+        return gen_raise_stop(vm, a->dflt);
+    }
+    return r;
+}
+
+static Value anext_send_value(EddyVM *vm, AnextObject *a, Value v) {
+    Value it = anext_iter(vm, a);
+    if (IS_NULL(it)) return anext_result(vm, a, VAL_NULL);
+    Value r;
+    if (gen_like(vm, it)) {
+        r = gen_send(vm, (GenObject *)AS_OBJ(it), v);
+    } else if (is_exact(it, vm->t_async_gen_asend) || is_exact(it, vm->t_async_gen_athrow)) {
+        r = await_send(vm, (AwaitObject *)AS_OBJ(it), v);
+    } else if (IS_NONE(v)) {
+        TypeObject *t = vm_type_of(vm, it);
+        if (t->next && !(t->flags & TPF_HEAPTYPE)) {
+            int n = t->next(vm, it, &r);
+            if (n == 0) r = vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+            else if (n < 0) r = VAL_NULL;
+        } else {
+            r = vm_call_method(vm, it, vm->names.__next__, NULL, 0);
+        }
+    } else {
+        r = vm_call_method(vm, it, vm->names.send, &v, 1);
+    }
+    return anext_result(vm, a, r);
+}
+
+static AnextObject *as_anext(Value v) { return (AnextObject *)AS_OBJ(v); }
+
+static Value an_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "send", kw) < 0 || args_count(vm, "send", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    return anext_send_value(vm, as_anext(args[0]), args[1]);
+}
+
+static Value an_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "__next__", kw) < 0 || args_count(vm, "__next__", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return anext_send_value(vm, as_anext(args[0]), VAL_NONE);
+}
+
+static Value an_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
+        return VAL_NULL;
+    AnextObject *a = as_anext(args[0]);
+    Value it = anext_iter(vm, a);
+    if (IS_NULL(it)) return anext_result(vm, a, VAL_NULL);
+    return anext_result(vm, a, vm_call_method(vm, it, vm->names.throw, args + 1, nargs - 1));
+}
+
+static Value an_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "close", kw) < 0 || args_count(vm, "close", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    AnextObject *a = as_anext(args[0]);
+    Value it = anext_iter(vm, a);
+    if (IS_NULL(it)) return anext_result(vm, a, VAL_NULL);
+    return anext_result(vm, a, vm_call_method(vm, it, vm->names.close, NULL, 0));
+}
+
+static int init_anext_type(EddyVM *vm) {
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_anext_awaitable, vm->t_object, sizeof(AnextObject), 0);
+    if (!t) return -1;
+    t->trace = anext_trace;
+    if (type_add_method(vm, t, "send", an_send, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__next__", an_next, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "throw", an_throw, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "close", an_close, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__await__", m_iter, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__iter__", m_iter, NATIVE_METHOD) < 0)
+        return -1;
+    return 0;
+}
+
 static int init_async_gen_types(EddyVM *vm) {
     TypeObject *t = type_new_builtin(vm, vm->t_async_generator, vm->t_object, sizeof(GenObject), 0);
     if (!t) return -1;
     t->trace = gen_trace;
     t->repr = gen_repr;
+    t->finalize = gen_finalize;
     if (type_add_method(vm, t, "__aiter__", ag_aiter, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "__anext__", ag_anext, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "asend", ag_asend, NATIVE_METHOD) < 0 ||
@@ -917,6 +1254,7 @@ int gen_init_types(EddyVM *vm) {
     if (!t) return -1;
     t->trace = gen_trace;
     t->repr = gen_repr;
+    t->finalize = gen_finalize;
     t->iter = gen_iter;
     t->next = gen_next_slot;
     if (type_add_method(vm, t, "__iter__", m_iter, NATIVE_METHOD) < 0 ||
@@ -937,6 +1275,7 @@ int gen_init_types(EddyVM *vm) {
     t->trace = gen_trace;
     t->flags |= TPF_EARLY_FINALIZE;
     t->early_finalize = coro_early_finalize;
+    t->finalize = gen_finalize;
     t->repr = gen_repr;
     if (type_add_method(vm, t, "send", m_send, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "throw", m_throw, NATIVE_METHOD) < 0 ||
@@ -950,6 +1289,7 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
         return -1;
     if (init_async_gen_types(vm) < 0) return -1;
+    if (init_anext_type(vm) < 0) return -1;
     t = type_new_builtin(vm, vm->t_frame, vm->t_object, sizeof(FrameObject), 0);
     if (!t) return -1;
     t->trace = frame_trace;

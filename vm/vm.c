@@ -57,7 +57,7 @@ static int init_types(EddyVM *vm) {
         float_init_type,   str_init_types,  bytes_init_types, tuple_init_types,
         list_init_types,   dict_init_types, set_init_types,   range_init_types,
         slice_init_type,   iter_init_types, module_init_type, traceback_init_type,
-        io_init_types,     gen_init_types,
+        io_init_types,     gen_init_types, loop_init_types, future_init_types,
     };
     for (size_t i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
         if (inits[i](vm) < 0) return -1;
@@ -84,6 +84,8 @@ EddyVM *vm_new(const EddyConfig *config) {
     vm->handled_exc = VAL_NULL;
     vm->memory_error = VAL_NULL;
     vm->repr_stack = VAL_NULL;
+    vm->event_loop = VAL_NULL;
+    vm->current_task = VAL_NULL;
 
     // Nothing below may collect: collections happen only at safe points of
     // running bytecode, and no bytecode runs until import_init.
@@ -103,7 +105,9 @@ EddyVM *vm_new(const EddyConfig *config) {
 void vm_free(EddyVM *vm) {
     if (!vm) return;
     interp_free(vm);
+    loop_free_all(vm);
     gc_free_all(vm);
+    gen_free_pending(vm);
     if (vm->intern) mem_free(vm, vm->intern, vm->intern_cap * sizeof(StrObject *));
     if (vm->roots) mem_free(vm, vm->roots, vm->roots_cap * sizeof(Value));
     mem_release_pools(vm);

@@ -132,12 +132,31 @@ struct EddyVM {
     // int); reached by the GC through the sys module's trace.
     DictObject *native_modules;
 
+    // ---- asyncio (vm/loop.c, vm/obj_future.c, stdlib/mod_asyncio.c)
+    struct LoopObject *running_loop; // the loop inside run_forever(), or NULL
+    Value event_loop;                // set_event_loop()'s loop, or V_NULL
+    Value current_task;              // the task whose step is running, or V_NULL
+    struct TaskObject **tasks;       // every pending task: the loop keeps them alive
+    size_t tasks_len, tasks_cap;
+    uint64_t task_counter;           // default names Task-1, Task-2, ...
+    TypeObject *exc_CancelledError;  // created with the _asyncio_core module
+    TypeObject *exc_InvalidStateError;
+
     // ---- ints (vm/obj_int.c): sys.set_int_max_str_digits(); 0 = no limit.
     // Set to CPython's default 4300 by int_init_types().
     int64_t int_max_str_digits;
 
     // ---- host configuration
     EddyConfig config;
+    // ---- generators the collector found dead while suspended in a try/with
+    // (vm/obj_gen.c): kept alive (flagged, resurrected by each collection)
+    // until gen_close_pending() closes them after the collection. Raw memory.
+    Obj **gen_pending;
+    size_t gen_pending_len, gen_pending_cap;
+    bool gen_closing;        // gen_close_pending() is running
+    uint64_t gen_closed;     // how many it has closed (gc.collect() repeats while it grows)
+    bool gc_disabled;        // gc.disable(): reported by gc.isenabled() only (stdlib/mod_gc.c)
+
     int exit_code;           // set when SystemExit ends a run (api.c)
     int argc;
     char **argv;
@@ -260,6 +279,29 @@ int module_init_type(EddyVM *vm);   // import.c
 int traceback_init_type(EddyVM *vm); // error.c
 int io_init_types(EddyVM *vm);      // stdlib/mod_io.c
 int gen_init_types(EddyVM *vm);     // obj_gen.c: generator frame
+// obj_gen.c: anext(aiter, default)'s awaitable. V_NULL + MemoryError.
+Value gen_anext_awaitable_new(EddyVM *vm, Value aiter, Value dflt);
+// obj_gen.c, for the collector: after marking, keep alive (mark) every dead
+// generator, coroutine or async generator suspended where closing it would
+// run code (a try/with around its yield) and queue it; true if any was
+// marked (the caller drains again). No script code runs.
+bool gen_gc_resurrect(EddyVM *vm);
+// Close the queued generators (after a collection, outside the collector);
+// an exception from close() is printed as "Exception ignored in: ..." and
+// cleared. Runs script code.
+void gen_close_pending(EddyVM *vm);
+// VM teardown (eddy_vm_free, before anything is freed): close every
+// generator still suspended where closing runs code, as CPython does at exit.
+void gen_close_all(EddyVM *vm);
+// gc.c / vm_free: release the queue's memory.
+void gen_free_pending(EddyVM *vm);
+int gc_module_init(EddyVM *vm, ModuleObject *m); // stdlib/mod_gc.c: the gc module
+int loop_init_types(EddyVM *vm);    // loop.c: event loop, Handle, TimerHandle
+int future_init_types(EddyVM *vm);  // obj_future.c: Future, FutureIter, Task
+// GC: the running loop, the pending tasks and the asyncio exception types (loop.c).
+void loop_mark_roots(EddyVM *vm);
+// vm_free: release the task registry and close loops' descriptors (loop.c).
+void loop_free_all(EddyVM *vm);
 // Called after all type_ready(): creates the exception classes of
 // exceptions.def (obj_exc.c) and vm->memory_error.
 int exc_init_types(EddyVM *vm);
@@ -420,6 +462,14 @@ Value exc_new(EddyVM *vm, TypeObject *t, TupleObject *args);
 Value exc_new_msg(EddyVM *vm, TypeObject *t, StrObject *msg);
 bool is_exception(EddyVM *vm, Value v);
 bool is_exception_type(EddyVM *vm, Value v);
+// except* T (CHECK_EG_MATCH): check T, then split exc into the part T matches
+// (a naked exception is wrapped in a group of one) and the rest; *match is
+// None and *rest is exc when nothing matches. -1 with an exception pending.
+int exc_group_match(EddyVM *vm, Value exc, Value type, Value *match, Value *rest);
+// End of a try-except* (PREP_RERAISE_STAR): from the original exception and
+// the list of what the clauses raised or left unhandled, the exception to
+// re-raise, or None.
+Value exc_prep_reraise_star(EddyVM *vm, Value orig, Value excs);
 
 // ===========================================================================
 // vm/obj_int.c - int (small and big) and bool
@@ -601,6 +651,7 @@ int builtins_init(EddyVM *vm, ModuleObject *m);
 int sys_init(EddyVM *vm, ModuleObject *m);
 int time_init(EddyVM *vm, ModuleObject *m);
 int math_init(EddyVM *vm, ModuleObject *m);
+int asyncio_core_init(EddyVM *vm, ModuleObject *m); // stdlib/mod_asyncio.c: `_asyncio`
 // Write to sys.stdout / sys.stderr (through their write() methods).
 int vm_write_stdout(EddyVM *vm, StrObject *s);
 // stdlib/mod_io.c: flush the VM's own stdout/stderr objects (sys.__stdout__,

@@ -1,0 +1,166 @@
+// loop.h - the event loop, futures and tasks: layouts shared by vm/loop.c
+// (the loop, its handles, timers and poller), vm/obj_future.c (Future, Task)
+// and stdlib/mod_asyncio.c (the `_asyncio_core` module).
+//
+// One loop runs at a time per VM (vm->running_loop). Its ready queue is a
+// ring of ReadyEntry records, not of Handle objects: the loop's own work
+// (a task's step, a task's wake-up by the future it waited on, a future's
+// done callback, a sleep's timer) is queued without allocating anything.
+// Only loop.call_soon/call_later/call_at create Handle objects, because the
+// script gets them back. The order is CPython's in every case: done
+// callbacks are queued with call_soon semantics, timers that are due move
+// to the ready queue in heap order (loop.c), and each iteration runs
+// exactly the entries that were ready when it started.
+#ifndef EDDY_LOOP_H
+#define EDDY_LOOP_H
+
+#ifndef EDDY_BUILD_CORE
+#error "vm/loop.h is internal to the Eddy core"
+#endif
+
+#include "vm.h"
+
+typedef struct LoopObject LoopObject;
+
+enum ReadyKind {
+    READY_HANDLE,          // a = Handle/TimerHandle: run its callback unless cancelled
+    READY_TASK_STEP,       // a = Task, b = exception to throw in, or V_NULL
+    READY_TASK_WAKEUP,     // a = Task, b = the future it waited on (done)
+    READY_FUTURE_CALLBACK, // a = callable, b = the done future: a(b)
+    READY_SET_RESULT,      // a = Future, b = value: set unless no longer pending (sleep)
+    READY_STOP,            // stop the loop (run_until_complete's future is done)
+};
+
+typedef struct ReadyEntry {
+    uint32_t kind; // ReadyKind
+    Value a, b;
+} ReadyEntry;
+
+// A timer in the loop's min-heap (keyed by `when` alone, as CPython's).
+typedef struct TimerEntry {
+    double when;
+    ReadyEntry entry; // queued when due
+} TimerEntry;
+
+// Handle (call_soon) and TimerHandle (call_later / call_at).
+typedef struct HandleObject {
+    Obj hdr;
+    Value callback;
+    TupleObject *args;
+    LoopObject *loop;
+    double when; // TimerHandle only
+    bool cancelled;
+    bool is_timer;
+    bool scheduled; // in the timer heap
+} HandleObject;
+
+struct LoopObject {
+    Obj hdr;
+    DictObject *dict; // instance attributes (subclasses)
+    ReadyEntry *ready; // ring buffer
+    size_t ready_head, ready_len, ready_cap;
+    TimerEntry *timers; // binary min-heap
+    size_t timers_len, timers_cap;
+    size_t timers_cancelled; // cancelled timers still in the heap (CPython's count)
+    Value exception_handler; // None or callable(loop, context)
+    Value task_factory;      // None (unused yet)
+    ListObject *unretrieved; // futures that got an exception: reported at close() if unread
+    size_t unretrieved_checked; // its length when last compacted
+    double slow_callback_duration;
+    int epoll_fd; // -1 until first needed
+    int wake_fd;  // eventfd registered with epoll_fd, -1 until first needed
+    bool running, stopping, closed, debug;
+};
+
+enum FutureState { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
+
+// A done callback: kind CB_CALL calls fn(future) through the ready queue;
+// CB_TASK_WAKEUP wakes the task fn (the fast path of `await future`).
+enum { CB_CALL, CB_TASK_WAKEUP, CB_STOP_LOOP };
+typedef struct FutureCallback {
+    Value fn;
+    uint32_t kind;
+} FutureCallback;
+
+typedef struct FutureObject {
+    Obj hdr;
+    DictObject *dict;
+    LoopObject *loop;
+    Value result;
+    Value exception;
+    Value cancel_message;  // str/any or None
+    Value cancelled_exc;   // the CancelledError that cancelled a task, or V_NULL
+    FutureCallback *callbacks;
+    uint32_t ncallbacks, callbacks_cap;
+    uint8_t state; // FutureState
+    bool log_traceback; // an exception nobody retrieved yet
+    bool blocking;      // _asyncio_future_blocking
+    bool is_task;
+    bool timer_pending; // a sleep's timer will complete it (counts as cancelled if cancelled)
+} FutureObject;
+
+typedef struct TaskObject {
+    FutureObject fut;
+    Value coro;
+    Value name;       // str, or V_NULL: "Task-<number>" made on demand
+    uint64_t number;
+    Value fut_waiter; // the future this task waits on, or V_NULL
+    Value source_line; // debug: creation site (str) or V_NULL
+    size_t registry_index; // position in vm->tasks while pending
+    int32_t num_cancels_requested;
+    bool must_cancel;
+    bool registered;
+} TaskObject;
+
+static inline FutureObject *as_future(Value v) { return (FutureObject *)AS_OBJ(v); }
+static inline bool is_future(EddyVM *vm, Value v) {
+    return IS_OBJ(v) && type_is_subtype(OBJ_TYPE(AS_OBJ(v)), vm->t_future);
+}
+static inline bool is_task(EddyVM *vm, Value v) {
+    return IS_OBJ(v) && type_is_subtype(OBJ_TYPE(AS_OBJ(v)), vm->t_task);
+}
+
+// ---------------------------------------------------------------------------
+// vm/loop.c
+// Queue work for the next iteration (call_soon semantics). 0 / -1 MemoryError.
+EDDY_NODISCARD int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b);
+// A timer firing at `when` (loop time) that queues entry. 0 / -1.
+EDDY_NODISCARD int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind,
+                                    Value a, Value b);
+double loop_time(void);
+// The running loop (no error) or NULL.
+static inline LoopObject *loop_running(EddyVM *vm) { return vm->running_loop; }
+// The running loop, or NULL + RuntimeError "no running event loop".
+LoopObject *loop_get_running(EddyVM *vm);
+// Report an error from a callback through the loop's exception handler
+// (message, exception; the pending exception is consumed).
+void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject,
+                       Value exc);
+// call loop.call_exception_handler(context) semantics with a context dict.
+int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *context);
+LoopObject *loop_new(EddyVM *vm, TypeObject *t);
+int loop_init_types(EddyVM *vm);
+
+// ---------------------------------------------------------------------------
+// vm/obj_future.c
+FutureObject *future_new(EddyVM *vm, LoopObject *loop);
+// Complete a pending future (no state check). 0 / -1.
+int future_set_result(EddyVM *vm, FutureObject *f, Value v);
+int future_set_exception(EddyVM *vm, FutureObject *f, Value exc);
+// Future.cancel(msg): true if it was pending.
+bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err);
+// A new task running coro on loop, its first step scheduled. NULL + error.
+TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name);
+// Run one ReadyEntry of kind READY_TASK_STEP / READY_TASK_WAKEUP. 0 / -1
+// (-1 only for SystemExit / KeyboardInterrupt, which stop the loop).
+int task_run_step(EddyVM *vm, TaskObject *t, Value exc);
+int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited);
+// The CancelledError to raise for a cancelled future (CPython's
+// _make_cancelled_error). V_NULL + MemoryError.
+Value future_cancelled_error(EddyVM *vm, FutureObject *f);
+// repr(future/task) as CPython prints it.
+Value future_repr(EddyVM *vm, Value self);
+int future_init_types(EddyVM *vm);
+
+
+#endif

@@ -1,0 +1,1113 @@
+// obj_future.c - asyncio's Future and Task as native objects.
+//
+// A Future is pending, then finished (with a result or an exception) or
+// cancelled; completing it queues its done callbacks on its loop, in the
+// order they were added. `await future` is `yield from` of a FutureIter: the
+// first step yields the future itself up the await chain to the task, and
+// resuming it returns the result (or raises).
+//
+// A Task is a Future that drives a coroutine. Each step resumes the
+// coroutine (gen_step: its await chain resumes at the leaf frame) with
+// nothing or with an exception. When the chain yields a future, the task
+// registers itself on that future (a CB_TASK_WAKEUP callback, no callable
+// object) and waits; when it yields None (sleep(0)) the next step is queued
+// at once. The semantics, messages and the order of every queued step are
+// CPython 3.11's.
+//
+// Every pending task is in vm->tasks, so the loop keeps it alive even when
+// nothing else refers to it (CPython's "keep a reference" pitfall).
+#include <string.h>
+
+#include "frame.h"
+#include "loop.h"
+
+// ---------------------------------------------------------------------------
+// Future
+
+static void future_trace(EddyVM *vm, Obj *o) {
+    FutureObject *f = (FutureObject *)o;
+    gc_mark_obj(vm, (Obj *)f->dict);
+    gc_mark_obj(vm, (Obj *)f->loop);
+    gc_mark_value(vm, f->result);
+    gc_mark_value(vm, f->exception);
+    gc_mark_value(vm, f->cancel_message);
+    gc_mark_value(vm, f->cancelled_exc);
+    for (uint32_t i = 0; i < f->ncallbacks; i++) gc_mark_value(vm, f->callbacks[i].fn);
+}
+
+static void future_finalize(EddyVM *vm, Obj *o) {
+    FutureObject *f = (FutureObject *)o;
+    if (f->callbacks) mem_free(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback));
+    f->callbacks = NULL;
+}
+
+static void future_init_fields(FutureObject *f, LoopObject *loop) {
+    f->loop = loop;
+    f->result = VAL_NONE;
+    f->exception = VAL_NULL;
+    f->cancel_message = VAL_NONE;
+    f->cancelled_exc = VAL_NULL;
+    f->state = FUT_PENDING;
+}
+
+FutureObject *future_new(EddyVM *vm, LoopObject *loop) {
+    FutureObject *f = (FutureObject *)obj_alloc(vm, vm->t_future, sizeof(FutureObject));
+    if (!f) return NULL;
+    future_init_fields(f, loop);
+    return f;
+}
+
+static int add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
+    if (f->ncallbacks == f->callbacks_cap) {
+        uint32_t cap = f->callbacks_cap ? f->callbacks_cap * 2 : 2;
+        FutureCallback *cbs = mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
+                                          cap * sizeof(FutureCallback));
+        if (!cbs) return -1;
+        f->callbacks = cbs;
+        f->callbacks_cap = cap;
+    }
+    f->callbacks[f->ncallbacks++] = (FutureCallback){fn, kind};
+    return 0;
+}
+
+// Queue every done callback, in order, and forget them.
+static int schedule_callbacks(EddyVM *vm, FutureObject *f) {
+    uint32_t n = f->ncallbacks;
+    f->ncallbacks = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        FutureCallback *cb = &f->callbacks[i];
+        uint32_t kind = cb->kind == CB_TASK_WAKEUP ? READY_TASK_WAKEUP
+                        : cb->kind == CB_STOP_LOOP ? READY_STOP
+                                                   : READY_FUTURE_CALLBACK;
+        if (loop_schedule(vm, f->loop, kind, cb->fn, v_obj(f)) < 0) return -1;
+    }
+    return 0;
+}
+
+int future_set_result(EddyVM *vm, FutureObject *f, Value v) {
+    f->result = v;
+    f->state = FUT_FINISHED;
+    return schedule_callbacks(vm, f);
+}
+
+// Remember f until its loop closes, to report the exception if nobody
+// retrieves it; compacts the list when it has doubled.
+static int track_unretrieved(EddyVM *vm, FutureObject *f) {
+    LoopObject *loop = f->loop;
+    if (!loop->unretrieved) {
+        loop->unretrieved = list_new(vm, 4);
+        if (!loop->unretrieved) return -1;
+    }
+    ListObject *u = loop->unretrieved;
+    if (u->len >= 64 && u->len >= 2 * loop->unretrieved_checked) {
+        size_t j = 0;
+        for (size_t i = 0; i < u->len; i++)
+            if (as_future(u->items[i])->log_traceback) u->items[j++] = u->items[i];
+        u->len = j;
+        loop->unretrieved_checked = j;
+    }
+    return list_append(vm, u, v_obj(f));
+}
+
+int future_set_exception(EddyVM *vm, FutureObject *f, Value exc) {
+    f->exception = exc;
+    f->state = FUT_FINISHED;
+    f->log_traceback = true;
+    if (track_unretrieved(vm, f) < 0) return -1;
+    return schedule_callbacks(vm, f);
+}
+
+bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err) {
+    f->log_traceback = false;
+    if (f->state != FUT_PENDING) return false;
+    if (f->timer_pending) {
+        // CPython's sleep() cancels its TimerHandle on the way out.
+        f->timer_pending = false;
+        f->loop->timers_cancelled++;
+    }
+    f->state = FUT_CANCELLED;
+    f->cancel_message = msg;
+    if (schedule_callbacks(vm, f) < 0) *err = -1;
+    return true;
+}
+
+Value future_cancelled_error(EddyVM *vm, FutureObject *f) {
+    if (!IS_NULL(f->cancelled_exc)) {
+        Value exc = f->cancelled_exc;
+        f->cancelled_exc = VAL_NULL;
+        return exc;
+    }
+    TupleObject *args = NULL;
+    if (!IS_NONE(f->cancel_message)) {
+        args = tuple_from(vm, &f->cancel_message, 1);
+        if (!args) return VAL_NULL;
+    }
+    return exc_new(vm, vm->exc_CancelledError, args);
+}
+
+// The outcome of a done future: 0 result in *out, -1 raised (its exception,
+// the CancelledError, or InvalidStateError when not done).
+static int future_outcome(EddyVM *vm, FutureObject *f, Value *out) {
+    if (f->state == FUT_CANCELLED) {
+        Value exc = future_cancelled_error(vm, f);
+        if (!IS_NULL(exc)) vm_raise_value(vm, exc);
+        return -1;
+    }
+    if (f->state == FUT_PENDING) {
+        vm_raise(vm, vm->exc_InvalidStateError, "Result is not set.");
+        return -1;
+    }
+    f->log_traceback = false;
+    if (!IS_NULL(f->exception)) {
+        vm_raise_value(vm, f->exception);
+        return -1;
+    }
+    *out = f->result;
+    return 0;
+}
+
+static FutureObject *self_future(Value *args) { return as_future(args[0]); }
+
+static Value m_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "result", kw) < 0 || args_count(vm, "result", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    Value r;
+    return future_outcome(vm, self_future(args), &r) < 0 ? VAL_NULL : r;
+}
+
+static Value m_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "exception", kw) < 0 || args_count(vm, "exception", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    FutureObject *f = self_future(args);
+    if (f->state == FUT_CANCELLED) {
+        Value exc = future_cancelled_error(vm, f);
+        return IS_NULL(exc) ? VAL_NULL : vm_raise_value(vm, exc);
+    }
+    if (f->state == FUT_PENDING)
+        return vm_raise(vm, vm->exc_InvalidStateError, "Exception is not set.");
+    f->log_traceback = false;
+    return IS_NULL(f->exception) ? VAL_NONE : f->exception;
+}
+
+static Value m_set_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "set_result", kw) < 0 || args_count(vm, "set_result", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    FutureObject *f = self_future(args);
+    if (f->state != FUT_PENDING) return vm_raise(vm, vm->exc_InvalidStateError, "invalid state");
+    return future_set_result(vm, f, args[1]) < 0 ? VAL_NULL : VAL_NONE;
+}
+
+static Value m_set_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "set_exception", kw) < 0 ||
+        args_count(vm, "set_exception", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    FutureObject *f = self_future(args);
+    if (f->state != FUT_PENDING) return vm_raise(vm, vm->exc_InvalidStateError, "invalid state");
+    Value exc = args[1];
+    if (is_exception_type(vm, exc)) {
+        exc = vm_call0(vm, exc);
+        if (IS_NULL(exc)) return VAL_NULL;
+        if (!is_exception(vm, exc))
+            return vm_raise(vm, vm->exc_TypeError,
+                            "exception must be a BaseException subclass instance... not %T", exc);
+    }
+    if (!is_exception(vm, exc)) return vm_raise(vm, vm->exc_TypeError, "invalid exception object");
+    if (is_exact(exc, vm->exc_StopIteration))
+        return vm_raise(vm, vm->exc_TypeError,
+                        "StopIteration interacts badly with generators and cannot be raised into "
+                        "a Future");
+    return future_set_exception(vm, f, exc) < 0 ? VAL_NULL : VAL_NONE;
+}
+
+// Task.cancel / Future.cancel on any future-like: the native fast path for
+// our own types, the method for others (a script subclass may override it).
+static int cancel_any(EddyVM *vm, Value fut, Value msg) {
+    TypeObject *t = vm_type_of(vm, fut);
+    if (t == vm->t_future) {
+        int err = 0;
+        bool r = future_cancel(vm, as_future(fut), msg, &err);
+        return err < 0 ? -1 : r;
+    }
+    StrObject *name = str_intern_cstr(vm, "cancel");
+    if (!name) return -1;
+    Value r;
+    if (IS_NONE(msg)) {
+        r = vm_call_method(vm, fut, name, NULL, 0);
+    } else {
+        StrObject *kmsg = str_intern_cstr(vm, "msg");
+        Value kname = v_obj(kmsg);
+        TupleObject *kw = kmsg ? tuple_from(vm, &kname, 1) : NULL;
+        if (!kw) return -1;
+        Value meth = vm_getattr(vm, fut, name);
+        if (IS_NULL(meth)) return -1;
+        Value a[1] = {msg};
+        r = vm_call(vm, meth, a, 0, kw);
+    }
+    if (IS_NULL(r)) return -1;
+    return vm_truthy(vm, r);
+}
+
+static int task_cancel(EddyVM *vm, TaskObject *t, Value msg) {
+    FutureObject *f = &t->fut;
+    f->log_traceback = false;
+    if (f->state != FUT_PENDING) return 0;
+    t->num_cancels_requested++;
+    if (!IS_NULL(t->fut_waiter)) {
+        int r = cancel_any(vm, t->fut_waiter, msg);
+        if (r < 0) return -1;
+        if (r) return 1;
+    }
+    t->must_cancel = true;
+    f->cancel_message = msg;
+    return 1;
+}
+
+static Value m_cancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    static const char *const names[] = {"", "msg"};
+    Value a[2];
+    if (args_parse(vm, "cancel", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
+    Value msg = IS_NULL(a[1]) ? VAL_NONE : a[1];
+    if (is_task(vm, args[0])) {
+        int r = task_cancel(vm, (TaskObject *)AS_OBJ(args[0]), msg);
+        return r < 0 ? VAL_NULL : v_bool(r);
+    }
+    int err = 0;
+    bool r = future_cancel(vm, self_future(args), msg, &err);
+    return err < 0 ? VAL_NULL : v_bool(r);
+}
+
+static Value m_cancelled(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_bool(self_future(args)->state == FUT_CANCELLED);
+}
+
+static Value m_done(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_bool(self_future(args)->state != FUT_PENDING);
+}
+
+static Value m_get_loop(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_obj(self_future(args)->loop);
+}
+
+static Value m_add_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    static const char *const names[] = {"", "fn", "context"};
+    Value a[3];
+    if (args_parse(vm, "add_done_callback", args, nargs, kw, names, 3, 2, 2, a) < 0)
+        return VAL_NULL;
+    FutureObject *f = self_future(args);
+    if (f->state != FUT_PENDING) {
+        if (loop_schedule(vm, f->loop, READY_FUTURE_CALLBACK, a[1], args[0]) < 0) return VAL_NULL;
+        return VAL_NONE;
+    }
+    return add_callback(vm, f, a[1], CB_CALL) < 0 ? VAL_NULL : VAL_NONE;
+}
+
+static Value m_remove_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "remove_done_callback", kw) < 0 ||
+        args_count(vm, "remove_done_callback", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    FutureObject *f = self_future(args);
+    int64_t removed = 0;
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < f->ncallbacks; i++) {
+        FutureCallback cb = f->callbacks[i];
+        int eq = 0;
+        if (cb.kind == CB_CALL) {
+            eq = vm_eq(vm, cb.fn, args[1]);
+            if (eq < 0) return VAL_NULL;
+            if (i >= f->ncallbacks) break; // __eq__ changed the list
+        }
+        if (eq) removed++;
+        else f->callbacks[j++] = cb;
+    }
+    f->ncallbacks = j;
+    return v_int(removed);
+}
+
+static Value m_get_blocking(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_bool(self_future(args)->blocking);
+}
+
+static Value m_set_blocking(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    int t = vm_truthy(vm, args[1]);
+    if (t < 0) return VAL_NULL;
+    self_future(args)->blocking = t;
+    return VAL_NONE;
+}
+
+static Value m_get_log_traceback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_bool(self_future(args)->log_traceback);
+}
+
+static Value m_set_log_traceback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    int t = vm_truthy(vm, args[1]);
+    if (t < 0) return VAL_NULL;
+    if (t) return vm_raise(vm, vm->exc_ValueError, "_log_traceback can only be set to False");
+    self_future(args)->log_traceback = false;
+    return VAL_NONE;
+}
+
+static Value m_state(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    static const char *const names[] = {"PENDING", "CANCELLED", "FINISHED"};
+    return v_obj(str_intern_cstr(vm, names[self_future(args)->state]));
+}
+
+// ---------------------------------------------------------------------------
+// repr
+
+// CPython's coroutine description: "main() running at file:line" or
+// "main() done, defined at file:line".
+static bool format_coro(EddyVM *vm, StrBuf *b, Value coro) {
+    if (!gen_like(vm, coro) && !is_exact(coro, vm->t_async_generator)) {
+        Value r = vm_repr(vm, coro);
+        if (IS_NULL(r)) return false;
+        strbuf_append_str(b, AS_STR(r));
+        return true;
+    }
+    GenObject *g = (GenObject *)AS_OBJ(coro);
+    strbuf_append_str(b, g->qualname);
+    strbuf_append_cstr(b, "()");
+    if (g->state == GEN_CLOSED) {
+        strbuf_printf(b, " done, defined at %s:%u", g->code->filename->data,
+                      (unsigned)g->code->firstlineno);
+    } else {
+        Frame *f = gen_frame(g);
+        const uint32_t *at = f->instr;
+        if (g->state != GEN_RUNNING && at > g->code->code) at--;
+        strbuf_printf(b, " running at %s:%u", g->code->filename->data,
+                      (unsigned)code_line_of(g->code, (uint32_t)(at - g->code->code)));
+    }
+    return true;
+}
+
+static bool format_cb(EddyVM *vm, StrBuf *b, FutureCallback *cb) {
+    if (cb->kind == CB_TASK_WAKEUP) return strbuf_append_cstr(b, "Task.task_wakeup()");
+    if (cb->kind == CB_STOP_LOOP) return strbuf_append_cstr(b, "_run_until_complete_cb()");
+    Value target = cb->fn;
+    if (is_exact(target, vm->t_method)) target = ((BoundMethodObject *)AS_OBJ(target))->func;
+    Value qn;
+    if (vm_getattr_opt(vm, target, vm->names.__qualname__, &qn) > 0 && is_str(vm, qn)) {
+        strbuf_append_str(b, AS_STR(qn));
+        strbuf_append_cstr(b, "()");
+    } else {
+        vm_err_clear(vm);
+        Value r = vm_repr(vm, cb->fn);
+        if (IS_NULL(r)) return false;
+        strbuf_append_str(b, AS_STR(r));
+    }
+    if (is_exact(target, vm->t_function)) {
+        CodeObject *code = ((FunctionObject *)AS_OBJ(target))->code;
+        strbuf_printf(b, " at %s:%u", code->filename->data, (unsigned)code->firstlineno);
+    }
+    return true;
+}
+
+// reprlib.repr(), which CPython uses for a future's result: strings over
+// 30 characters, ints over 40 digits and other reprs over 30 characters
+// keep their two ends around '...'; containers show at most 6 items (dicts
+// 4, keys sorted) and nest 6 levels deep.
+static void reprlib_trim(StrBuf *b, StrObject *s, size_t max) {
+    if (s->ncp <= max) {
+        strbuf_append_str(b, s);
+        return;
+    }
+    size_t i = (max - 3) / 2, j = max - 3 - i;
+    // Code points to bytes (reprs are mostly ASCII).
+    const char *p = s->data, *end = s->data + s->len;
+    size_t cp = 0;
+    const char *cut1 = p, *cut2 = end;
+    for (const char *q = p; q < end; cp++) {
+        if (cp == i) cut1 = q;
+        if (cp == s->ncp - j) {
+            cut2 = q;
+            break;
+        }
+        uint32_t c;
+        q += utf8_decode(q, &c);
+    }
+    strbuf_append(b, p, (size_t)(cut1 - p));
+    strbuf_append_cstr(b, "...");
+    strbuf_append(b, cut2, (size_t)(end - cut2));
+}
+
+static bool reprlib_value(EddyVM *vm, StrBuf *b, Value v, int level) {
+    if (is_exact(v, vm->t_str)) {
+        StrObject *s = AS_STR(v);
+        Value r;
+        if (s->ncp > 30) {
+            Value head = vm_getitem(vm, v, slice_new(vm, VAL_NONE, v_int(30), VAL_NONE));
+            if (IS_NULL(head)) return false;
+            r = vm_repr(vm, head);
+        } else {
+            r = vm_repr(vm, v);
+        }
+        if (IS_NULL(r)) return false;
+        reprlib_trim(b, AS_STR(r), 30);
+        return true;
+    }
+    bool list = is_exact(v, vm->t_list), tuple = is_exact(v, vm->t_tuple);
+    bool dict = is_exact(v, vm->t_dict);
+    if (list || tuple || dict) {
+        const char *open = list ? "[" : tuple ? "(" : "{", *close = list ? "]" : tuple ? ")" : "}";
+        int64_t n = vm_len(vm, v);
+        if (n == 0) return strbuf_append_cstr(b, tuple ? "()" : list ? "[]" : "{}");
+        if (level <= 0) {
+            strbuf_append_cstr(b, open);
+            strbuf_append_cstr(b, "...");
+            return strbuf_append_cstr(b, close);
+        }
+        Value items = v;
+        if (dict) {
+            items = vm_sequence_to_list(vm, v); // the keys
+            if (IS_NULL(items)) return false;
+            if (list_sort(vm, AS_LIST(items), VAL_NULL, false) < 0) {
+                vm_err_clear(vm); // unorderable keys keep insertion order
+                items = vm_sequence_to_list(vm, v);
+                if (IS_NULL(items)) return false;
+            }
+        }
+        if (vm_push_root(vm, items) < 0) return false;
+        Value *it = is_exact(items, vm->t_tuple) ? AS_TUPLE(items)->items : AS_LIST(items)->items;
+        int64_t max = dict ? 4 : 6;
+        strbuf_append_cstr(b, open);
+        bool ok = true;
+        for (int64_t i = 0; i < n && i < max && ok; i++) {
+            if (i) strbuf_append_cstr(b, ", ");
+            ok = reprlib_value(vm, b, it[i], level - 1);
+            if (ok && dict) {
+                Value val;
+                ok = dict_get(vm, AS_DICT(v), it[i], &val) > 0;
+                strbuf_append_cstr(b, ": ");
+                ok = ok && reprlib_value(vm, b, val, level - 1);
+            }
+        }
+        vm_pop_roots(vm, 1);
+        if (!ok) return false;
+        if (n > max) strbuf_append_cstr(b, ", ...");
+        if (tuple && n == 1) strbuf_append_char(b, ',');
+        return strbuf_append_cstr(b, close);
+    }
+    Value r = vm_repr(vm, v);
+    if (IS_NULL(r)) return false;
+    reprlib_trim(b, AS_STR(r), is_exact(v, vm->t_int) ? 40 : 30);
+    return true;
+}
+
+Value future_repr(EddyVM *vm, Value self) {
+    FutureObject *f = as_future(self);
+    StrBuf b;
+    strbuf_init(vm, &b);
+    bool task = is_task(vm, self);
+    TaskObject *t = (TaskObject *)f;
+    strbuf_append_char(&b, '<');
+    strbuf_append_str(&b, vm_type_of(vm, self)->name);
+    static const char *const states[] = {" pending", " cancelled", " finished"};
+    strbuf_append_cstr(&b, task && t->must_cancel && f->state == FUT_PENDING ? " cancelling"
+                                                                             : states[f->state]);
+    if (task) {
+        Value name = t->name;
+        if (IS_NULL(name)) {
+            StrObject *s = str_format(vm, "Task-%llu", (unsigned long long)t->number);
+            if (!s) goto fail;
+            t->name = name = v_obj(s);
+        }
+        Value r = vm_repr(vm, name);
+        if (IS_NULL(r)) goto fail;
+        strbuf_append_cstr(&b, " name=");
+        strbuf_append_str(&b, AS_STR(r));
+        strbuf_append_cstr(&b, " coro=<");
+        if (!format_coro(vm, &b, t->coro)) goto fail;
+        strbuf_append_char(&b, '>');
+    }
+    if (f->state == FUT_FINISHED) {
+        if (IS_NULL(f->exception)) {
+            strbuf_append_cstr(&b, " result=");
+            if (!reprlib_value(vm, &b, f->result, 6)) goto fail;
+        } else {
+            Value r = vm_repr(vm, f->exception);
+            if (IS_NULL(r)) goto fail;
+            strbuf_append_cstr(&b, " exception=");
+            strbuf_append_str(&b, AS_STR(r));
+        }
+    }
+    if (f->ncallbacks) {
+        strbuf_append_cstr(&b, " cb=[");
+        uint32_t n = f->ncallbacks;
+        if (!format_cb(vm, &b, &f->callbacks[0])) goto fail;
+        if (n == 2) {
+            strbuf_append_cstr(&b, ", ");
+            if (!format_cb(vm, &b, &f->callbacks[1])) goto fail;
+        } else if (n > 2) {
+            strbuf_printf(&b, ", <%u more>, ", n - 2);
+            if (!format_cb(vm, &b, &f->callbacks[n - 1])) goto fail;
+        }
+        strbuf_append_char(&b, ']');
+    }
+    if (task && !IS_NULL(t->fut_waiter)) {
+        Value r = vm_repr(vm, t->fut_waiter);
+        if (IS_NULL(r)) goto fail;
+        strbuf_append_cstr(&b, " wait_for=");
+        strbuf_append_str(&b, AS_STR(r));
+    }
+    strbuf_append_char(&b, '>');
+    StrObject *s = strbuf_finish(&b);
+    return s ? v_obj(s) : VAL_NULL;
+fail:
+    strbuf_discard(&b);
+    return VAL_NULL;
+}
+
+// ---------------------------------------------------------------------------
+// Construction
+
+// The loop a new future belongs to when none is given.
+static LoopObject *default_loop(EddyVM *vm) {
+    if (vm->running_loop) return vm->running_loop;
+    if (!IS_NULL(vm->event_loop) && IS_OBJ(vm->event_loop)) return (LoopObject *)AS_OBJ(vm->event_loop);
+    LoopObject *l = loop_new(vm, vm->t_event_loop);
+    if (!l) return NULL;
+    vm->event_loop = v_obj(l);
+    return l;
+}
+
+static Value future_new_slot(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    size_t size = t->instance_size > sizeof(FutureObject) ? t->instance_size : sizeof(FutureObject);
+    FutureObject *f = (FutureObject *)obj_alloc(vm, t, size);
+    if (!f) return VAL_NULL;
+    future_init_fields(f, NULL);
+    return v_obj(f);
+}
+
+static Value future_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    static const char *const names[] = {"", "loop"};
+    Value a[2];
+    if (args_parse(vm, "Future", args, nargs, kw, names, 2, 1, 1, a) < 0) return VAL_NULL;
+    FutureObject *f = self_future(args);
+    LoopObject *loop;
+    if (IS_NULL(a[1]) || IS_NONE(a[1])) {
+        loop = default_loop(vm);
+        if (!loop) return VAL_NULL;
+    } else if (is_exact(a[1], vm->t_event_loop) ||
+               (IS_OBJ(a[1]) && type_is_subtype(OBJ_TYPE(AS_OBJ(a[1])), vm->t_event_loop))) {
+        loop = (LoopObject *)AS_OBJ(a[1]);
+    } else {
+        return vm_raise(vm, vm->exc_TypeError, "loop must be an Eddy event loop, got %R", a[1]);
+    }
+    f->loop = loop;
+    return VAL_NONE;
+}
+
+// ---------------------------------------------------------------------------
+// FutureIter: `await future`
+
+typedef struct FutureIterObject {
+    Obj hdr;
+    FutureObject *future;
+    bool yielded;
+} FutureIterObject;
+
+static void future_iter_trace(EddyVM *vm, Obj *o) {
+    gc_mark_obj(vm, (Obj *)((FutureIterObject *)o)->future);
+}
+
+// 1 yielded the future / -1 raised (StopIteration(result) when done).
+static int future_iter_step(EddyVM *vm, FutureIterObject *it, Value *out) {
+    FutureObject *f = it->future;
+    if (!f) return 0;
+    if (f->state == FUT_PENDING) {
+        if (!it->yielded) {
+            it->yielded = true;
+            f->blocking = true;
+            *out = v_obj(f);
+            return 1;
+        }
+        it->future = NULL;
+        vm_raise(vm, vm->exc_RuntimeError, "await wasn't used with future");
+        return -1;
+    }
+    it->future = NULL;
+    Value r;
+    if (future_outcome(vm, f, &r) < 0) return -1;
+    gen_raise_stop(vm, r);
+    return -1;
+}
+
+static int future_iter_next(EddyVM *vm, Value self, Value *out) {
+    return future_iter_step(vm, (FutureIterObject *)AS_OBJ(self), out);
+}
+
+static Value fi_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    Value out;
+    int r = future_iter_step(vm, (FutureIterObject *)AS_OBJ(args[0]), &out);
+    if (r == 0) return vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+    return r < 0 ? VAL_NULL : out;
+}
+
+static Value fi_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_count(vm, "send", nargs - 1, 1, 1) < 0) return VAL_NULL;
+    return fi_next(vm, args, 1, kw);
+}
+
+static Value fi_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)kw;
+    if (args_count(vm, "throw", nargs - 1, 1, 3) < 0) return VAL_NULL;
+    ((FutureIterObject *)AS_OBJ(args[0]))->future = NULL;
+    return vm_raise_value(vm, args[1]);
+}
+
+static Value fi_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    ((FutureIterObject *)AS_OBJ(args[0]))->future = NULL;
+    return VAL_NONE;
+}
+
+static Value fi_iter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return args[0];
+}
+
+static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    FutureIterObject *it =
+        (FutureIterObject *)obj_alloc(vm, vm->t_future_iter, sizeof(FutureIterObject));
+    if (!it) return VAL_NULL;
+    it->future = self_future(args);
+    return v_obj(it);
+}
+
+// ---------------------------------------------------------------------------
+// _Yield0: what `asyncio.sleep(0)` awaits - one bare yield of None.
+
+typedef struct Yield0Object {
+    Obj hdr;
+    bool done;
+} Yield0Object;
+
+static int yield0_next(EddyVM *vm, Value self, Value *out) {
+    (void)vm;
+    Yield0Object *y = (Yield0Object *)AS_OBJ(self);
+    if (y->done) return 0;
+    y->done = true;
+    *out = VAL_NONE;
+    return 1;
+}
+
+static Value y0_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    Value out;
+    if (yield0_next(vm, args[0], &out) == 0) return vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+    return out;
+}
+
+static Value yield0_new_slot(EddyVM *vm, TypeObject *t, Value *args, int nargs,
+                            TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    Yield0Object *y = (Yield0Object *)obj_alloc(vm, t, sizeof(Yield0Object));
+    return y ? v_obj(y) : VAL_NULL;
+}
+
+static Value y0_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    Yield0Object *y = (Yield0Object *)obj_alloc(vm, vm->t_yield0, sizeof(Yield0Object));
+    return y ? v_obj(y) : VAL_NULL;
+}
+
+// ---------------------------------------------------------------------------
+// Task
+
+static int register_task(EddyVM *vm, TaskObject *t) {
+    if (vm->tasks_len == vm->tasks_cap) {
+        size_t cap = vm->tasks_cap ? vm->tasks_cap * 2 : 16;
+        TaskObject **a = mem_realloc(vm, vm->tasks, vm->tasks_cap * sizeof(TaskObject *),
+                                     cap * sizeof(TaskObject *));
+        if (!a) return -1;
+        vm->tasks = a;
+        vm->tasks_cap = cap;
+    }
+    t->registry_index = vm->tasks_len;
+    t->registered = true;
+    vm->tasks[vm->tasks_len++] = t;
+    return 0;
+}
+
+// Forget a finished task: O(1) swap-remove.
+static void unregister_task(EddyVM *vm, TaskObject *t) {
+    if (!t->registered) return;
+    t->registered = false;
+    TaskObject *last = vm->tasks[--vm->tasks_len];
+    vm->tasks[t->registry_index] = last;
+    last->registry_index = t->registry_index;
+}
+
+static void task_trace(EddyVM *vm, Obj *o) {
+    future_trace(vm, o);
+    TaskObject *t = (TaskObject *)o;
+    gc_mark_value(vm, t->coro);
+    gc_mark_value(vm, t->name);
+    gc_mark_value(vm, t->fut_waiter);
+    gc_mark_value(vm, t->source_line);
+}
+
+static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Value coro) {
+    future_init_fields(&t->fut, loop);
+    t->fut.is_task = true;
+    t->coro = coro;
+    t->name = VAL_NULL;
+    t->fut_waiter = VAL_NULL;
+    t->source_line = VAL_NULL;
+    t->number = ++vm->task_counter;
+}
+
+static int task_set_name(EddyVM *vm, TaskObject *t, Value name) {
+    if (IS_NULL(name) || IS_NONE(name)) {
+        t->name = VAL_NULL;
+        return 0;
+    }
+    if (!is_str(vm, name)) {
+        name = vm_str(vm, name);
+        if (IS_NULL(name)) return -1;
+    }
+    t->name = name;
+    return 0;
+}
+
+// Register t and queue its first step (CPython: call_soon(self.__step)).
+static int task_start(EddyVM *vm, TaskObject *t) {
+    if (register_task(vm, t) < 0) return -1;
+    return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), VAL_NULL);
+}
+
+TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name) {
+    TaskObject *t = (TaskObject *)obj_alloc(vm, vm->t_task, sizeof(TaskObject));
+    if (!t) return NULL;
+    task_init_fields(vm, t, loop, coro);
+    if (vm_push_root(vm, v_obj(t)) < 0) return NULL;
+    int r = task_set_name(vm, t, name);
+    if (r == 0) r = task_start(vm, t);
+    vm_pop_roots(vm, 1);
+    return r < 0 ? NULL : t;
+}
+
+static Value task_new_slot(EddyVM *vm, TypeObject *tp, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    size_t size = tp->instance_size > sizeof(TaskObject) ? tp->instance_size : sizeof(TaskObject);
+    TaskObject *t = (TaskObject *)obj_alloc(vm, tp, size);
+    if (!t) return VAL_NULL;
+    task_init_fields(vm, t, NULL, VAL_NONE);
+    return v_obj(t);
+}
+
+// Task(coro, *, loop=None, name=None, context=None)
+static Value task_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    static const char *const names[] = {"", "coro", "loop", "name", "context"};
+    Value a[5];
+    if (args_parse(vm, "Task", args, nargs, kw, names, 5, 2, 2, a) < 0) return VAL_NULL;
+    TaskObject *t = (TaskObject *)AS_OBJ(args[0]);
+    if (t->fut.loop) return vm_raise(vm, vm->exc_RuntimeError, "Task is already initialized");
+    if (!is_exact(a[1], vm->t_coroutine))
+        return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", a[1]);
+    LoopObject *loop;
+    if (IS_NULL(a[2]) || IS_NONE(a[2])) {
+        loop = default_loop(vm);
+        if (!loop) return VAL_NULL;
+    } else if (IS_OBJ(a[2]) && type_is_subtype(OBJ_TYPE(AS_OBJ(a[2])), vm->t_event_loop)) {
+        loop = (LoopObject *)AS_OBJ(a[2]);
+    } else {
+        return vm_raise(vm, vm->exc_TypeError, "loop must be an Eddy event loop, got %R", a[2]);
+    }
+    t->fut.loop = loop;
+    t->coro = a[1];
+    if (task_set_name(vm, t, IS_NULL(a[3]) ? VAL_NONE : a[3]) < 0) return VAL_NULL;
+    if (task_start(vm, t) < 0) return VAL_NULL;
+    return VAL_NONE;
+}
+
+static TaskObject *self_task(Value *args) { return (TaskObject *)AS_OBJ(args[0]); }
+
+static Value t_get_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    TaskObject *t = self_task(args);
+    if (IS_NULL(t->name)) {
+        StrObject *s = str_format(vm, "Task-%llu", (unsigned long long)t->number);
+        if (!s) return VAL_NULL;
+        t->name = v_obj(s);
+    }
+    return t->name;
+}
+
+static Value t_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "set_name", kw) < 0 || args_count(vm, "set_name", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    TaskObject *t = self_task(args);
+    Value name = args[1];
+    if (!is_str(vm, name)) {
+        name = vm_str(vm, name);
+        if (IS_NULL(name)) return VAL_NULL;
+    }
+    t->name = name;
+    return VAL_NONE;
+}
+
+static Value t_get_coro(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return self_task(args)->coro;
+}
+
+static Value t_cancelling(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_int(self_task(args)->num_cancels_requested);
+}
+
+static Value t_uncancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    TaskObject *t = self_task(args);
+    if (t->num_cancels_requested > 0) t->num_cancels_requested--;
+    return v_int(t->num_cancels_requested);
+}
+
+static Value t_get_stack(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    ListObject *l = list_new(vm, 0);
+    return l ? v_obj(l) : VAL_NULL;
+}
+
+static Value t_set_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    return vm_raise(vm, vm->exc_RuntimeError, "Task does not support set_result operation");
+}
+
+static Value t_set_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    return vm_raise(vm, vm->exc_RuntimeError, "Task does not support set_exception operation");
+}
+
+static Value t_must_cancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return v_bool(self_task(args)->must_cancel);
+}
+
+static Value t_fut_waiter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    TaskObject *t = self_task(args);
+    return IS_NULL(t->fut_waiter) ? VAL_NONE : t->fut_waiter;
+}
+
+static Value t_coro_attr(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    return t_get_coro(vm, args, nargs, kw);
+}
+
+// Queue a step that throws exc into t (a RuntimeError about what it yielded).
+static int step_soon_with_error(EddyVM *vm, TaskObject *t, const char *fmt, Value a, Value b) {
+    StrObject *msg = IS_NULL(b) ? str_format(vm, fmt, a) : str_format(vm, fmt, a, b);
+    if (!msg) return -1;
+    Value exc = exc_new_msg(vm, vm->exc_RuntimeError, msg);
+    if (IS_NULL(exc)) return -1;
+    return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), exc);
+}
+
+// What the coroutine yielded decides how the task waits.
+static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
+    if (IS_NONE(y)) return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), VAL_NULL);
+    if (is_future(vm, y)) {
+        FutureObject *w = as_future(y);
+        if (w->loop != t->fut.loop)
+            return step_soon_with_error(vm, t, "Task %R got Future %R attached to a different loop",
+                                        v_obj(t), y);
+        if (!w->blocking)
+            return step_soon_with_error(
+                vm, t, "yield was used instead of yield from in task %R with %R", v_obj(t), y);
+        if (w == &t->fut)
+            return step_soon_with_error(vm, t, "Task cannot await on itself: %R", v_obj(t),
+                                        VAL_NULL);
+        w->blocking = false;
+        if (w->state != FUT_PENDING) {
+            // Already done (e.g. completed by a callback): wake up at once.
+            if (loop_schedule(vm, t->fut.loop, READY_TASK_WAKEUP, v_obj(t), y) < 0) return -1;
+        } else if (add_callback(vm, w, v_obj(t), CB_TASK_WAKEUP) < 0) {
+            return -1;
+        }
+        t->fut_waiter = y;
+        if (t->must_cancel) {
+            int r = cancel_any(vm, y, t->fut.cancel_message);
+            if (r < 0) return -1;
+            if (r) t->must_cancel = false;
+        }
+        return 0;
+    }
+    if (is_exact(y, vm->t_generator))
+        return step_soon_with_error(
+            vm, t, "yield was used instead of yield from for generator in task %R with %R",
+            v_obj(t), y);
+    return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
+}
+
+static bool exc_is(EddyVM *vm, Value exc, TypeObject *t) {
+    return type_is_subtype(vm_type_of(vm, exc), t);
+}
+
+int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
+    FutureObject *f = &t->fut;
+    if (f->state != FUT_PENDING) {
+        vm_raise(vm, vm->exc_InvalidStateError, "_step(): already done: %R", v_obj(t));
+        Value e = vm_err_fetch(vm);
+        loop_report_error(vm, f->loop, "Exception in callback Task.task_wakeup", VAL_NULL, e);
+        return vm_err_occurred(vm) ? -1 : 0;
+    }
+    if (t->must_cancel) {
+        if (IS_NULL(exc) || !exc_is(vm, exc, vm->exc_CancelledError)) {
+            exc = future_cancelled_error(vm, f);
+            if (IS_NULL(exc)) return -1;
+        }
+        t->must_cancel = false;
+    }
+    t->fut_waiter = VAL_NULL;
+    if (vm_push_root(vm, exc) < 0) return -1;
+    Value prev = vm->current_task;
+    vm->current_task = v_obj(t);
+    Value out = VAL_NULL;
+    int r = gen_step(vm, (GenObject *)AS_OBJ(t->coro), VAL_NONE, exc, &out);
+    vm->current_task = prev;
+    vm_pop_roots(vm, 1);
+    int rc = 0;
+    if (r == 1) {
+        if (vm_push_root(vm, out) < 0) return -1;
+        rc = task_handle_yield(vm, t, out);
+        vm_pop_roots(vm, 1);
+        return rc;
+    }
+    unregister_task(vm, t);
+    if (r == 0) {
+        if (t->must_cancel) {
+            t->must_cancel = false;
+            int err = 0;
+            future_cancel(vm, f, f->cancel_message, &err);
+            return err;
+        }
+        return future_set_result(vm, f, out);
+    }
+    Value e = vm_err_fetch(vm);
+    if (exc_is(vm, e, vm->exc_CancelledError)) {
+        f->cancelled_exc = e;
+        int err = 0;
+        future_cancel(vm, f, VAL_NONE, &err);
+        return err;
+    }
+    if (future_set_exception(vm, f, e) < 0) return -1;
+    if (exc_is(vm, e, vm->exc_KeyboardInterrupt) || exc_is(vm, e, vm->exc_SystemExit)) {
+        vm->exc = e;
+        return -1;
+    }
+    return 0;
+}
+
+int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited) {
+    Value exc = VAL_NULL;
+    if (waited->state == FUT_CANCELLED) {
+        exc = future_cancelled_error(vm, waited);
+        if (IS_NULL(exc)) return -1;
+    } else if (!IS_NULL(waited->exception)) {
+        waited->log_traceback = false;
+        exc = waited->exception;
+    }
+    return task_run_step(vm, t, exc);
+}
+
+// ---------------------------------------------------------------------------
+// Types
+
+int future_init_types(EddyVM *vm) {
+    TypeObject *t = type_new_builtin(vm, vm->t_future, vm->t_object, sizeof(FutureObject),
+                                     TPF_BASETYPE);
+    if (!t) return -1;
+    t->module = str_intern_cstr(vm, "_asyncio");
+    if (!t->module) return -1;
+    t->dict_offset = (int32_t)offsetof(FutureObject, dict);
+    t->trace = future_trace;
+    t->finalize = future_finalize;
+    t->new_ = future_new_slot;
+    t->repr = future_repr;
+    static const struct {
+        const char *name;
+        NativeFn fn;
+    } methods[] = {
+        {"__init__", future_init},
+        {"result", m_result},
+        {"exception", m_exception},
+        {"set_result", m_set_result},
+        {"set_exception", m_set_exception},
+        {"cancel", m_cancel},
+        {"cancelled", m_cancelled},
+        {"done", m_done},
+        {"get_loop", m_get_loop},
+        {"add_done_callback", m_add_done_callback},
+        {"remove_done_callback", m_remove_done_callback},
+        {"__await__", m_await},
+        {"__iter__", m_await},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;
+    if (type_add_property(vm, t, "_asyncio_future_blocking", m_get_blocking, m_set_blocking) < 0 ||
+        type_add_property(vm, t, "_log_traceback", m_get_log_traceback, m_set_log_traceback) < 0 ||
+        type_add_getter(vm, t, "_state", m_state) < 0)
+        return -1;
+
+    t = type_new_builtin(vm, vm->t_future_iter, vm->t_object, sizeof(FutureIterObject), 0);
+    if (!t) return -1;
+    t->trace = future_iter_trace;
+    t->next = future_iter_next;
+    if (type_add_method(vm, t, "__next__", fi_next, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "send", fi_send, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "throw", fi_throw, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "close", fi_close, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__iter__", fi_iter, NATIVE_METHOD) < 0)
+        return -1;
+
+    t = type_new_builtin(vm, vm->t_yield0, vm->t_object, sizeof(Yield0Object), 0);
+    if (!t) return -1;
+    t->next = yield0_next;
+    t->new_ = yield0_new_slot;
+    if (type_add_method(vm, t, "__await__", y0_await, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__next__", y0_next, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__iter__", fi_iter, NATIVE_METHOD) < 0)
+        return -1;
+
+    t = type_new_builtin(vm, vm->t_task, vm->t_future, sizeof(TaskObject), TPF_BASETYPE);
+    if (!t) return -1;
+    t->module = vm->t_future->module;
+    t->dict_offset = (int32_t)offsetof(FutureObject, dict);
+    t->trace = task_trace;
+    t->finalize = future_finalize;
+    t->new_ = task_new_slot;
+    t->repr = future_repr;
+    static const struct {
+        const char *name;
+        NativeFn fn;
+    } task_methods[] = {
+        {"__init__", task_init},
+        {"get_name", t_get_name},
+        {"set_name", t_set_name},
+        {"get_coro", t_get_coro},
+        {"cancelling", t_cancelling},
+        {"uncancel", t_uncancel},
+        {"get_stack", t_get_stack},
+        {"set_result", t_set_result},
+        {"set_exception", t_set_exception},
+    };
+    for (size_t i = 0; i < sizeof task_methods / sizeof task_methods[0]; i++)
+        if (type_add_method(vm, t, task_methods[i].name, task_methods[i].fn, NATIVE_METHOD) < 0)
+            return -1;
+    if (type_add_getter(vm, t, "_must_cancel", t_must_cancel) < 0 ||
+        type_add_getter(vm, t, "_fut_waiter", t_fut_waiter) < 0 ||
+        type_add_getter(vm, t, "_coro", t_coro_attr) < 0)
+        return -1;
+    return 0;
+}
