@@ -826,13 +826,13 @@ static StrObject *attribute_suggestion(EddyVM *vm, Value exc) {
 // the members of exception groups (CPython's exception_print_context).
 typedef struct PrintCtx {
     FILE *out;
-    int group_depth; // 0 outside any group; each level indents by 2 and adds "| "
-    bool need_close; // the innermost open box still needs its bottom line
-    int nesting;     // C recursion through chains and groups
+    int group_depth;  // 0 outside any group; each level indents by 2 and adds "| "
+    bool need_close;  // the innermost open box still needs its bottom line
+    int nesting;      // C recursion through chains and groups
     ListObject *seen; // exceptions already printed (chaining stops at them)
 } PrintCtx;
 
-enum { MAX_GROUP_WIDTH = 15, MAX_GROUP_DEPTH = 10, MAX_PRINT_NESTING = 200 };
+enum { MAX_GROUP_WIDTH = 15, MAX_GROUP_DEPTH = 10, MAX_PRINT_NESTING = 256 };
 
 // The indent and margin that start each line at the current depth.
 static void line_prefix(const PrintCtx *ctx, char *buf, size_t size) {
@@ -898,8 +898,8 @@ static void print_notes(EddyVM *vm, const PrintCtx *ctx, Value notes) {
     for (size_t i = 0;; i++) {
         size_t len = (nt->flags & TPF_LIST_SUBCLASS) ? AS_LIST(notes)->len : AS_TUPLE(notes)->len;
         if (i >= len) break;
-        Value n = (nt->flags & TPF_LIST_SUBCLASS) ? AS_LIST(notes)->items[i]
-                                                  : AS_TUPLE(notes)->items[i];
+        Value n =
+            (nt->flags & TPF_LIST_SUBCLASS) ? AS_LIST(notes)->items[i] : AS_TUPLE(notes)->items[i];
         Value s = is_str(vm, n) ? n : vm_str(vm, n);
         if (IS_NULL(s) || !is_str(vm, s)) {
             vm_err_clear(vm);
@@ -921,7 +921,7 @@ static void print_one(EddyVM *vm, PrintCtx *ctx, Value exc) {
         bool group = type_is_subtype(t, vm->exc_BaseExceptionGroup);
         char header[128];
         snprintf(header, sizeof header, "%.*s%s%s", 2 * ctx->group_depth, prefix,
-                 !ctx->group_depth ? ""
+                 !ctx->group_depth                ? ""
                  : group && ctx->group_depth == 1 ? "+ "
                                                   : "| ",
                  group ? "Exception Group Traceback (most recent call last):\n"
@@ -1012,8 +1012,7 @@ static void print_group(EddyVM *vm, PrintCtx *ctx, Value exc) {
         if (truncated)
             fprintf(out, "%s+---------------- ... ----------------\n", i == 0 ? "+-" : "  ");
         else
-            fprintf(out, "%s+---------------- %zu ----------------\n", i == 0 ? "+-" : "  ",
-                    i + 1);
+            fprintf(out, "%s+---------------- %zu ----------------\n", i == 0 ? "+-" : "  ", i + 1);
         ctx->group_depth++;
         if (!truncated) {
             print_recursive(vm, ctx, AS_TUPLE(excs)->items[i]);
@@ -1040,14 +1039,14 @@ static void print_recursive(EddyVM *vm, PrintCtx *ctx, Value exc) {
                 vm_type_name(vm, exc));
         return;
     }
-    if (ctx->nesting >= MAX_PRINT_NESTING) return;
     ctx->nesting++;
     ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
     if (ctx->seen && list_append(vm, ctx->seen, exc) < 0) {
         vm_err_clear(vm);
         ctx->seen = NULL; // out of memory: print without chaining
     }
-    if (ctx->seen) {
+    // Past MAX_PRINT_NESTING links the older part of a chain is left out.
+    if (ctx->seen && ctx->nesting < MAX_PRINT_NESTING) {
         if (!is_none_or_null(e->cause)) {
             if (is_exception(vm, e->cause) && !seen_before(ctx, e->cause))
                 print_chained(vm, ctx, e->cause,

@@ -44,6 +44,7 @@ enum {
                            // the new instance, which becomes the call's result
     FRAME_THROW = 1u << 3, // heap frame resumed by throw(): interp_run starts by raising the
                            // pending exception at the suspension point (instr - 1)
+    FRAME_INLINE = 1u << 4, // a coroutine run in place by `await f(...)` (see below)
 };
 
 // A frame. Field validity:
@@ -223,6 +224,31 @@ int gen_check_resume(EddyVM *vm, GenObject *g, Value v);
 Value gen_raise_stop(EddyVM *vm, Value value);
 // The value of a pending StopIteration, which is cleared (None if none).
 Value gen_fetch_stop_value(EddyVM *vm);
+
+// Inline coroutine frames. `await f(args)` compiles to CALL; GET_AWAITABLE;
+// LOAD_CONST None; SEND exit; YIELD_VALUE; ... exit:. When the coroutine
+// that CALL created is awaited at once like this, RETURN_GENERATOR does not
+// move its frame into a new coroutine object: the frame keeps running on the
+// fiber like an ordinary call (FRAME_INLINE), and its return value goes
+// straight to the SEND's exit. The caller's stack holds one slot meanwhile:
+// the handled exception at the time of the call (what the coroutine must
+// restore when it finishes), where the coroutine object would be.
+// Only if such a frame suspends (YIELD_VALUE) does it become a real
+// coroutine: gen_materialize copies the run of inline frames, outermost
+// first, into coroutine objects and links each caller in its SEND, exactly
+// as if the await had been executed the ordinary way. Most awaits of a
+// coroutine that returns without waiting therefore cost no allocation.
+//
+// The SEND instruction of the `await f(...)` whose CALL is at `call`, or
+// NULL if the instructions after the CALL are not that sequence.
+const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call);
+// Materialize the run of FRAME_INLINE frames that starts at fb->frame (its
+// state synced). Returns the new innermost (heap) frame, or NULL +
+// MemoryError with nothing changed.
+Frame *gen_materialize(EddyVM *vm, Fiber *fb);
+// PEP 479 for an inline coroutine frame (the pending StopIteration becomes
+// RuntimeError "coroutine raised StopIteration").
+void gen_inline_stopiteration_error(EddyVM *vm);
 
 // The event loop's task step (obj_gen.c): resume g with v, or throw exc into
 // it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.

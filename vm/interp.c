@@ -1832,6 +1832,15 @@ dispatch:
         if (flags & FRAME_ENTRY) return retval;
         frame = fb->frame;
         LOAD_FRAME();
+        if (flags & FRAME_INLINE) {
+            // An inline coroutine returned: its value is the await's, at the
+            // SEND's exit, in the slot that held the handled exception.
+            vm->handled_exc = sp[-1];
+            sp[-1] = retval;
+            ip = code->code + INSTR_ARG(*gen_inline_send(code, instr));
+            SAFEPOINT();
+            DISPATCH();
+        }
         if (EDDY_UNLIKELY(flags & FRAME_INIT)) {
             vm->native_depth--;
             if (!IS_NONE(retval)) {
@@ -1880,7 +1889,12 @@ dispatch:
     }
     TARGET(PUSH_EXC_INFO) {
         Value exc = TOP();
-        sp[-1] = IS_NULL(vm->handled_exc) ? VAL_NONE : vm->handled_exc;
+        Value prev = vm->handled_exc;
+        // A generator saves only what it handles itself: what it inherits
+        // from its resumer may differ when it is resumed (obj_gen.c).
+        if (EDDY_UNLIKELY(frame->flags & FRAME_HEAP) && v_is(prev, gen_of_frame(frame)->saved_exc))
+            prev = VAL_NULL;
+        sp[-1] = IS_NULL(prev) ? VAL_NONE : prev;
         PUSH(exc);
         vm->handled_exc = exc;
         DISPATCH();
@@ -1888,6 +1902,8 @@ dispatch:
     TARGET(POP_EXCEPT) {
         Value prev = POP();
         vm->handled_exc = IS_NONE(prev) ? VAL_NULL : prev;
+        if (EDDY_UNLIKELY(frame->flags & FRAME_HEAP) && IS_NONE(prev))
+            vm->handled_exc = gen_of_frame(frame)->saved_exc;
         DISPATCH();
     }
     TARGET(CHECK_EXC_MATCH) {
@@ -2011,6 +2027,16 @@ dispatch:
         // The frame was built on the fiber by an ordinary call: move it into
         // a new generator (resuming after this instruction) and return that.
         SYNC();
+        if ((code->flags & CO_COROUTINE) && frame->flags == 0 && frame->prev &&
+            gen_inline_send(frame->prev->code, frame->prev->instr)) {
+            // `await f(...)`: run the coroutine in place (frame.h). The
+            // caller keeps the handled exception where the coroutine object
+            // would be; the first "send" is None, as on a first resume.
+            frame->flags = FRAME_INLINE;
+            *frame->prev->sp++ = vm->handled_exc;
+            PUSH(VAL_NONE);
+            DISPATCH();
+        }
         frame->instr = ip;
         GenObject *g = gen_new(vm, frame);
         frame->instr = instr;
@@ -2025,6 +2051,16 @@ dispatch:
         Value v = POP();
         frame->sp = sp;
         frame->instr = ip;
+        if (EDDY_UNLIKELY(frame->flags & FRAME_INLINE)) {
+            // An inline coroutine suspends: make it (and the inline frames
+            // below it) real coroutines first.
+            Frame *nf = gen_materialize(vm, fb);
+            if (!nf) {
+                PUSH(v);
+                goto error;
+            }
+            frame = nf;
+        }
         // (an await chain is frozen at once: frame.h, O(1) resume)
         uint32_t flags = gen_suspend(vm, fb, gen_of_frame(frame))->flags;
         if (flags & FRAME_ENTRY) return v;
@@ -2172,6 +2208,18 @@ dispatch:
             goto error;
         }
         SYNC();
+        if (is_exact(anext, vm->t_function)) {
+            // A script __anext__ runs as a frame of this loop: its result is
+            // pushed like a call's, and an `async def __anext__` runs in
+            // place (FRAME_INLINE) since GET_AWAITABLE + SEND follow.
+            Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(anext), &it, 1, NULL);
+            if (!nf) goto error;
+            frame = nf;
+            LOAD_FRAME();
+            ip = instr;
+            SAFEPOINT();
+            DISPATCH();
+        }
         Value aw = call_special(vm, anext, it, t);
         if (IS_NULL(aw)) goto error;
         PUSH(aw);
@@ -2254,6 +2302,14 @@ exception_unwind: {
     if (flags & FRAME_ENTRY) return VAL_NULL;
     frame = fb->frame;
     LOAD_FRAME();
+    if (flags & FRAME_INLINE) {
+        // The exception leaves an inline coroutine: PEP 479 applies, the
+        // handled exception is restored, and the caller raises it at its
+        // `await` (the SEND), as for a coroutine object.
+        gen_inline_stopiteration_error(vm);
+        vm->handled_exc = sp[-1];
+        instr = gen_inline_send(code, instr);
+    }
     goto error;
 }
 

@@ -580,8 +580,8 @@ static Value eg_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObje
                         vm_type_name(vm, args[0]));
     Value seq = args[1];
     TypeObject *st = vm_type_of(vm, seq);
-    if (!st->getitem || !st->len || (st->flags & TPF_DICT_SUBCLASS) ||
-        st == vm->t_set || st == vm->t_frozenset)
+    if (!st->getitem || !st->len || (st->flags & TPF_DICT_SUBCLASS) || st == vm->t_set ||
+        st == vm->t_frozenset)
         return vm_raise(vm, vm->exc_TypeError, "second argument (exceptions) must be a sequence");
     Value excs = vm_sequence_to_tuple(vm, seq);
     if (IS_NULL(excs)) return excs;
@@ -760,6 +760,19 @@ static int copy_meta(EddyVM *vm, Value from, Value to) {
     return list_extend(vm, l, notes);
 }
 
+// The C recursion over nested groups is bounded like other C-recursive
+// helpers (vm->c_depth); `where` names the place as CPython's message does.
+static bool enter_nested(EddyVM *vm, const char *where) {
+    uint32_t limit = vm->recursion_limit ? vm->recursion_limit : 1000;
+    if (limit > 10000) limit = 10000;
+    if (++vm->c_depth > limit) {
+        vm->c_depth--;
+        vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded in %s", where);
+        return false;
+    }
+    return true;
+}
+
 // One side of a split group: eg.derive(excs) plus eg's metadata.
 static Value derive_part(EddyVM *vm, Value eg, ListObject *excs) {
     StrObject *name = str_intern_cstr(vm, "derive");
@@ -792,15 +805,15 @@ static int split_rec(EddyVM *vm, Value exc, const Matcher *m, bool want_rest, Va
         if (want_rest) *rest = exc;
         return 0;
     }
-    ListObject *ml = list_new(vm, 0);
-    if (!ml || vm_push_root(vm, v_obj(ml)) < 0) return -1;
-    ListObject *rl = list_new(vm, 0);
-    if (!rl || vm_push_root(vm, v_obj(rl)) < 0) {
-        vm_pop_roots(vm, 1);
-        return -1;
-    }
+    if (!enter_nested(vm, "exceptiongroup_split_recursive")) return -1;
     int status = -1;
-    size_t nroots = 2;
+    size_t nroots = 0;
+    ListObject *ml = list_new(vm, 0);
+    if (!ml || vm_push_root(vm, v_obj(ml)) < 0) goto done;
+    nroots++;
+    ListObject *rl = list_new(vm, 0);
+    if (!rl || vm_push_root(vm, v_obj(rl)) < 0) goto done;
+    nroots++;
     TupleObject *et = AS_TUPLE(excs);
     for (size_t i = 0; i < et->len; i++) {
         Value sm, sr;
@@ -825,12 +838,12 @@ static int split_rec(EddyVM *vm, Value exc, const Matcher *m, bool want_rest, Va
     status = 0;
 done:
     vm_pop_roots(vm, nroots);
+    vm->c_depth--;
     return status;
 }
 
 static Value eg_split(EddyVM *vm, Value *a, int n, TupleObject *k) {
-    if (n != 2)
-        return vm_raise(vm, vm->exc_TypeError, "split expected 1 argument, got %d", n - 1);
+    if (n != 2) return vm_raise(vm, vm->exc_TypeError, "split expected 1 argument, got %d", n - 1);
     Matcher m;
     if (matcher_of(vm, a[1], &m) < 0) return VAL_NULL;
     Value match, rest;
@@ -908,18 +921,16 @@ int exc_group_match(EddyVM *vm, Value exc, Value type, Value *match, Value *rest
 }
 
 // Leaves of exc (itself unless it is a group), appended to out.
-static int collect_leaves(EddyVM *vm, Value exc, ListObject *out, int depth) {
+static int collect_leaves(EddyVM *vm, Value exc, ListObject *out) {
     if (IS_NONE(exc)) return 0;
     Value excs = is_group(vm, exc) ? eg_field(vm, exc, "exceptions") : VAL_NONE;
     if (!is_tuple(excs)) return list_append(vm, out, exc);
-    if (depth > 1000) {
-        vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded");
-        return -1;
-    }
+    if (!enter_nested(vm, "collect_exception_group_leaf_ids")) return -1;
+    int rc = 0;
     TupleObject *t = AS_TUPLE(excs);
-    for (size_t i = 0; i < t->len; i++)
-        if (collect_leaves(vm, t->items[i], out, depth + 1) < 0) return -1;
-    return 0;
+    for (size_t i = 0; i < t->len && rc == 0; i++) rc = collect_leaves(vm, t->items[i], out);
+    vm->c_depth--;
+    return rc;
 }
 
 // Same traceback, cause and context: a part of orig that a handler let go
@@ -947,7 +958,7 @@ Value exc_prep_reraise_star(EddyVM *vm, Value orig, Value excs) {
         Value e = all->items[i];
         if (IS_NONE(e)) continue;
         if (is_exception(vm, e) && same_metadata(e, orig)) {
-            if (collect_leaves(vm, e, kept, 0) < 0) goto done;
+            if (collect_leaves(vm, e, kept) < 0) goto done;
         } else if (list_append(vm, raised, e) < 0) {
             goto done;
         }

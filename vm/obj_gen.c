@@ -103,6 +103,34 @@ static const char *gen_kind(EddyVM *vm, GenObject *g) {
                                         : "generator";
 }
 
+// Handled exceptions in a frozen chain. Each running frame's saved_exc is
+// the exception the frames below it handle (what it sees while it handles
+// none itself); a frozen root keeps the one its last resumer handled. When
+// the chain is resumed by a resumer handling another exception, the frames
+// that saw the old one through the chain (every frame up to the lowest one
+// handling its own) must see the new one: an O(depth) walk, only then.
+static void chain_rebase(GenObject *root, Value now) {
+    GenObject *leaf = root->leaf;
+    Value old = root->saved_exc;
+    // Pass 1: the lowest frame handling its own exception. A frame does when
+    // the frame above it was linked seeing something else than it inherits.
+    uint32_t lowest_own = UINT32_MAX;
+    Value above = root->chain_exc; // the leaf's saved_exc, kept by the root while frozen
+    for (Frame *f = gen_frame(leaf)->prev; f; f = f->prev) {
+        GenObject *c = gen_of_frame(f);
+        if (!v_is(above, c->saved_exc)) lowest_own = c->chain_len;
+        above = c->saved_exc;
+        if (c == root) break;
+    }
+    // Pass 2: the frames above no such frame inherit `now` instead of `old`.
+    for (Frame *f = gen_frame(leaf)->prev; f; f = f->prev) {
+        GenObject *c = gen_of_frame(f);
+        if (c == root) break;
+        if (c->chain_len <= lowest_own && v_is(c->saved_exc, old)) c->saved_exc = now;
+    }
+    if (leaf->chain_len <= lowest_own && v_is(root->chain_exc, old)) root->chain_exc = now;
+}
+
 Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
     uint32_t n = g->leaf ? g->leaf->chain_len : 1;
     if (EDDY_UNLIKELY(fb->depth + n - 1 + vm->native_depth > vm->recursion_limit)) {
@@ -113,6 +141,7 @@ Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
         // A frozen await chain: relink its root only and run the leaf (O(1)).
         GenObject *leaf = g->leaf;
         Frame *rf = gen_frame(g), *lf = gen_frame(leaf);
+        if (EDDY_UNLIKELY(!v_is(g->saved_exc, vm->handled_exc))) chain_rebase(g, vm->handled_exc);
         g->leaf = NULL;
         rf->prev = fb->frame;
         fb->frame = lf;
@@ -182,8 +211,7 @@ Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g) {
     g->exc_state = v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
     r->chain_exc = g->saved_exc;
     g->saved_exc = VAL_NULL;
-    vm->handled_exc = r->saved_exc;
-    r->saved_exc = VAL_NULL;
+    vm->handled_exc = r->saved_exc; // r keeps it: see chain_rebase
     r->state = GEN_SUSPENDED;
     r->leaf = g;
     fb->frame = rf->prev;
@@ -211,12 +239,11 @@ void gen_thaw(GenObject *g) {
         Frame *below = f->prev;
         f->prev = NULL;
         f->instr += 2;
-        if (c != r) {
-            c->state = GEN_SUSPENDED;
-            c->exc_state = v_is(view, c->saved_exc) ? VAL_NULL : view;
-            view = c->saved_exc;
-            c->saved_exc = VAL_NULL;
-        }
+        // Each frame keeps the exception it handles itself, if any.
+        c->exc_state = v_is(view, c->saved_exc) ? VAL_NULL : view;
+        view = c->saved_exc;
+        c->saved_exc = VAL_NULL;
+        if (c != r) c->state = GEN_SUSPENDED;
         c->root = c;
         if (c == r) break;
         f = below;
@@ -224,9 +251,7 @@ void gen_thaw(GenObject *g) {
     leaf->root = leaf;
 }
 
-void gen_stopiteration_error(EddyVM *vm, GenObject *g) {
-    // PEP 479, and PEP 525's StopAsyncIteration for async generators.
-    bool agen = OBJ_TYPE(&g->hdr) == vm->t_async_generator;
+static void stopiteration_error(EddyVM *vm, const char *kind, bool agen) {
     const char *what;
     if (vm_err_matches(vm, vm->exc_StopIteration))
         what = "StopIteration";
@@ -235,7 +260,7 @@ void gen_stopiteration_error(EddyVM *vm, GenObject *g) {
     else
         return;
     Value si = vm_err_fetch(vm);
-    vm_raise(vm, vm->exc_RuntimeError, "%s raised %s", gen_kind(vm, g), what);
+    vm_raise(vm, vm->exc_RuntimeError, "%s raised %s", kind, what);
     Value rt = vm->exc;
     if (is_exception(vm, rt)) {
         ExceptionObject *e = (ExceptionObject *)AS_OBJ(rt);
@@ -243,6 +268,100 @@ void gen_stopiteration_error(EddyVM *vm, GenObject *g) {
         e->context = si;
         e->suppress_context = true;
     }
+}
+
+void gen_stopiteration_error(EddyVM *vm, GenObject *g) {
+    // PEP 479, and PEP 525's StopAsyncIteration for async generators.
+    stopiteration_error(vm, gen_kind(vm, g), OBJ_TYPE(&g->hdr) == vm->t_async_generator);
+}
+
+void gen_inline_stopiteration_error(EddyVM *vm) { stopiteration_error(vm, "coroutine", false); }
+
+// ---------------------------------------------------------------------------
+// Inline coroutine frames (frame.h)
+
+static const uint32_t *next_instr(const uint32_t *ip) {
+    return ip + 1 + opcode_caches[INSTR_OP(*ip)];
+}
+
+const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call) {
+    const uint32_t *end = code->code + code->ncode;
+    const uint32_t *aw = next_instr(call);
+    if (aw >= end || INSTR_OP(*aw) != OP_GET_AWAITABLE) return NULL;
+    const uint32_t *none = next_instr(aw);
+    if (none >= end || INSTR_OP(*none) != OP_LOAD_CONST || !code->consts ||
+        INSTR_ARG(*none) >= code->consts->len || !IS_NONE(code->consts->items[INSTR_ARG(*none)]))
+        return NULL;
+    const uint32_t *send = next_instr(none);
+    if (send >= end || INSTR_OP(*send) != OP_SEND) return NULL;
+    return send;
+}
+
+// A coroutine owning a copy of the running frame f (state synced).
+static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
+    CodeObject *co = f->code;
+    size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
+    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
+    GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
+    if (!g) return NULL;
+    g->root = g;
+    g->chain_exc = VAL_NULL;
+    g->chain_len = 1;
+    g->code = co;
+    g->name = f->func ? f->func->name : co->name;
+    g->qualname = f->func ? f->func->qualname : co->qualname;
+    g->exc_state = VAL_NULL;
+    g->saved_exc = VAL_NULL;
+    g->state = GEN_RUNNING;
+    g->nvalues = (uint32_t)nvalues;
+    Frame *gf = gen_frame(g);
+    size_t used = (size_t)(f->sp - f->localsplus);
+    memcpy(gf, f, sizeof(Frame) + used * sizeof(Value));
+    gf->flags = FRAME_HEAP;
+    gf->prev = NULL;
+    gf->stack = gf->localsplus + gf->nlocalsplus;
+    gf->sp = gf->stack + (f->sp - f->stack);
+    return g;
+}
+
+Frame *gen_materialize(EddyVM *vm, Fiber *fb) {
+    size_t n = 0;
+    for (Frame *f = fb->frame; f && (f->flags & FRAME_INLINE); f = f->prev) n++;
+    if (n == 0) return fb->frame;
+    // Create every coroutine first, so that running out of memory changes
+    // nothing; each is rooted on the temporary root stack meanwhile.
+    size_t i = 0;
+    for (Frame *f = fb->frame; i < n; f = f->prev, i++) {
+        GenObject *g = gen_from_running(vm, f);
+        if (!g || vm_push_root(vm, v_obj(g)) < 0) {
+            vm_pop_roots(vm, i);
+            return NULL;
+        }
+    }
+    // vm->roots[base + i] is the coroutine of the i-th frame from the top.
+    size_t base = vm->roots_len - n;
+    Frame *outermost = fb->frame;
+    for (size_t k = 1; k < n; k++) outermost = outermost->prev;
+    Frame *below = outermost->prev;
+    Value *old_top = (Value *)outermost;
+    for (size_t k = n; k-- > 0;) {
+        GenObject *g = (GenObject *)AS_OBJ(vm->roots[base + k]);
+        Frame *gf = gen_frame(g);
+        // The caller is suspended in the SEND of its `await f(...)`, with
+        // the coroutine where the handled-exception slot was.
+        g->saved_exc = below->sp[-1];
+        below->sp[-1] = v_obj(g);
+        below->instr = gen_inline_send(below->code, below->instr);
+        gf->prev = below;
+        g->hdr.obj_flags |= GENF_LIVE;
+        vm->early_finalize_live++;
+        gen_chain(vm, below, g);
+        below = gf;
+    }
+    vm_pop_roots(vm, n);
+    fb->frame = below;
+    fb->top = old_top;
+    return below;
 }
 
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v) {
