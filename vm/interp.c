@@ -65,6 +65,41 @@ static int64_t dict_index_of(DictObject *d, StrObject *name) {
     return -1;
 }
 
+// dict_index_of, trying the entry a cache last pointed at (hint, entry + 1;
+// 0 for none) first: sites that see several classes usually find the
+// attribute at the same position in each class's instances.
+static inline int64_t dict_slot_hint(DictObject *d, StrObject *name, uint32_t hint) {
+    size_t idx = (size_t)hint - 1;
+    if (hint && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
+        AS_OBJ(d->entries[idx].key) == (Obj *)name)
+        return (int64_t)idx;
+    return dict_index_of(d, name);
+}
+
+// Can no data descriptor on t intercept attribute `name` (TYPE_PLAIN_ATTRS)?
+static inline bool plain_attr(TypeObject *t, StrObject *name) {
+    return (t->hdr.obj_flags & TYPE_PLAIN_ATTRS) && !(name->data[0] == '_' && name->data[1] == '_');
+}
+
+// Does instance dict d hold `name`? A small dict is scanned for an entry
+// of the same hash, which is cheaper than probing its index.
+static inline bool instance_has(DictObject *d, StrObject *name) {
+    if (d->len == 0) return false;
+    int64_t h = name->hash;
+    if (d->nentries <= 8 && h != -1) {
+        const DictEntry *e = d->entries;
+        bool any = false;
+        for (size_t i = 0; i < d->nentries; i++) any |= e[i].hash == h;
+        if (!any) return false;
+    }
+    return !IS_NULL(dict_get_str(d, name));
+}
+
+// A key whose hash and equality run no script code of its own (an int
+// key may still meet an equal-hash key of another type in the dict, so
+// callers sync the frame first).
+static inline bool simple_key(EddyVM *vm, Value k) { return IS_INT(k) || is_exact(k, vm->t_str); }
+
 // The instance __dict__ (object_dict_ptr inlined): a negative offset counts
 // from the end of variable-sized layouts.
 static inline DictObject *instance_dict(Value obj, TypeObject *t) {
@@ -631,6 +666,31 @@ static FunctionObject *simple_init(EddyVM *vm, TypeObject *cls) {
     return (FunctionObject *)AS_OBJ(init);
 }
 
+// str(x), int(x), float(x), bool(x) of an unboxed scalar or an exact str:
+// what type_call would compute, without its generic __new__ / __init__
+// dispatch. *handled false: take the generic call.
+static inline Value convert_call1(EddyVM *vm, TypeObject *cls, Value a, bool *handled) {
+    *handled = true;
+    if (cls == vm->t_str) {
+        if (IS_INT(a)) return int_to_str(vm, a, 10);
+        if (is_exact(a, vm->t_str)) return a;
+        if (IS_FLOAT(a)) return float_repr(vm, AS_FLOAT(a));
+    } else if (cls == vm->t_int) {
+        if (IS_INT(a)) return a;
+        if (IS_FLOAT(a)) return int_from_double(vm, AS_FLOAT(a));
+        if (IS_BOOL(a)) return v_int(AS_BOOL(a));
+    } else if (cls == vm->t_float) {
+        if (IS_FLOAT(a)) return a;
+        if (IS_INT(a)) return v_float((double)AS_INT(a));
+    } else if (cls == vm->t_bool) {
+        if (IS_BOOL(a)) return a;
+        if (IS_INT(a)) return v_bool(AS_INT(a) != 0);
+        if (IS_NONE(a)) return VAL_FALSE;
+    }
+    *handled = false;
+    return VAL_NULL;
+}
+
 // ---------------------------------------------------------------------------
 // The loop
 
@@ -962,9 +1022,12 @@ dispatch:
             if (t->getattr == object_generic_getattr && t->version != 0) {
                 DictObject *d = instance_dict(obj, t);
                 if (d) {
-                    Value tv = type_lookup(vm, t, name);
-                    bool data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
-                    int64_t idx = data_descr ? -1 : dict_index_of(d, name);
+                    bool data_descr = false;
+                    if (!plain_attr(t, name)) {
+                        Value tv = type_lookup(vm, t, name);
+                        data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
+                    }
+                    int64_t idx = data_descr ? -1 : dict_slot_hint(d, name, c1);
                     if (idx >= 0 && idx < 0x7ffffffe) {
                         CACHE(0) = t->version;
                         CACHE(1) = (uint32_t)idx + 1;
@@ -999,6 +1062,29 @@ dispatch:
                     sp -= 2;
                     SKIP_CACHES(2);
                     DISPATCH();
+                }
+            }
+            // Another type (a polymorphic site) or another slot: overwrite an
+            // existing instance attribute when no data descriptor on the
+            // type intercepts it, as object.__setattr__ would.
+            if (t->setattr == object_generic_setattr && t->version != 0) {
+                DictObject *d = instance_dict(obj, t);
+                if (d) {
+                    bool data_descr = false;
+                    if (!plain_attr(t, name)) {
+                        Value tv = type_lookup(vm, t, name);
+                        data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
+                    }
+                    int64_t idx = data_descr ? -1 : dict_slot_hint(d, name, c1);
+                    if (idx >= 0 && idx < 0x7ffffffe) {
+                        CACHE(0) = t->version;
+                        CACHE(1) = (uint32_t)idx + 1;
+                        d->entries[idx].value = v;
+                        d->version++;
+                        sp -= 2;
+                        SKIP_CACHES(2);
+                        DISPATCH();
+                    }
                 }
             }
         }
@@ -1050,7 +1136,7 @@ dispatch:
                 }
                 if (plain) {
                     DictObject *d = instance_dict(obj, t);
-                    if (!d || IS_NULL(dict_get_str(d, name))) {
+                    if (!d || !instance_has(d, name)) {
                         sp[-1] = m;
                         PUSH(obj);
                         SKIP_CACHES(2);
@@ -1108,6 +1194,17 @@ dispatch:
             }
         }
         SYNC();
+        if (IS_INT(k) && is_exact(c, vm->t_dict)) {
+            Value r;
+            int found = dict_get(vm, AS_DICT(c), k, &r);
+            if (found < 0) goto error;
+            if (found) {
+                sp[-2] = r;
+                sp--;
+                SKIP_CACHES(1);
+                DISPATCH();
+            }
+        }
         Value r = vm_getitem(vm, c, k);
         if (IS_NULL(r)) goto error;
         sp[-2] = r;
@@ -1134,6 +1231,12 @@ dispatch:
             DISPATCH();
         }
         SYNC();
+        if (IS_INT(k) && is_exact(c, vm->t_dict)) {
+            if (dict_set(vm, AS_DICT(c), k, v) < 0) goto error;
+            sp -= 3;
+            SKIP_CACHES(1);
+            DISPATCH();
+        }
         if (vm_setitem(vm, c, k, v) < 0) goto error;
         sp -= 3;
         SKIP_CACHES(1);
@@ -1141,7 +1244,17 @@ dispatch:
     }
     TARGET(DELETE_SUBSCR) {
         SYNC();
-        if (vm_setitem(vm, SECOND(), TOP(), VAL_NULL) < 0) goto error;
+        Value c = SECOND(), k = TOP();
+        if (is_exact(c, vm->t_dict) && simple_key(vm, k)) {
+            int r = dict_del(vm, AS_DICT(c), k);
+            if (r < 0) goto error;
+            if (r > 0) {
+                sp -= 2;
+                DISPATCH();
+            }
+            // missing: the generic path raises the KeyError
+        }
+        if (vm_setitem(vm, c, k, VAL_NULL) < 0) goto error;
         sp -= 2;
         DISPATCH();
     }
@@ -1207,9 +1320,17 @@ dispatch:
             r = vm_binary_op(vm, (int)arg, a, b);
         }
         if (IS_NULL(r)) goto error;
+        SKIP_CACHES(1);
+        uint32_t nw = *ip;
+        if (INSTR_OP(nw) == OP_STORE_FAST) {
+            // `x = a + b` / `x += b`: store the result right away.
+            lp[INSTR_ARG(nw)] = r;
+            sp -= 2;
+            ip++;
+            DISPATCH();
+        }
         sp[-2] = r;
         sp--;
-        SKIP_CACHES(1);
         DISPATCH();
     }
     TARGET(COMPARE_OP) {
@@ -1218,7 +1339,22 @@ dispatch:
         int c = compare_fast(vm, arg, a, b, &handled);
         Value r;
         if (handled) {
-            r = v_bool(c);
+            SKIP_CACHES(1);
+            uint32_t nw = *ip;
+            if (INSTR_OP(nw) == OP_POP_JUMP_IF_FALSE || INSTR_OP(nw) == OP_POP_JUMP_IF_TRUE) {
+                // `if a < b:` - run the conditional jump that follows here,
+                // without boxing the bool (a superinstruction, in effect).
+                sp -= 2;
+                instr = ip++;
+                if ((c != 0) == (INSTR_OP(nw) == OP_POP_JUMP_IF_TRUE)) {
+                    ip = code->code + INSTR_ARG(nw);
+                    if (ip <= instr) SAFEPOINT();
+                }
+                DISPATCH();
+            }
+            sp[-2] = v_bool(c);
+            sp--;
+            DISPATCH();
         } else {
             SYNC();
             r = vm_compare(vm, a, b, (int)arg);
@@ -1237,7 +1373,14 @@ dispatch:
     }
     TARGET(CONTAINS_OP) {
         SYNC();
-        int r = vm_contains(vm, TOP(), SECOND());
+        int r;
+        Value c = TOP(), k = SECOND();
+        if (is_exact(c, vm->t_dict) && simple_key(vm, k)) {
+            Value unused;
+            r = dict_get(vm, AS_DICT(c), k, &unused);
+        } else {
+            r = vm_contains(vm, c, k);
+        }
         if (r < 0) goto error;
         sp[-2] = v_bool((r != 0) != (arg != 0));
         sp--;
@@ -1297,10 +1440,30 @@ dispatch:
         DISPATCH();
     }
     TARGET(BUILD_STRING) {
-        StrBuf b;
-        strbuf_init(vm, &b);
-        for (uint32_t i = 0; i < arg; i++) strbuf_append_str(&b, AS_STR(sp[-(int)arg + (int)i]));
-        StrObject *s = strbuf_finish(&b);
+        // The pieces are strs: size the result once and copy them in.
+        Value *pieces = sp - arg;
+        size_t len = 0, ncp = 0;
+        for (uint32_t i = 0; i < arg; i++) {
+            len += AS_STR(pieces[i])->len;
+            ncp += AS_STR(pieces[i])->ncp;
+        }
+        StrObject *s;
+        if (len <= 1) { // "" or one character: str_new shares the cached ones
+            const char *src = "";
+            for (uint32_t i = 0; i < arg; i++)
+                if (AS_STR(pieces[i])->len) src = AS_STR(pieces[i])->data;
+            s = str_new(vm, src, len);
+        } else {
+            s = str_alloc(vm, len, ncp);
+            if (s) {
+                char *d = s->data;
+                for (uint32_t i = 0; i < arg; i++) {
+                    StrObject *piece = AS_STR(pieces[i]);
+                    memcpy(d, piece->data, piece->len);
+                    d += piece->len;
+                }
+            }
+        }
         if (!s) goto error;
         sp -= arg;
         PUSH(v_obj(s));
@@ -1402,6 +1565,16 @@ dispatch:
         DISPATCH();
     }
     TARGET(FORMAT_VALUE) {
+        if (arg == 0) {
+            // f"{x}" of an int or a float is its str (format(x, '')).
+            Value x = TOP();
+            if (IS_INT(x) || IS_FLOAT(x)) {
+                Value r = IS_INT(x) ? int_to_str(vm, x, 10) : float_repr(vm, AS_FLOAT(x));
+                if (IS_NULL(r)) goto error;
+                sp[-1] = r;
+                DISPATCH();
+            }
+        }
         bool has_spec = (arg & 4) != 0;
         Value spec = has_spec ? TOP() : VAL_NULL;
         Value *vp = has_spec ? &sp[-2] : &sp[-1];
@@ -1602,8 +1775,15 @@ dispatch:
         if (t && t->next) r = t->next(vm, it, &item);
         else r = vm_next(vm, it, &item);
         if (r > 0) {
-            PUSH(item);
             SKIP_CACHES(1);
+            uint32_t nw = *ip;
+            if (INSTR_OP(nw) == OP_STORE_FAST) {
+                // `for x in ...`: store the item right away.
+                lp[INSTR_ARG(nw)] = item;
+                ip++;
+                DISPATCH();
+            }
+            PUSH(item);
             DISPATCH();
         }
         if (r < 0) goto error;
@@ -1703,7 +1883,9 @@ dispatch:
                 frame = nf;
                 LOAD_FRAME();
                 ip = instr;
-                SAFEPOINT();
+                // No safe point here: the callee reaches one at its first
+                // backward jump, call or return, and a chain of calls
+                // alone is bounded by the recursion limit.
                 DISPATCH();
             }
             if (ct == vm->t_builtin_function) {
@@ -1720,10 +1902,13 @@ dispatch:
                 } else if ((nfn->flags & NATIVE_METHOD) && nfn->owner) {
                     // Only LOAD_METHOD's receiver is known to have the right type.
                     ok = !IS_NULL(base[1]) && args == base + 1 && IS_OBJ(base[1]) &&
-                         type_is_subtype(OBJ_TYPE(AS_OBJ(base[1])), nfn->owner);
+                         (OBJ_TYPE(AS_OBJ(base[1])) == nfn->owner ||
+                          type_is_subtype(OBJ_TYPE(AS_OBJ(base[1])), nfn->owner));
                 }
                 Value sendv;
-                if (ok && !call_kwnames && gen_resume_call(vm, nfn, args, nargs, &sendv)) {
+                // (gen_like first: most native calls are not on generators.)
+                if (ok && !call_kwnames && nargs >= 1 && nargs <= 2 && gen_like(vm, args[0]) &&
+                    gen_resume_call(vm, nfn, args, nargs, &sendv)) {
                     // next(g) / g.send(v) / g.__next__(): run g's frame in
                     // this loop; its yield is this call's result.
                     GenObject *g = (GenObject *)AS_OBJ(args[0]);
@@ -1763,6 +1948,17 @@ dispatch:
                 }
             } else if (ct == vm->t_type && IS_NULL(base[1]) && !call_kwnames) {
                 TypeObject *cls = AS_TYPE(callable);
+                if (!(cls->flags & TPF_HEAPTYPE) && nargs == 1) {
+                    bool handled;
+                    Value r = convert_call1(vm, cls, args[0], &handled);
+                    if (handled) {
+                        if (EDDY_UNLIKELY(IS_NULL(r))) goto error;
+                        sp = base;
+                        PUSH(r);
+                        ip += 1;
+                        DISPATCH();
+                    }
+                }
                 FunctionObject *init = simple_init(vm, cls);
                 if (init) {
                     SYNC();

@@ -519,6 +519,37 @@ static int run_entry(EddyVM *vm, LoopObject *loop, ReadyEntry *e) {
     return 0;
 }
 
+// Debug mode: a step ran longer than slow_callback_duration. CPython's
+// message, then (Eddy's addition, for a task) the source lines the step ran
+// from and to: the blocking code is between them.
+static void report_slow_step(EddyVM *vm, ReadyEntry *e, double dt, CodeObject *from_code,
+                             uint32_t from_line) {
+    Value what = vm_repr(vm, e->a);
+    char secs[32];
+    snprintf(secs, sizeof secs, "%.3f", dt);
+    StrObject *s = IS_NULL(what) ? NULL
+                                 : str_format(vm, "Executing %U took %s seconds\n", AS_STR(what),
+                                              secs);
+    if (s) {
+        io_flush_std(vm);
+        (void)write_stderr(vm, s);
+    }
+    vm_err_clear(vm);
+    if (!from_code) return;
+    fflush(stderr);
+    fprintf(stderr, "  the step started at %s:%u\n", from_code->filename->data, (unsigned)from_line);
+    vm_print_source_line(vm, stderr, from_code->filename, from_line, "    ");
+    CodeObject *to_code;
+    uint32_t to_line;
+    if (task_position(vm, (TaskObject *)AS_OBJ(e->a), &to_code, &to_line)) {
+        fprintf(stderr, "  and stopped at %s:%u\n", to_code->filename->data, (unsigned)to_line);
+        vm_print_source_line(vm, stderr, to_code->filename, to_line, "    ");
+    } else {
+        fprintf(stderr, "  and ran to the end of the task\n");
+    }
+    fflush(stderr);
+}
+
 static int run_once(EddyVM *vm, LoopObject *loop) {
     drop_cancelled_timers(loop);
     double timeout = -1;
@@ -543,23 +574,18 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         // Keep the entry's values reachable while it runs.
         if (vm_push_root(vm, e.a) < 0 || vm_push_root(vm, e.b) < 0) return -1;
         bool timed = loop->debug;
-        double t0 = timed ? loop_time() : 0;
+        double t0 = 0;
+        CodeObject *from_code = NULL;
+        uint32_t from_line = 0;
+        if (timed) {
+            if (e.kind == READY_TASK_STEP || e.kind == READY_TASK_WAKEUP)
+                task_position(vm, (TaskObject *)AS_OBJ(e.a), &from_code, &from_line);
+            t0 = loop_time();
+        }
         int r = run_entry(vm, loop, &e);
         if (timed && r == 0) {
             double dt = loop_time() - t0;
-            if (dt >= loop->slow_callback_duration) {
-                Value what = vm_repr(vm, e.a);
-                char secs[32];
-                snprintf(secs, sizeof secs, "%.3f", dt);
-                StrObject *s = IS_NULL(what) ? NULL
-                                             : str_format(vm, "Executing %U took %s seconds\n",
-                                                          AS_STR(what), secs);
-                if (s) {
-                    io_flush_std(vm);
-                    (void)write_stderr(vm, s);
-                }
-                vm_err_clear(vm);
-            }
+            if (dt >= loop->slow_callback_duration) report_slow_step(vm, &e, dt, from_code, from_line);
         }
         vm_pop_roots(vm, 2);
         if (r < 0) return -1;

@@ -155,6 +155,9 @@ TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name);
 // (-1 only for SystemExit / KeyboardInterrupt, which stop the loop).
 int task_run_step(EddyVM *vm, TaskObject *t, Value exc);
 int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited);
+// Where task t's coroutine stands (its innermost suspended frame): false if
+// it has finished. For debug mode's slow-step report.
+bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line);
 // The CancelledError to raise for a cancelled future (CPython's
 // _make_cancelled_error). V_NULL + MemoryError.
 Value future_cancelled_error(EddyVM *vm, FutureObject *f);

@@ -247,6 +247,22 @@ static int cancel_any(EddyVM *vm, Value fut, Value msg) {
     return vm_truthy(vm, r);
 }
 
+bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line) {
+    if (!gen_like(vm, t->coro)) return false;
+    GenObject *g = (GenObject *)AS_OBJ(t->coro);
+    if (g->leaf) g = g->leaf; // a frozen await chain: its innermost frame
+    if (g->state == GEN_CLOSED) return false;
+    *code = g->code;
+    if (g->state == GEN_CREATED) {
+        *line = g->code->firstlineno;
+        return true;
+    }
+    const uint32_t *at = gen_frame(g)->instr;
+    if (at > g->code->code) at--;
+    *line = code_line_of(g->code, (uint32_t)(at - g->code->code));
+    return true;
+}
+
 static int task_cancel(EddyVM *vm, TaskObject *t, Value msg) {
     FutureObject *f = &t->fut;
     f->log_traceback = false;

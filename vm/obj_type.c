@@ -54,7 +54,30 @@ static AttrCache *cache_block(EddyVM *vm) {
     return (AttrCache *)(void *)((char *)vm->attr_cache - offsetof(AttrCache, entries));
 }
 
+// Recompute TYPE_PLAIN_ATTRS (vm.h) for a class whose dict or MRO changed.
+// Only script classes get it: their instances are the ones with a __dict__.
+static void update_plain_attrs(TypeObject *t) {
+    bool plain = (t->flags & TPF_HEAPTYPE) && t->mro;
+    for (size_t i = 0; plain && i < t->mro->len; i++) {
+        DictObject *d = AS_TYPE(t->mro->items[i])->dict;
+        if (!d) continue;
+        for (size_t k = 0; k < d->nentries; k++) {
+            Value key = d->entries[k].key, v = d->entries[k].value;
+            if (!IS_OBJ(v) || !OBJ_TYPE(AS_OBJ(v))->descr_set) continue;
+            if (IS_OBJ(key) && (OBJ_TYPE(AS_OBJ(key))->flags & TPF_STR_SUBCLASS)) {
+                StrObject *s = AS_STR(key);
+                if (s->len >= 2 && s->data[0] == '_' && s->data[1] == '_') continue;
+            }
+            plain = false;
+            break;
+        }
+    }
+    if (plain) t->hdr.obj_flags |= TYPE_PLAIN_ATTRS;
+    else t->hdr.obj_flags &= (uint16_t)~TYPE_PLAIN_ATTRS;
+}
+
 static void assign_version(EddyVM *vm, TypeObject *t) {
+    update_plain_attrs(t);
     if (!vm->attr_cache) {
         t->version = 0;
         return;

@@ -70,7 +70,7 @@ struct EddyVM {
     Obj **objects;          // every heap object, oldest first (gc.c)
     size_t objects_len, objects_cap;
     // Small-block pools (mem.c): free list per 16-byte size class.
-#define POOL_MAX 512
+#define POOL_MAX 1024
 #define POOL_GRAIN 16
 #define POOL_CLASSES (POOL_MAX / POOL_GRAIN)
     struct FreeBlock *pool_free[POOL_CLASSES];
@@ -431,6 +431,11 @@ int object_getattr_opt(EddyVM *vm, Value obj, StrObject *name, Value *out);
 DictObject **object_dict_ptr(EddyVM *vm, Value obj); // &__dict__ or NULL
 // Added by obj_type.c: instances have no visible __dict__ (all levels use __slots__).
 bool type_slots_only(TypeObject *t);
+// Added by obj_type.c: set in a class's hdr.obj_flags while no class in its
+// MRO holds a data descriptor under a name that does not start with "__", so
+// such an attribute of an instance is its __dict__ entry whenever that has
+// one (the interpreter's attribute fast paths then skip the type look-up).
+#define TYPE_PLAIN_ATTRS 0x4u
 void type_modified(EddyVM *vm, TypeObject *t); // invalidate caches for t and subclasses
 Value builtin_build_class(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames);
 // Added by obj_type.c: a property-like descriptor with native accessors. getter is
