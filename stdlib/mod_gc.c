@@ -29,11 +29,16 @@ static Value gc_collect_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kwna
         }
     }
     size_t before = vm->objects_len;
+    // Called from a finally block that a collection's close() runs: the
+    // generators found now are closed now too (nested), as in CPython.
+    bool closing = vm->gen_closing;
+    vm->gen_closing = false;
     for (int round = 0; round < COLLECT_ROUNDS; round++) {
         uint64_t closed = vm->gen_closed;
         gc_collect(vm);
         if (vm->gen_closed == closed) break;
     }
+    vm->gen_closing = closing;
     // CPython answers how many unreachable objects it found; the number of
     // objects freed is the nearest thing here.
     return v_int(before > vm->objects_len ? (int64_t)(before - vm->objects_len) : 0);

@@ -45,6 +45,8 @@ enum {
     FRAME_THROW = 1u << 3, // heap frame resumed by throw(): interp_run starts by raising the
                            // pending exception at the suspension point (instr - 1)
     FRAME_INLINE = 1u << 4, // a coroutine run in place by `await f(...)` (see below)
+    FRAME_ITEM = 1u << 5,   // async generator: the next YIELD_VALUE is an item for the
+                            // SEND below it (ASYNC_GEN_WRAP without the wrapper object)
 };
 
 // A frame. Field validity:
@@ -249,6 +251,18 @@ Frame *gen_materialize(EddyVM *vm, Fiber *fb);
 // PEP 479 for an inline coroutine frame (the pending StopIteration becomes
 // RuntimeError "coroutine raised StopIteration").
 void gen_inline_stopiteration_error(EddyVM *vm);
+
+// Async generators run stackless too: `async for` / `await agen.asend(v)`
+// link the generator's frame above the awaiting frame (SEND), an item it
+// yields (ASYNC_GEN_WRAP) finishes that SEND with the item, and its return
+// raises StopAsyncIteration there. athrow()/aclose() use a nested loop.
+// gen_anext: agen.__anext__(). gen_asend_begin: can the asend awaitable aw
+// resume its generator with *v (replaced by the value to send)? 1 yes
+// (*out = the generator), -1 raised. gen_asend_end: aw is finished.
+Value gen_anext(EddyVM *vm, GenObject *g);
+int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out);
+void gen_asend_end(Value aw);
+Value gen_async_unwrap(Value wrapped); // an item yielded by ASYNC_GEN_WRAP
 
 // The event loop's task step (obj_gen.c): resume g with v, or throw exc into
 // it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.

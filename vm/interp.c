@@ -2015,6 +2015,12 @@ dispatch:
                 sp--; // exhausted: pop the iterator and leave the loop
                 ip = code->code + INSTR_ARG(rw);
             } else if (INSTR_OP(rw) == OP_SEND) {
+                if (EDDY_UNLIKELY(is_exact(sp[-1], vm->t_async_gen_asend))) {
+                    // The async generator finished: the end of iteration.
+                    gen_asend_end(sp[-1]);
+                    vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+                    goto error;
+                }
                 sp[-1] = retval; // the value of `yield from`
                 ip = code->code + INSTR_ARG(rw);
             } else {
@@ -2257,11 +2263,30 @@ dispatch:
             }
             frame = nf;
         }
+        if (frame->flags & FRAME_ITEM) {
+            // An async generator's item finishes the awaiting SEND below.
+            frame->flags &= ~(uint32_t)FRAME_ITEM;
+            gen_unlink(vm, fb, gen_of_frame(frame), false);
+            frame = fb->frame;
+            LOAD_FRAME();
+            gen_asend_end(sp[-1]);
+            sp[-1] = v;
+            ip = code->code + INSTR_ARG(*instr);
+            DISPATCH();
+        }
         // (an await chain is frozen at once: frame.h, O(1) resume)
         uint32_t flags = gen_suspend(vm, fb, gen_of_frame(frame))->flags;
         if (flags & FRAME_ENTRY) return v;
         frame = fb->frame;
         LOAD_FRAME();
+        if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) && INSTR_OP(*instr) == OP_SEND &&
+            is_exact(sp[-1], vm->t_async_gen_asend)) {
+            // An async generator's item finishes the awaiting SEND.
+            gen_asend_end(sp[-1]);
+            sp[-1] = gen_async_unwrap(v);
+            ip = code->code + INSTR_ARG(*instr);
+            DISPATCH();
+        }
         PUSH(v);
         ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
         DISPATCH();
@@ -2297,6 +2322,20 @@ dispatch:
             Frame *gf = gen_link(vm, fb, g, v);
             if (!gf) goto error;
             if (!frozen) gen_chain(vm, frame, g);
+            frame = gf;
+            LOAD_FRAME();
+            ip = instr;
+            DISPATCH();
+        }
+        if (is_exact(sub, vm->t_async_gen_asend)) {
+            // __anext__() / asend(v) of an async generator: run its frame
+            // in this loop (not chained: its items come back here).
+            GenObject *g;
+            if (gen_asend_begin(vm, sub, &v, &g) < 0) goto error;
+            sp--;
+            frame->sp = sp;
+            Frame *gf = gen_link(vm, fb, g, v);
+            if (!gf) goto error;
             frame = gf;
             LOAD_FRAME();
             ip = instr;
@@ -2349,6 +2388,7 @@ dispatch:
             }
             DISPATCH();
         }
+        if (is_exact(x, vm->t_async_gen_asend)) DISPATCH(); // its own iterator
         Value meth = type_lookup(vm, vm_type_of(vm, x), vm->names.__await__);
         if (IS_NULL(meth)) {
             awaitable_error(vm, arg, x);
@@ -2404,6 +2444,12 @@ dispatch:
             goto error;
         }
         SYNC();
+        if (t == vm->t_async_generator) {
+            Value aw = gen_anext(vm, (GenObject *)AS_OBJ(it));
+            if (IS_NULL(aw)) goto error;
+            PUSH(aw);
+            DISPATCH();
+        }
         if (is_exact(anext, vm->t_function)) {
             // A script __anext__ runs as a frame of this loop: its result is
             // pushed like a call's, and an `async def __anext__` runs in
@@ -2449,6 +2495,13 @@ dispatch:
     }
     TARGET(ASYNC_GEN_WRAP) {
         // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
+        Frame *resumer = frame->prev;
+        if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
+            is_exact(resumer->sp[-1], vm->t_async_gen_asend)) {
+            // Awaited stackless by a SEND: say so instead of allocating.
+            frame->flags |= FRAME_ITEM;
+            DISPATCH();
+        }
         SYNC();
         Value w = gen_async_wrap(vm, TOP());
         if (IS_NULL(w)) goto error;
@@ -2491,6 +2544,8 @@ exception_unwind: {
         if (flags & FRAME_ENTRY) return VAL_NULL;
         frame = fb->frame;
         LOAD_FRAME();
+        if (INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend))
+            gen_asend_end(sp[-1]);
         goto error;
     }
     frame_pop(vm, fb, done);

@@ -717,9 +717,11 @@ void gen_close_pending(EddyVM *vm) {
     bool rooted = vm_push_root(vm, pending) == 0;
     if (!rooted) vm->exc = pending;
     // The queue may grow while it is processed (collections inside finally
-    // blocks): read it afresh each time.
+    // blocks): read it afresh each time. A gc.collect() in a finally block
+    // runs this again (nested): it skips the entries taken already.
     for (size_t i = 0; rooted && i < vm->gen_pending_len; i++) {
         GenObject *g = (GenObject *)vm->gen_pending[i];
+        if (!(g->hdr.obj_flags & GENF_PENDING)) continue;
         g->hdr.obj_flags &= (uint16_t)~GENF_PENDING;
         vm->early_finalize_live--;
         if (vm_push_root(vm, v_obj(g)) < 0) {
@@ -1168,6 +1170,37 @@ static Value ag_aiter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     return args[0];
 }
+
+// The interpreter's stackless path for async generators (frame.h).
+Value gen_anext(EddyVM *vm, GenObject *g) {
+    return await_new(vm, vm->t_async_gen_asend, g, VAL_NONE, false);
+}
+
+int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
+    AwaitObject *a = (AwaitObject *)AS_OBJ(aw);
+    if (a->state == AW_CLOSED) {
+        vm_raise(vm, vm->exc_RuntimeError,
+                 "cannot reuse already awaited __anext__()/asend()");
+        return -1;
+    }
+    GenObject *g = a->agen;
+    Value send = *v;
+    if (a->state == AW_INIT && IS_NONE(send)) send = a->value;
+    a->state = AW_ITER;
+    int c = gen_check_resume(vm, g, send);
+    if (c <= 0) {
+        a->state = AW_CLOSED;
+        if (c == 0) vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+        return -1;
+    }
+    *v = send;
+    *out = g;
+    return 1;
+}
+
+void gen_asend_end(Value aw) { ((AwaitObject *)AS_OBJ(aw))->state = AW_CLOSED; }
+
+Value gen_async_unwrap(Value w) { return ((WrappedObject *)AS_OBJ(w))->value; }
 
 static Value ag_anext(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "__anext__", kw) < 0 || args_count(vm, "__anext__", nargs - 1, 0, 0) < 0)
