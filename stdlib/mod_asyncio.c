@@ -114,7 +114,8 @@ static Value a_all_tasks(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value a_iscoroutine(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "iscoroutine", kw) < 0 || args_count(vm, "iscoroutine", nargs, 1, 1) < 0)
         return VAL_NULL;
-    return v_bool(is_exact(args[0], vm->t_coroutine));
+    // CPython counts generators too (generator-based coroutines).
+    return v_bool(is_exact(args[0], vm->t_coroutine) || is_exact(args[0], vm->t_generator));
 }
 
 static Value a_isfuture(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {

@@ -369,6 +369,17 @@ static Value m_set_log_traceback(EddyVM *vm, Value *args, int nargs, TupleObject
     return VAL_NONE;
 }
 
+static Value m_get_cancel_message(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return self_future(args)->cancel_message;
+}
+
+static Value m_set_cancel_message(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    self_future(args)->cancel_message = args[1];
+    return VAL_NONE;
+}
+
 static Value m_state(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     static const char *const names[] = {"PENDING", "CANCELLED", "FINISHED"};
@@ -1073,6 +1084,8 @@ int future_init_types(EddyVM *vm) {
         if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;
     if (type_add_property(vm, t, "_asyncio_future_blocking", m_get_blocking, m_set_blocking) < 0 ||
         type_add_property(vm, t, "_log_traceback", m_get_log_traceback, m_set_log_traceback) < 0 ||
+        type_add_property(vm, t, "_cancel_message", m_get_cancel_message, m_set_cancel_message) <
+            0 ||
         type_add_getter(vm, t, "_state", m_state) < 0)
         return -1;
 
