@@ -159,13 +159,15 @@ static void release(EddyVM *vm, Obj *o) {
     mem_free_fast(vm, o, o->size);
 }
 
-// After a sweep that left the heap array mostly empty, give the memory back
-// (keeping room for half as many again, so the next cycle rarely regrows).
-static void shrink_objects(EddyVM *vm) {
+// After a sweep, give back a heap array that even this cycle (`peak`
+// objects before the sweep) used little of, keeping room for half as many
+// again: the next cycle usually allocates about as many objects, and
+// shrinking below that would regrow (and copy) the array every cycle.
+static void shrink_objects(EddyVM *vm, size_t peak) {
     size_t cap = vm->objects_cap, kept = vm->objects_len;
-    if (cap <= OBJECTS_MIN || kept > cap / 4) return;
+    if (cap <= OBJECTS_MIN || peak > cap / 4) return;
     size_t want = OBJECTS_MIN;
-    while (want < kept + kept / 2) want *= 2;
+    while (want < peak + peak / 2) want *= 2;
     Obj **a = mem_alloc_raw(vm, want * sizeof(Obj *));
     if (!a) return; // keeping the larger array is fine
     memcpy(a, vm->objects, kept * sizeof(Obj *));
@@ -229,7 +231,7 @@ void gc_collect(EddyVM *vm) {
     }
     for (size_t i = 0; i < vm->gray_len; i++) mem_free(vm, vm->gray[i], vm->gray[i]->size);
     vm->gray_len = 0;
-    shrink_objects(vm);
+    shrink_objects(vm, n);
     // Collect again after the heap doubles, but at least every GC_MIN_GROWTH
     // bytes. A small nursery pays off: a program with a small live heap then
     // reuses freed blocks while they are still in the cache, and each

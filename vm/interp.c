@@ -738,7 +738,6 @@ Value interp_run(EddyVM *vm, Frame *entry) {
     Value *sp;
     Value *lp;
     const Value *consts;
-    const Value *names;
     uint32_t word, arg;
     Value retval; // RETURN_VALUE / RETURN_GENERATOR
     // Call state shared by CALL / CALL_KW / CALL_EX.
@@ -769,7 +768,6 @@ Value interp_run(EddyVM *vm, Frame *entry) {
         code = frame->code;                                                                        \
         lp = frame->localsplus;                                                                    \
         consts = code->consts ? code->consts->items : NULL;                                        \
-        names = code->names ? code->names->items : NULL;                                           \
         sp = frame->sp;                                                                            \
         instr = frame->instr;                                                                      \
     } while (0)
@@ -789,7 +787,9 @@ Value interp_run(EddyVM *vm, Frame *entry) {
             if (safepoint_slow(vm) < 0) goto error;                                                \
         }                                                                                          \
     } while (0)
-#define NAME_AT(i) AS_STR(names[(i)])
+// (Not cached in a local like consts: name operands are rarer, and one
+// register less for the loop pays more.)
+#define NAME_AT(i) AS_STR(code->names->items[(i)])
 #define CACHE(i) (((uint32_t *)instr)[1 + (i)])
 #define SKIP_CACHES(n) (ip += (n))
 
@@ -2093,9 +2093,13 @@ dispatch:
         Value exc = TOP();
         Value prev = vm->handled_exc;
         // A generator saves only what it handles itself: what it inherits
-        // from its resumer may differ when it is resumed (obj_gen.c).
-        if (EDDY_UNLIKELY(frame->flags & FRAME_HEAP) && v_is(prev, gen_of_frame(frame)->saved_exc))
-            prev = VAL_NULL;
+        // from its resumer (saved_exc; an inline coroutine's is in its
+        // caller's slot) may differ when it is resumed (obj_gen.c).
+        if (EDDY_UNLIKELY(frame->flags & (FRAME_HEAP | FRAME_INLINE))) {
+            Value inherited = frame->flags & FRAME_HEAP ? gen_of_frame(frame)->saved_exc
+                                                        : frame->prev->sp[-1];
+            if (v_is(prev, inherited)) prev = VAL_NULL;
+        }
         sp[-1] = IS_NULL(prev) ? VAL_NONE : prev;
         PUSH(exc);
         vm->handled_exc = exc;
@@ -2104,8 +2108,9 @@ dispatch:
     TARGET(POP_EXCEPT) {
         Value prev = POP();
         vm->handled_exc = IS_NONE(prev) ? VAL_NULL : prev;
-        if (EDDY_UNLIKELY(frame->flags & FRAME_HEAP) && IS_NONE(prev))
-            vm->handled_exc = gen_of_frame(frame)->saved_exc;
+        if (EDDY_UNLIKELY(frame->flags & (FRAME_HEAP | FRAME_INLINE)) && IS_NONE(prev))
+            vm->handled_exc = frame->flags & FRAME_HEAP ? gen_of_frame(frame)->saved_exc
+                                                        : frame->prev->sp[-1];
         DISPATCH();
     }
     TARGET(CHECK_EXC_MATCH) {

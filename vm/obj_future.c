@@ -168,7 +168,16 @@ static int future_outcome(EddyVM *vm, FutureObject *f, Value *out) {
 
 static FutureObject *self_future(Value *args) { return as_future(args[0]); }
 
+// Future.__new__ without __init__ leaves no loop: CPython's messages.
+static bool future_ready(EddyVM *vm, FutureObject *f) {
+    if (f->loop) return true;
+    vm_raise(vm, vm->exc_RuntimeError, "Future object is not initialized.");
+    return false;
+}
+
 static Value m_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!as_future(args[0])->loop)
+        return vm_raise(vm, vm->exc_InvalidStateError, "Future object is not initialized.");
     if (args_no_kw(vm, "result", kw) < 0 || args_count(vm, "result", nargs - 1, 0, 0) < 0)
         return VAL_NULL;
     Value r;
@@ -176,6 +185,8 @@ static Value m_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value m_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!as_future(args[0])->loop)
+        return vm_raise(vm, vm->exc_InvalidStateError, "Future object is not initialized.");
     if (args_no_kw(vm, "exception", kw) < 0 || args_count(vm, "exception", nargs - 1, 0, 0) < 0)
         return VAL_NULL;
     FutureObject *f = self_future(args);
@@ -190,6 +201,7 @@ static Value m_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value m_set_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     if (args_no_kw(vm, "set_result", kw) < 0 || args_count(vm, "set_result", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
     FutureObject *f = self_future(args);
@@ -198,6 +210,7 @@ static Value m_set_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value m_set_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     if (args_no_kw(vm, "set_exception", kw) < 0 ||
         args_count(vm, "set_exception", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
@@ -279,6 +292,7 @@ static int task_cancel(EddyVM *vm, TaskObject *t, Value msg) {
 }
 
 static Value m_cancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     static const char *const names[] = {"", "msg"};
     Value a[2];
     if (args_parse(vm, "cancel", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
@@ -303,11 +317,14 @@ static Value m_done(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value m_get_loop(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)vm, (void)nargs, (void)kw;
     return v_obj(self_future(args)->loop);
 }
 
 static Value m_add_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!as_future(args[0])->loop)
+        return vm_raise(vm, vm->exc_RuntimeError, "uninitialized Future object");
     static const char *const names[] = {"", "fn", "context"};
     Value a[3];
     if (args_parse(vm, "add_done_callback", args, nargs, kw, names, 3, 2, 2, a) < 0)
@@ -321,6 +338,7 @@ static Value m_add_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject
 }
 
 static Value m_remove_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     if (args_no_kw(vm, "remove_done_callback", kw) < 0 ||
         args_count(vm, "remove_done_callback", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
@@ -528,6 +546,7 @@ static bool reprlib_value(EddyVM *vm, StrBuf *b, Value v, int level) {
 }
 
 Value future_repr(EddyVM *vm, Value self) {
+    if (!future_ready(vm, as_future(self))) return VAL_NULL;
     FutureObject *f = as_future(self);
     StrBuf b;
     strbuf_init(vm, &b);
@@ -703,6 +722,7 @@ static Value fi_iter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)nargs, (void)kw;
     FutureIterObject *it =
         (FutureIterObject *)obj_alloc(vm, vm->t_future_iter, sizeof(FutureIterObject));
@@ -861,6 +881,7 @@ static Value task_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static TaskObject *self_task(Value *args) { return (TaskObject *)AS_OBJ(args[0]); }
 
 static Value t_get_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)nargs, (void)kw;
     TaskObject *t = self_task(args);
     if (IS_NULL(t->name)) {
@@ -872,6 +893,7 @@ static Value t_get_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value t_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     if (args_no_kw(vm, "set_name", kw) < 0 || args_count(vm, "set_name", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
     TaskObject *t = self_task(args);
@@ -885,16 +907,19 @@ static Value t_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value t_get_coro(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)vm, (void)nargs, (void)kw;
     return self_task(args)->coro;
 }
 
 static Value t_cancelling(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)vm, (void)nargs, (void)kw;
     return v_int(self_task(args)->num_cancels_requested);
 }
 
 static Value t_uncancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)vm, (void)nargs, (void)kw;
     TaskObject *t = self_task(args);
     if (t->num_cancels_requested > 0) t->num_cancels_requested--;

@@ -11,9 +11,10 @@
 // awaitables (asend / athrow) are at the end of this file.
 //
 // Collection: a generator that becomes garbage while suspended inside a
-// try/finally or with block is freed WITHOUT running its finally blocks
-// (CPython calls close() from its finalizer; our collector cannot run script
-// code). docs/language.md lists the difference.
+// try/finally or with block is closed after the collection that found it
+// (CPython closes it from its finalizer; our collector cannot run script
+// code, so it keeps such generators alive and queues them: see "Collection"
+// below). docs/language.md describes when that happens.
 #include <string.h>
 
 #include "frame.h"
