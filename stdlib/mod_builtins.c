@@ -1331,8 +1331,8 @@ static Value b_aiter(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     Value it = vm_call_method(vm, args[0], vm->names.__aiter__, NULL, 0);
     if (IS_NULL(it)) return VAL_NULL;
     if (IS_NULL(type_lookup(vm, vm_type_of(vm, it), vm->names.__anext__)))
-        return vm_raise(vm, vm->exc_TypeError, "aiter() returned not an async iterator of type '%T'",
-                        it);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "aiter() returned not an async iterator of type '%T'", it);
     return it;
 }
 

@@ -20,10 +20,13 @@
 // The least a heap may grow between two collections.
 #define GC_MIN_GROWTH ((size_t)1 << 20)
 
-// The heap array's smallest capacity, in objects.
-#define OBJECTS_MIN 4096
+// The heap array's smallest capacity, in objects (128 KiB: a small program
+// never regrows it).
+#define OBJECTS_MIN 16384
 
-Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size) {
+// Allocate `size` bytes for an object of type t and link it into the heap;
+// only the header is initialised.
+static inline Obj *alloc_linked(EddyVM *vm, TypeObject *t, size_t size) {
     if (size > UINT32_MAX) {
         vm_raise_nomem(vm);
         return NULL;
@@ -38,24 +41,36 @@ Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size) {
     }
     Obj *o = mem_alloc_fast(vm, size);
     if (!o) return NULL;
-#if !defined(EDDY_ASAN)
-    if (size <= POOL_MAX) {
-        // A pooled block spans whole 16-byte grains: clear them with a few
-        // wide stores instead of a call to memset.
-        typedef struct Grain {
-            uint64_t a, b;
-        } Grain;
-        Grain *g = (Grain *)(void *)o;
-        for (size_t i = 0, n = (size + POOL_GRAIN - 1) / POOL_GRAIN; i < n; i++)
-            g[i] = (Grain){0, 0};
-    } else
-#endif
-        memset(o, 0, size);
-    o->type = t;
-    o->size = (uint32_t)size;
+    *o = (Obj){.type = t, .size = (uint32_t)size};
     vm->objects[vm->objects_len++] = o;
     return o;
 }
+
+Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size) {
+    Obj *o = alloc_linked(vm, t, size);
+    if (!o) return NULL;
+    char *body = (char *)o + sizeof(Obj);
+    size_t n = size - sizeof(Obj);
+#if !defined(EDDY_ASAN)
+    if (size <= POOL_MAX) {
+        // A pooled block spans whole 16-byte grains: clear the rest of them
+        // with a few wide stores instead of a call to memset (the 24-byte
+        // header ends in the middle of a grain).
+        typedef struct Grain {
+            uint64_t a, b;
+        } Grain;
+        *(uint64_t *)(void *)body = 0;
+        Grain *g = (Grain *)(void *)(body + 8);
+        for (size_t i = 0, k = (n + POOL_GRAIN - 1 - 8) / POOL_GRAIN; i < k; i++)
+            g[i] = (Grain){0, 0};
+        return o;
+    }
+#endif
+    memset(body, 0, n);
+    return o;
+}
+
+Obj *obj_alloc_uninit(EddyVM *vm, TypeObject *t, size_t size) { return alloc_linked(vm, t, size); }
 
 // Mark o now: set its bit and queue it for tracing.
 static void mark_now(EddyVM *vm, Obj *o) {

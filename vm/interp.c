@@ -789,6 +789,24 @@ Value interp_run(EddyVM *vm, Frame *entry) {
     } while (0)
 // (Not cached in a local like consts: name operands are rarer, and one
 // register less for the loop pays more.)
+// Push the bool `test` (an expression of the handler's locals), or, when a
+// POP_JUMP_IF_FALSE / POP_JUMP_IF_TRUE follows (`if a < b:`), run that jump
+// right here without boxing the bool: a superinstruction, in effect.
+#define PUSH_TEST(test)                                                                            \
+    do {                                                                                           \
+        bool test_ = (test);                                                                       \
+        uint32_t nw_ = *ip;                                                                        \
+        if (INSTR_OP(nw_) == OP_POP_JUMP_IF_FALSE || INSTR_OP(nw_) == OP_POP_JUMP_IF_TRUE) {       \
+            instr = ip++;                                                                          \
+            if (test_ == (INSTR_OP(nw_) == OP_POP_JUMP_IF_TRUE)) {                                 \
+                ip = code->code + INSTR_ARG(nw_);                                                  \
+                if (ip <= instr) SAFEPOINT();                                                      \
+            }                                                                                      \
+            DISPATCH();                                                                            \
+        }                                                                                          \
+        PUSH(v_bool(test_));                                                                       \
+        DISPATCH();                                                                                \
+    } while (0)
 #define NAME_AT(i) AS_STR(code->names->items[(i)])
 #define CACHE(i) (((uint32_t *)instr)[1 + (i)])
 #define SKIP_CACHES(n) (ip += (n))
@@ -1340,21 +1358,8 @@ dispatch:
         Value r;
         if (handled) {
             SKIP_CACHES(1);
-            uint32_t nw = *ip;
-            if (INSTR_OP(nw) == OP_POP_JUMP_IF_FALSE || INSTR_OP(nw) == OP_POP_JUMP_IF_TRUE) {
-                // `if a < b:` - run the conditional jump that follows here,
-                // without boxing the bool (a superinstruction, in effect).
-                sp -= 2;
-                instr = ip++;
-                if ((c != 0) == (INSTR_OP(nw) == OP_POP_JUMP_IF_TRUE)) {
-                    ip = code->code + INSTR_ARG(nw);
-                    if (ip <= instr) SAFEPOINT();
-                }
-                DISPATCH();
-            }
-            sp[-2] = v_bool(c);
-            sp--;
-            DISPATCH();
+            sp -= 2;
+            PUSH_TEST(c != 0);
         } else {
             SYNC();
             r = vm_compare(vm, a, b, (int)arg);
@@ -1367,9 +1372,8 @@ dispatch:
     }
     TARGET(IS_OP) {
         bool r = v_is(SECOND(), TOP());
-        sp[-2] = v_bool(r != (arg != 0));
-        sp--;
-        DISPATCH();
+        sp -= 2;
+        PUSH_TEST(r != (arg != 0));
     }
     TARGET(CONTAINS_OP) {
         SYNC();
@@ -1382,9 +1386,8 @@ dispatch:
             r = vm_contains(vm, c, k);
         }
         if (r < 0) goto error;
-        sp[-2] = v_bool((r != 0) != (arg != 0));
-        sp--;
-        DISPATCH();
+        sp -= 2;
+        PUSH_TEST((r != 0) != (arg != 0));
     }
 
     // ---- building
@@ -1752,8 +1755,22 @@ dispatch:
         Value it = TOP();
         Value item;
         int r;
-        SYNC();
         TypeObject *t = IS_OBJ(it) ? OBJ_TYPE(AS_OBJ(it)) : NULL;
+        if (t == vm->t_range_iterator && !((RangeIterObject *)AS_OBJ(it))->big) {
+            // range_iter_next inlined for int64 ranges.
+            RangeIterObject *ri = (RangeIterObject *)AS_OBJ(it);
+            if (ri->left > 0) {
+                item = v_int(ri->next);
+                // The value after the last one may overflow; it is never produced.
+                if (--ri->left > 0) ri->next += ri->step;
+                r = 1;
+                goto for_iter_item;
+            }
+            sp--;
+            ip = code->code + arg;
+            DISPATCH();
+        }
+        SYNC();
         if (t == vm->t_generator) {
             // Run the generator's frame in this loop; YIELD_VALUE / its
             // return come back to this FOR_ITER (see RETURN_VALUE).
@@ -1775,6 +1792,7 @@ dispatch:
         if (t && t->next) r = t->next(vm, it, &item);
         else r = vm_next(vm, it, &item);
         if (r > 0) {
+        for_iter_item:
             SKIP_CACHES(1);
             uint32_t nw = *ip;
             if (INSTR_OP(nw) == OP_STORE_FAST) {
@@ -2002,6 +2020,16 @@ dispatch:
     do_return:;
         Frame *done = frame;
         uint32_t flags = done->flags;
+        if (EDDY_LIKELY(flags == 0)) {
+            // The common case: a plain call returns to the script frame below.
+            frame_pop(vm, fb, done);
+            frame = fb->frame;
+            LOAD_FRAME();
+            PUSH(retval);
+            ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
+            SAFEPOINT();
+            DISPATCH();
+        }
         if (EDDY_UNLIKELY(flags & FRAME_HEAP)) {
             // A generator finished. Its resumer's instruction says how
             // the return value is delivered.

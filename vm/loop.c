@@ -323,12 +323,17 @@ int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *contex
 void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject,
                        Value exc) {
     // subject: the handle (key "handle") or a future/task (key "future").
+    loop_report_error_key(vm, loop, message, is_future(vm, subject) ? "future" : "handle",
+                          subject, exc);
+}
+
+void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, const char *key,
+                           Value subject, Value exc) {
     DictObject *c = dict_new(vm);
     if (!c || vm_push_root(vm, v_obj(c)) < 0) {
         vm_err_clear(vm);
         return;
     }
-    const char *key = is_future(vm, subject) ? "future" : "handle";
     if (dict_set_str(vm, c, str_intern_cstr(vm, "message"), v_obj(str_from_cstr(vm, message))) <
             0 ||
         (!IS_NULL(exc) && dict_set_str(vm, c, str_intern_cstr(vm, "exception"), exc) < 0) ||
@@ -412,7 +417,12 @@ static void report_callback_error(EddyVM *vm, LoopObject *loop, Value handle, Va
     if (format_callback(vm, &b, cb, args)) msg = strbuf_finish(&b);
     else strbuf_discard(&b);
     vm_err_clear(vm);
+    // As in CPython, the handler runs while the error is being handled
+    // (sys.exc_info() inside it, __context__ of what it raises).
+    Value prev = vm->handled_exc;
+    vm->handled_exc = exc;
     loop_report_error(vm, loop, msg ? msg->data : "Exception in callback", handle, exc);
+    vm->handled_exc = prev;
     vm_pop_roots(vm, 1);
 }
 
@@ -719,6 +729,31 @@ static Value l_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     loop->ready_len = 0;
     loop->timers_len = 0;
     poller_close(loop);
+    // The tasks of this loop that are still pending can never run again:
+    // stop keeping them alive, and report them as CPython does when such a
+    // task is garbage collected ("Task was destroyed but it is pending!").
+    ListObject *stuck = list_new(vm, 0);
+    if (!stuck || vm_push_root(vm, v_obj(stuck)) < 0) return VAL_NULL;
+    for (size_t i = 0; i < vm->tasks_len; i++)
+        if (vm->tasks[i]->fut.loop == loop && list_append(vm, stuck, v_obj(vm->tasks[i])) < 0) {
+            vm_pop_roots(vm, 1);
+            return VAL_NULL;
+        }
+    // In creation order (the registry's order changes as tasks finish).
+    for (size_t i = 1; i < stuck->len; i++)
+        for (size_t j = i; j > 0 && ((TaskObject *)AS_OBJ(stuck->items[j]))->number <
+                                        ((TaskObject *)AS_OBJ(stuck->items[j - 1]))->number;
+             j--) {
+            Value tmp = stuck->items[j];
+            stuck->items[j] = stuck->items[j - 1];
+            stuck->items[j - 1] = tmp;
+        }
+    for (size_t i = 0; i < stuck->len; i++) task_unregister(vm, (TaskObject *)AS_OBJ(stuck->items[i]));
+    for (size_t i = 0; i < stuck->len && !vm_err_occurred(vm); i++)
+        loop_report_error_key(vm, loop, "Task was destroyed but it is pending!", "task",
+                              stuck->items[i], VAL_NULL);
+    vm_pop_roots(vm, 1);
+    if (vm_err_occurred(vm)) return VAL_NULL;
     // Eddy reports exceptions nobody retrieved when the loop closes (CPython
     // does it when the future is garbage collected, usually at about the
     // same point: the end of asyncio.run).

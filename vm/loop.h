@@ -136,6 +136,9 @@ LoopObject *loop_get_running(EddyVM *vm);
 // (message, exception; the pending exception is consumed).
 void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject,
                        Value exc);
+// The same with the subject under an explicit key ("task", "future", ...).
+void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, const char *key,
+                           Value subject, Value exc);
 // call loop.call_exception_handler(context) semantics with a context dict.
 int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *context);
 LoopObject *loop_new(EddyVM *vm, TypeObject *t);
@@ -154,6 +157,8 @@ TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name);
 // Run one ReadyEntry of kind READY_TASK_STEP / READY_TASK_WAKEUP. 0 / -1
 // (-1 only for SystemExit / KeyboardInterrupt, which stop the loop).
 int task_run_step(EddyVM *vm, TaskObject *t, Value exc);
+// Stop keeping a pending task alive (its loop closed).
+void task_unregister(EddyVM *vm, TaskObject *t);
 int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited);
 // Where task t's coroutine stands (its innermost suspended frame): false if
 // it has finished. For debug mode's slow-step report.

@@ -878,7 +878,8 @@ static Value m_repr(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value m_get(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    if (args_no_kw(vm, "get", kw) < 0 || args_count(vm, "get", nargs - 1, 1, 2) < 0)
+    if (EDDY_UNLIKELY(kw || nargs < 2 || nargs > 3) &&
+        (args_no_kw(vm, "get", kw) < 0 || args_count(vm, "get", nargs - 1, 1, 2) < 0))
         return VAL_NULL;
     Value out;
     int r = dict_get(vm, AS_DICT(args[0]), args[1], &out);

@@ -786,14 +786,16 @@ static int register_task(EddyVM *vm, TaskObject *t) {
     return 0;
 }
 
-// Forget a finished task: O(1) swap-remove.
-static void unregister_task(EddyVM *vm, TaskObject *t) {
+void task_unregister(EddyVM *vm, TaskObject *t) {
     if (!t->registered) return;
     t->registered = false;
     TaskObject *last = vm->tasks[--vm->tasks_len];
     vm->tasks[t->registry_index] = last;
     last->registry_index = t->registry_index;
 }
+
+// Forget a finished task: O(1) swap-remove.
+static void unregister_task(EddyVM *vm, TaskObject *t) { task_unregister(vm, t); }
 
 static void task_trace(EddyVM *vm, Obj *o) {
     future_trace(vm, o);
@@ -966,6 +968,32 @@ static int step_soon_with_error(EddyVM *vm, TaskObject *t, const char *fmt, Valu
     return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), exc);
 }
 
+static StrObject *vm_names_add_done_callback(EddyVM *vm) {
+    return str_intern_cstr(vm, "add_done_callback");
+}
+
+// Does future y's class define its own add_done_callback? 1 / 0 / -1.
+static int overrides_add_done_callback(EddyVM *vm, Value y) {
+    TypeObject *tp = vm_type_of(vm, y);
+    if (tp == vm->t_future || tp == vm->t_task) return 0;
+    StrObject *name = vm_names_add_done_callback(vm);
+    if (!name) return -1;
+    Value m = type_lookup(vm, tp, name);
+    if (IS_NULL(m)) return 0;
+    return !(is_exact(m, vm->t_builtin_function) &&
+             ((NativeFunctionObject *)AS_OBJ(m))->fn == m_add_done_callback);
+}
+
+// The callable a task gives an overridden add_done_callback: wakes the task.
+static Value task_wakeup_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "task_wakeup", kw) < 0 || args_count(vm, "task_wakeup", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    if (!is_future(vm, args[1]))
+        return vm_raise(vm, vm->exc_TypeError, "task_wakeup() expects a Future");
+    return task_run_wakeup(vm, (TaskObject *)AS_OBJ(args[0]), as_future(args[1])) < 0 ? VAL_NULL
+                                                                                  : VAL_NONE;
+}
+
 // What the coroutine yielded decides how the task waits.
 static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     if (IS_NONE(y)) return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), VAL_NULL);
@@ -981,7 +1009,17 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
             return step_soon_with_error(vm, t, "Task cannot await on itself: %R", v_obj(t),
                                         VAL_NULL);
         w->blocking = false;
-        if (w->state != FUT_PENDING) {
+        int ov = overrides_add_done_callback(vm, y);
+        if (ov < 0) return -1;
+        if (ov) {
+            // A subclass's own add_done_callback is called, as CPython does.
+            NativeFunctionObject *cb =
+                native_new(vm, "task_wakeup", task_wakeup_fn, v_obj(t), 0);
+            if (!cb) return -1;
+            Value arg = v_obj(cb);
+            Value r = vm_call_method(vm, y, vm_names_add_done_callback(vm), &arg, 1);
+            if (IS_NULL(r)) return -1;
+        } else if (w->state != FUT_PENDING) {
             // Already done (e.g. completed by a callback): wake up at once.
             if (loop_schedule(vm, t->fut.loop, READY_TASK_WAKEUP, v_obj(t), y) < 0) return -1;
         } else if (add_callback(vm, w, v_obj(t), CB_TASK_WAKEUP) < 0) {

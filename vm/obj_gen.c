@@ -667,7 +667,7 @@ static void gen_finalize(EddyVM *vm, Obj *o) {
     uint16_t counted = o->obj_flags & (GENF_LIVE | GENF_PENDING);
     if (counted & GENF_LIVE) vm->early_finalize_live--;
     if (counted & GENF_PENDING) vm->early_finalize_live--;
-    o->obj_flags &= (uint16_t)~(GENF_LIVE | GENF_PENDING);
+    o->obj_flags &= (uint16_t) ~(GENF_LIVE | GENF_PENDING);
 }
 
 // CPython's "unraisable exception" report for an exception from a close()
@@ -1307,8 +1307,10 @@ static Value anext_send_value(EddyVM *vm, AnextObject *a, Value v) {
         TypeObject *t = vm_type_of(vm, it);
         if (t->next && !(t->flags & TPF_HEAPTYPE)) {
             int n = t->next(vm, it, &r);
-            if (n == 0) r = vm_raise_value(vm, v_obj(vm->exc_StopIteration));
-            else if (n < 0) r = VAL_NULL;
+            if (n == 0)
+                r = vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+            else if (n < 0)
+                r = VAL_NULL;
         } else {
             r = vm_call_method(vm, it, vm->names.__next__, NULL, 0);
         }

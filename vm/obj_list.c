@@ -697,7 +697,9 @@ restore:
 // Methods
 
 static Value m_append(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    if (args_no_kw(vm, "list.append", kw) < 0 || args_count(vm, "list.append", nargs - 1, 1, 1) < 0)
+    if (EDDY_UNLIKELY(kw || nargs != 2) &&
+        (args_no_kw(vm, "list.append", kw) < 0 ||
+         args_count(vm, "list.append", nargs - 1, 1, 1) < 0))
         return VAL_NULL;
     if (list_append(vm, AS_LIST(args[0]), args[1]) < 0) return VAL_NULL;
     return VAL_NONE;

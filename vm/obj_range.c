@@ -15,13 +15,7 @@ typedef struct RangeObject {
     int64_t istart, istep, ilen;
 } RangeObject;
 
-typedef struct RangeIterObject {
-    Obj hdr;
-    // small: next value and how many remain; big: the same as int Values.
-    bool big;
-    int64_t next, step, left;
-    Value bnext, bstep, bleft;
-} RangeIterObject;
+// RangeIterObject is in vm.h (the interpreter steps it inline).
 
 #define AS_RANGE(v) ((RangeObject *)AS_OBJ(v))
 

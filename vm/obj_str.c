@@ -858,7 +858,8 @@ StrObject *str_alloc(EddyVM *vm, size_t len, size_t ncp) {
         vm_raise_nomem(vm);
         return NULL;
     }
-    StrObject *s = (StrObject *)obj_alloc(vm, vm->t_str, sizeof(StrObject) + len + 1);
+    // Every field is set below and the caller fills data: skip clearing it.
+    StrObject *s = (StrObject *)obj_alloc_uninit(vm, vm->t_str, sizeof(StrObject) + len + 1);
     if (!s) return NULL;
     s->hash = -1;
     s->len = len;

@@ -240,6 +240,9 @@ static inline void mem_free_fast(EddyVM *vm, void *p, size_t size) {
 // Allocate a zeroed object of `size` bytes with type t, linked into the heap.
 // NULL + MemoryError on failure.
 Obj *obj_alloc(EddyVM *vm, TypeObject *t, size_t size);
+// Added by gc.c: obj_alloc without clearing the body (after the Obj header):
+// the caller fills every field before the next safe point (str_alloc).
+Obj *obj_alloc_uninit(EddyVM *vm, TypeObject *t, size_t size);
 void gc_mark_obj(EddyVM *vm, Obj *o); // o may be NULL
 static inline void gc_mark_value(EddyVM *vm, Value v) {
     if (v.tag == V_OBJ) gc_mark_obj(vm, v.as.o);
@@ -623,6 +626,14 @@ Value set_new(EddyVM *vm, TypeObject *t); // t: set or frozenset
 int set_add(EddyVM *vm, Value set, Value item);
 int set_contains(EddyVM *vm, Value set, Value item);
 Value range_new(EddyVM *vm, Value start, Value stop, Value step);
+// A range iterator (obj_range.c); FOR_ITER steps small ones inline.
+typedef struct RangeIterObject {
+    Obj hdr;
+    // small: next value and how many remain; big: the same as int Values.
+    bool big;
+    int64_t next, step, left;
+    Value bnext, bstep, bleft;
+} RangeIterObject;
 Value slice_new(EddyVM *vm, Value start, Value stop, Value step);
 // Resolve a slice for a sequence of length len (CPython's PySlice_AdjustIndices).
 int slice_indices(EddyVM *vm, Value slice, int64_t len, int64_t *start, int64_t *stop,
