@@ -181,11 +181,15 @@ typedef struct GenObject {
     CodeObject *code;
     StrObject *name;
     StrObject *qualname;
-    Value exc_state;  // exception handled inside the generator, kept across a suspension (or NULL)
-    Value saved_exc;  // the resumer's handled exception while running (restored on suspend)
-    Obj *frame_obj;   // gi_frame's object once created (so gi_frame is gi_frame), or NULL
-    uint32_t state;   // GenState
-    uint32_t nvalues; // Values in frame_storage
+    Value exc_state; // exception handled inside the generator, kept across a suspension (or NULL)
+    // While running: the handled exception of the frames below (its resumer's, or in a
+    // chain its parent's), which it sees while handling none itself, and which
+    // PUSH_EXC_INFO / POP_EXCEPT use to tell its own from inherited ones.
+    // A frozen root keeps its last resumer's (obj_gen.c: chain_rebase).
+    Value saved_exc;
+    Obj *frame_obj;        // gi_frame's object once created (so gi_frame is gi_frame), or NULL
+    uint32_t state;        // GenState
+    uint32_t nvalues;      // Values in frame_storage
     Value frame_storage[]; // the Frame record, then its localsplus and operand stack
 } GenObject;
 
@@ -263,6 +267,10 @@ Value gen_anext(EddyVM *vm, GenObject *g);
 int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out);
 void gen_asend_end(Value aw);
 Value gen_async_unwrap(Value wrapped); // an item yielded by ASYNC_GEN_WRAP
+// An async generator starts: the running loop (if any) remembers it, so
+// shutdown_asyncgens() can close it (CPython's firstiter hook). 0 / -1.
+// (vm/loop.c)
+int loop_track_asyncgen(EddyVM *vm, GenObject *g);
 
 // The event loop's task step (obj_gen.c): resume g with v, or throw exc into
 // it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.

@@ -777,6 +777,43 @@ static Value l_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return VAL_NONE;
 }
 
+int loop_track_asyncgen(EddyVM *vm, GenObject *g) {
+    LoopObject *loop = vm->running_loop;
+    if (!loop) return 0;
+    if (!loop->asyncgens) {
+        loop->asyncgens = list_new(vm, 4);
+        if (!loop->asyncgens) return -1;
+    }
+    ListObject *l = loop->asyncgens;
+    // The list holds them strongly (Eddy has no weak references): drop the
+    // finished ones whenever it has doubled.
+    if (l->len >= 16 && l->len >= 2 * loop->asyncgens_checked) {
+        size_t j = 0;
+        for (size_t i = 0; i < l->len; i++)
+            if (((GenObject *)AS_OBJ(l->items[i]))->state != GEN_CLOSED) l->items[j++] = l->items[i];
+        l->len = j;
+        loop->asyncgens_checked = j;
+    }
+    return list_append(vm, l, v_obj(g));
+}
+
+// loop._take_asyncgens(): the async generators started on this loop that
+// have not finished, forgotten by the loop (for shutdown_asyncgens()).
+static Value l_take_asyncgens(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    LoopObject *loop = as_loop(args[0]);
+    ListObject *out = list_new(vm, 0);
+    if (!out) return VAL_NULL;
+    ListObject *l = loop->asyncgens;
+    loop->asyncgens = NULL;
+    loop->asyncgens_checked = 0;
+    for (size_t i = 0; l && i < l->len; i++)
+        if (((GenObject *)AS_OBJ(l->items[i]))->state != GEN_CLOSED &&
+            list_append(vm, out, l->items[i]) < 0)
+            return VAL_NULL;
+    return v_obj(out);
+}
+
 static Value l_is_running(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     return v_bool(as_loop(args[0])->running);
@@ -951,6 +988,7 @@ static void loop_trace(EddyVM *vm, Obj *o) {
     gc_mark_value(vm, l->exception_handler);
     gc_mark_value(vm, l->task_factory);
     gc_mark_obj(vm, (Obj *)l->unretrieved);
+    gc_mark_obj(vm, (Obj *)l->asyncgens);
     for (size_t i = 0; i < l->ready_len; i++) {
         ReadyEntry *e = &l->ready[(l->ready_head + i) % l->ready_cap];
         gc_mark_value(vm, e->a);
@@ -1044,6 +1082,7 @@ int loop_init_types(EddyVM *vm) {
         {"set_exception_handler", l_set_exception_handler},
         {"default_exception_handler", l_default_exception_handler},
         {"call_exception_handler", l_call_exception_handler},
+        {"_take_asyncgens", l_take_asyncgens},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;

@@ -64,6 +64,8 @@ struct LoopObject {
     size_t timers_cancelled; // cancelled timers still in the heap (CPython's count)
     Value exception_handler; // None or callable(loop, context)
     Value task_factory;      // None (unused yet)
+    ListObject *asyncgens;   // async generators started while it ran (shutdown_asyncgens)
+    size_t asyncgens_checked; // its length when last pruned of finished ones
     ListObject *unretrieved; // futures that got an exception: reported at close() if unread
     size_t unretrieved_checked; // its length when last compacted
     double slow_callback_duration;

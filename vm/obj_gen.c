@@ -1054,6 +1054,18 @@ Value gen_async_wrap(EddyVM *vm, Value v) {
 
 static void wrapped_trace(EddyVM *vm, Obj *o) { gc_mark_value(vm, ((WrappedObject *)o)->value); }
 
+// An async generator's hdr.obj_flags: one of its asend()/athrow() awaitables
+// is driving it (CPython's ag_running_async), from its first step until it
+// produces an item or finishes; another awaitable starting then raises.
+enum { AGEN_RUNNING_ASYNC = 1u << 0 };
+
+static void agen_set_running(GenObject *g, bool on) {
+    if (on) g->hdr.obj_flags |= AGEN_RUNNING_ASYNC;
+    else g->hdr.obj_flags &= (uint16_t)~AGEN_RUNNING_ASYNC;
+}
+
+static bool agen_running(GenObject *g) { return g->hdr.obj_flags & AGEN_RUNNING_ASYNC; }
+
 static void await_trace(EddyVM *vm, Obj *o) {
     AwaitObject *a = (AwaitObject *)o;
     gc_mark_obj(vm, (Obj *)a->agen);
@@ -1073,6 +1085,7 @@ static Value await_new(EddyVM *vm, TypeObject *t, GenObject *g, Value v, bool cl
 // The generator's answer r (a value, or V_NULL + exception) as this
 // awaitable's: a wrapped item finishes it with StopIteration(item).
 static Value await_result(EddyVM *vm, AwaitObject *a, Value r) {
+    if (IS_NULL(r) || is_exact(r, vm->t_async_gen_wrapped)) agen_set_running(a->agen, false);
     if (IS_NULL(r)) {
         a->state = AW_CLOSED;
         if (a->closing) {
@@ -1105,10 +1118,21 @@ static Value await_send(EddyVM *vm, AwaitObject *a, Value v) {
                         OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend ? "__anext__()/asend()"
                                                                    : "aclose()/athrow()");
     Value r;
+    if (g->state == GEN_CREATED && loop_track_asyncgen(vm, g) < 0) return VAL_NULL;
     if (a->state == AW_INIT) {
+        if (agen_running(g)) {
+            if (OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend)
+                return vm_raise(vm, vm->exc_RuntimeError,
+                                "anext(): asynchronous generator is already running");
+            a->state = AW_CLOSED;
+            return vm_raise(vm, vm->exc_RuntimeError,
+                            "%s(): asynchronous generator is already running",
+                            a->closing ? "aclose" : "athrow");
+        }
         a->state = AW_ITER;
         if (OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend) {
             if (IS_NONE(v)) v = a->value;
+            agen_set_running(g, true);
             r = gen_send(vm, g, v);
         } else {
             Value exc = a->value;
@@ -1122,10 +1146,12 @@ static Value await_send(EddyVM *vm, AwaitObject *a, Value v) {
                 if (IS_NULL(exc)) return VAL_NULL;
             }
             if (vm_push_root(vm, exc) < 0) return VAL_NULL;
+            agen_set_running(g, true);
             r = gen_throw_exc(vm, g, exc);
             vm_pop_roots(vm, 1);
         }
     } else {
+        agen_set_running(g, true);
         r = gen_send(vm, g, v);
     }
     return await_result(vm, a, r);
@@ -1156,6 +1182,7 @@ static Value aw_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     Value exc = make_throw_exc(vm, args, nargs);
     if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
     a->state = AW_ITER;
+    agen_set_running(a->agen, true);
     Value r = gen_throw_exc(vm, a->agen, exc);
     vm_pop_roots(vm, 1);
     return await_result(vm, a, r);
@@ -1186,7 +1213,14 @@ int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
     }
     GenObject *g = a->agen;
     Value send = *v;
-    if (a->state == AW_INIT && IS_NONE(send)) send = a->value;
+    if (a->state == AW_INIT) {
+        if (agen_running(g)) {
+            vm_raise(vm, vm->exc_RuntimeError,
+                     "anext(): asynchronous generator is already running");
+            return -1;
+        }
+        if (IS_NONE(send)) send = a->value;
+    }
     a->state = AW_ITER;
     int c = gen_check_resume(vm, g, send);
     if (c <= 0) {
@@ -1194,12 +1228,18 @@ int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
         if (c == 0) vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
         return -1;
     }
+    if (g->state == GEN_CREATED && loop_track_asyncgen(vm, g) < 0) return -1;
+    agen_set_running(g, true);
     *v = send;
     *out = g;
     return 1;
 }
 
-void gen_asend_end(Value aw) { ((AwaitObject *)AS_OBJ(aw))->state = AW_CLOSED; }
+void gen_asend_end(Value aw) {
+    AwaitObject *a = (AwaitObject *)AS_OBJ(aw);
+    a->state = AW_CLOSED;
+    agen_set_running(a->agen, false);
+}
 
 Value gen_async_unwrap(Value w) { return ((WrappedObject *)AS_OBJ(w))->value; }
 
