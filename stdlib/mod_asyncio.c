@@ -114,8 +114,9 @@ static Value a_all_tasks(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value a_iscoroutine(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "iscoroutine", kw) < 0 || args_count(vm, "iscoroutine", nargs, 1, 1) < 0)
         return VAL_NULL;
-    // CPython counts generators too (generator-based coroutines).
-    return v_bool(is_exact(args[0], vm->t_coroutine) || is_exact(args[0], vm->t_generator));
+    // CPython counts generators too (generator-based coroutines), and
+    // anything implementing collections.abc.Coroutine.
+    return v_bool(task_coro_ok(vm, args[0]));
 }
 
 static Value a_isfuture(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -146,7 +147,7 @@ static Value a_create_task(EddyVM *vm, Value *args, int nargs, TupleObject *kw) 
         return VAL_NULL;
     }
     if (loop->closed) return vm_raise(vm, vm->exc_RuntimeError, "Event loop is closed");
-    if (!is_exact(a[0], vm->t_coroutine))
+    if (!task_coro_ok(vm, a[0]))
         return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", a[0]);
     TaskObject *t = task_new(vm, loop, a[0], IS_NULL(a[1]) ? VAL_NONE : a[1]);
     return t ? v_obj(t) : VAL_NULL;

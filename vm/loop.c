@@ -932,7 +932,7 @@ static Value l_create_task(EddyVM *vm, Value *args, int nargs, TupleObject *kw) 
     if (args_parse(vm, "create_task", args, nargs, kw, names, 4, 2, 2, a) < 0) return VAL_NULL;
     LoopObject *loop = as_loop(args[0]);
     if (check_open(vm, loop) < 0) return VAL_NULL;
-    if (!is_exact(a[1], vm->t_coroutine))
+    if (!task_coro_ok(vm, a[1]))
         return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", a[1]);
     TaskObject *t = task_new(vm, loop, a[1], IS_NULL(a[2]) ? VAL_NONE : a[2]);
     return t ? v_obj(t) : VAL_NULL;

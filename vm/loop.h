@@ -154,6 +154,9 @@ int future_set_result(EddyVM *vm, FutureObject *f, Value v);
 int future_set_exception(EddyVM *vm, FutureObject *f, Value exc);
 // Future.cancel(msg): true if it was pending.
 bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err);
+// What a Task can drive (asyncio.iscoroutine): a coroutine, a generator, or
+// an object with __await__, send, throw and close (collections.abc.Coroutine).
+bool task_coro_ok(EddyVM *vm, Value v);
 // A new task running coro on loop, its first step scheduled. NULL + error.
 TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name);
 // Run one ReadyEntry of kind READY_TASK_STEP / READY_TASK_WAKEUP. 0 / -1

@@ -721,6 +721,12 @@ static Value fi_iter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return args[0];
 }
 
+static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw);
+
+Value future_await_iter(EddyVM *vm, Value future) {
+    return m_await(vm, &future, 1, NULL);
+}
+
 static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)nargs, (void)kw;
@@ -862,7 +868,7 @@ static Value task_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_parse(vm, "Task", args, nargs, kw, names, 5, 2, 2, a) < 0) return VAL_NULL;
     TaskObject *t = (TaskObject *)AS_OBJ(args[0]);
     if (t->fut.loop) return vm_raise(vm, vm->exc_RuntimeError, "Task is already initialized");
-    if (!is_exact(a[1], vm->t_coroutine))
+    if (!task_coro_ok(vm, a[1]))
         return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", a[1]);
     LoopObject *loop;
     if (IS_NULL(a[2]) || IS_NONE(a[2])) {
@@ -1040,6 +1046,42 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
 }
 
+bool task_coro_ok(EddyVM *vm, Value v) {
+    if (gen_like(vm, v)) return true;
+    TypeObject *t = vm_type_of(vm, v);
+    static const char *const need[] = {"__await__", "send", "throw", "close"};
+    for (size_t i = 0; i < 4; i++) {
+        StrObject *name = str_intern_cstr(vm, need[i]);
+        if (!name) {
+            vm_err_clear(vm);
+            return false;
+        }
+        Value m = type_lookup(vm, t, name);
+        if (IS_NULL(m) || IS_NONE(m)) return false;
+    }
+    return true;
+}
+
+// One step of a coroutine-like object that is not a GenObject (an async
+// generator's asend(), a class implementing the protocol): its send / throw.
+// 1 yielded *out, 0 returned *out, -1 raised.
+static int coro_step_generic(EddyVM *vm, Value coro, Value exc, Value *out) {
+    Value r;
+    if (IS_NULL(exc)) {
+        Value none = VAL_NONE;
+        r = vm_call_method(vm, coro, vm->names.send, &none, 1);
+    } else {
+        r = vm_call_method(vm, coro, vm->names.throw, &exc, 1);
+    }
+    if (!IS_NULL(r)) {
+        *out = r;
+        return 1;
+    }
+    if (!vm_err_matches(vm, vm->exc_StopIteration)) return -1;
+    *out = gen_fetch_stop_value(vm);
+    return 0;
+}
+
 static bool exc_is(EddyVM *vm, Value exc, TypeObject *t) {
     return type_is_subtype(vm_type_of(vm, exc), t);
 }
@@ -1064,7 +1106,8 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
     Value prev = vm->current_task;
     vm->current_task = v_obj(t);
     Value out = VAL_NULL;
-    int r = gen_step(vm, (GenObject *)AS_OBJ(t->coro), VAL_NONE, exc, &out);
+    int r = gen_like(vm, t->coro) ? gen_step(vm, (GenObject *)AS_OBJ(t->coro), VAL_NONE, exc, &out)
+                                  : coro_step_generic(vm, t->coro, exc, &out);
     vm->current_task = prev;
     vm_pop_roots(vm, 1);
     int rc = 0;

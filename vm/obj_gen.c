@@ -40,6 +40,7 @@ typedef struct CoroOrigin {
 #define GENF_UNSTARTED 1u // a coroutine not yet started (the "never awaited" warning)
 #define GENF_LIVE 2u      // started and not finished: may need closing when it dies
 #define GENF_PENDING 4u   // queued in vm->gen_pending for gen_close_pending
+#define AGEN_RUNNING_ASYNC 8u // an async generator driven by an awaitable (not counted)
 
 static CoroOrigin *coro_origin(GenObject *g) {
     return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
@@ -932,7 +933,9 @@ static Value m_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value g_running(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     gen_thaw(as_gen(args[0]));
-    return v_bool(as_gen(args[0])->state == GEN_RUNNING);
+    GenObject *g = as_gen(args[0]);
+    if (OBJ_TYPE(&g->hdr) == vm->t_async_generator) return v_bool(g->hdr.obj_flags & AGEN_RUNNING_ASYNC);
+    return v_bool(g->state == GEN_RUNNING);
 }
 
 static Value g_suspended(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1054,10 +1057,9 @@ Value gen_async_wrap(EddyVM *vm, Value v) {
 
 static void wrapped_trace(EddyVM *vm, Obj *o) { gc_mark_value(vm, ((WrappedObject *)o)->value); }
 
-// An async generator's hdr.obj_flags: one of its asend()/athrow() awaitables
-// is driving it (CPython's ag_running_async), from its first step until it
-// produces an item or finishes; another awaitable starting then raises.
-enum { AGEN_RUNNING_ASYNC = 1u << 0 };
+// One of an async generator's asend()/athrow() awaitables is driving it
+// (AGEN_RUNNING_ASYNC, CPython's ag_running_async), from its first step until
+// it produces an item or finishes; another awaitable starting then raises.
 
 static void agen_set_running(GenObject *g, bool on) {
     if (on) g->hdr.obj_flags |= AGEN_RUNNING_ASYNC;

@@ -301,6 +301,8 @@ void gen_free_pending(EddyVM *vm);
 int gc_module_init(EddyVM *vm, ModuleObject *m); // stdlib/mod_gc.c: the gc module
 int loop_init_types(EddyVM *vm);    // loop.c: event loop, Handle, TimerHandle
 int future_init_types(EddyVM *vm);  // obj_future.c: Future, FutureIter, Task
+// `await future` for an exact Future or Task: its FutureIter (obj_future.c).
+Value future_await_iter(EddyVM *vm, Value future);
 // GC: the running loop, the pending tasks and the asyncio exception types (loop.c).
 void loop_mark_roots(EddyVM *vm);
 // vm_free: release the task registry and close loops' descriptors (loop.c).
