@@ -265,14 +265,23 @@ bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line)
     GenObject *g = (GenObject *)AS_OBJ(t->coro);
     if (g->leaf) g = g->leaf; // a frozen await chain: its innermost frame
     if (g->state == GEN_CLOSED) return false;
-    *code = g->code;
     if (g->state == GEN_CREATED) {
+        *code = g->code;
         *line = g->code->firstlineno;
         return true;
     }
-    const uint32_t *at = gen_frame(g)->instr;
-    if (at > g->code->code) at--;
-    *line = code_line_of(g->code, (uint32_t)(at - g->code->code));
+    // The innermost frame outside the library (asyncio.sleep and friends
+    // are written in Eddy): walk out along the frozen chain.
+    Frame *f = gen_frame(g);
+    const uint32_t *at = f->instr;
+    if (at > f->code->code) at--; // the suspension point
+    while (f->code->filename && strncmp(f->code->filename->data, "<stdlib>", 8) == 0 && f->prev &&
+           (f->prev->flags & FRAME_HEAP)) {
+        f = f->prev;
+        at = f->instr; // a parent waits in its SEND
+    }
+    *code = f->code;
+    *line = code_line_of(f->code, (uint32_t)(at - f->code->code));
     return true;
 }
 

@@ -1409,6 +1409,74 @@ static int init_anext_type(EddyVM *vm) {
     return 0;
 }
 
+// ---------------------------------------------------------------------------
+// coroutine.__await__(): an iterator over the coroutine (for `yield from`
+// in a generator-based __await__, or an __await__ that returns it).
+
+typedef struct CoroWrapperObject {
+    Obj hdr;
+    GenObject *coro;
+} CoroWrapperObject;
+
+static void coro_wrapper_trace(EddyVM *vm, Obj *o) {
+    gc_mark_obj(vm, (Obj *)((CoroWrapperObject *)o)->coro);
+}
+
+static Value coro_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "__await__", kw) < 0 || args_count(vm, "__await__", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    CoroWrapperObject *w = (CoroWrapperObject *)obj_alloc(vm, vm->t_coroutine_wrapper,
+                                                          sizeof(CoroWrapperObject));
+    if (!w) return VAL_NULL;
+    w->coro = as_gen(args[0]);
+    return v_obj(w);
+}
+
+static int coro_wrapper_next(EddyVM *vm, Value self, Value *out) {
+    Value r = gen_send(vm, ((CoroWrapperObject *)AS_OBJ(self))->coro, VAL_NONE);
+    if (IS_NULL(r)) return -1; // StopIteration(value) when it returned
+    *out = r;
+    return 1;
+}
+
+// The coroutine's own method, called with the coroutine as self.
+static Value cw_delegate(EddyVM *vm, NativeFn fn, Value *args, int nargs, TupleObject *kw) {
+    Value a[4];
+    if (nargs < 1 || nargs > 4) return vm_raise(vm, vm->exc_TypeError, "wrong number of arguments");
+    a[0] = v_obj(((CoroWrapperObject *)AS_OBJ(args[0]))->coro);
+    for (int i = 1; i < nargs; i++) a[i] = args[i];
+    return fn(vm, a, nargs, kw);
+}
+
+static Value cw_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    return cw_delegate(vm, m_next, args, nargs, kw);
+}
+static Value cw_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    return cw_delegate(vm, m_send, args, nargs, kw);
+}
+static Value cw_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    return cw_delegate(vm, m_throw, args, nargs, kw);
+}
+static Value cw_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    return cw_delegate(vm, m_close, args, nargs, kw);
+}
+
+static int init_coro_wrapper_type(EddyVM *vm) {
+    TypeObject *t = type_new_builtin(vm, vm->t_coroutine_wrapper, vm->t_object,
+                                     sizeof(CoroWrapperObject), 0);
+    if (!t) return -1;
+    t->trace = coro_wrapper_trace;
+    t->iter = gen_iter;
+    t->next = coro_wrapper_next;
+    if (type_add_method(vm, t, "__next__", cw_next, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "send", cw_send, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "throw", cw_throw, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "close", cw_close, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__iter__", m_iter, NATIVE_METHOD) < 0)
+        return -1;
+    return 0;
+}
+
 static int init_async_gen_types(EddyVM *vm) {
     TypeObject *t = type_new_builtin(vm, vm->t_async_generator, vm->t_object, sizeof(GenObject), 0);
     if (!t) return -1;
@@ -1477,6 +1545,7 @@ int gen_init_types(EddyVM *vm) {
     if (type_add_method(vm, t, "send", m_send, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "throw", m_throw, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "close", m_close, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__await__", coro_await, NATIVE_METHOD) < 0 ||
         type_add_getter(vm, t, "cr_running", g_running) < 0 ||
         type_add_getter(vm, t, "cr_suspended", g_suspended) < 0 ||
         type_add_getter(vm, t, "cr_code", g_code) < 0 ||
@@ -1487,6 +1556,7 @@ int gen_init_types(EddyVM *vm) {
         return -1;
     if (init_async_gen_types(vm) < 0) return -1;
     if (init_anext_type(vm) < 0) return -1;
+    if (init_coro_wrapper_type(vm) < 0) return -1;
     t = type_new_builtin(vm, vm->t_frame, vm->t_object, sizeof(FrameObject), 0);
     if (!t) return -1;
     t->trace = frame_trace;

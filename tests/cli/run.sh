@@ -72,5 +72,36 @@ ZeroDivisionError: division by zero
 WANT
     check repl-session "$(cat "$tmp/want")" "$(sed -n '2,19p' "$tmp/session")"
 fi
+# asyncio debug mode (Eddy's own stderr report, so it is checked here rather
+# than against CPython): the environment variables turn it on, and a task
+# step that blocks the loop is reported with the task, its duration and the
+# source lines the step ran between.
+check asyncio-debug-env "True True False" "$(
+    a=$(EDDY_ASYNCIO_DEBUG=1 "$EDDY" -c 'import asyncio; print(asyncio.new_event_loop().get_debug())')
+    b=$(PYTHONASYNCIODEBUG=1 "$EDDY" -c 'import asyncio; print(asyncio.new_event_loop().get_debug())')
+    c=$(EDDY_ASYNCIO_DEBUG= PYTHONASYNCIODEBUG= "$EDDY" -c 'import asyncio; print(asyncio.new_event_loop().get_debug())')
+    echo "$a $b $c")"
+cat > "$tmp/slow.async" <<'SLOW'
+import asyncio
+import time
+
+
+async def blocker():
+    await asyncio.sleep(0)
+    time.sleep(0.15)  # blocks the loop
+    await asyncio.sleep(0)
+
+
+async def main():
+    await asyncio.create_task(blocker(), name="the-blocker")
+
+
+asyncio.run(main(), debug=True)
+SLOW
+"$EDDY" "$tmp/slow.async" 2> "$tmp/slow.err"
+grep -q "^Executing <Task pending name='the-blocker' coro=<blocker() running at .*slow.async:8>.* took 0\.1[5-9][0-9] seconds" "$tmp/slow.err"
+check asyncio-debug-slow-step 0 $?
+check asyncio-debug-slow-lines "slow.async:6|    await asyncio.sleep(0)|slow.async:8|    await asyncio.sleep(0)" \
+    "$(sed -n '2,5p' "$tmp/slow.err" | sed 's|^  .* at .*/||' | tr '\n' '|' | sed 's/|$//')"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
