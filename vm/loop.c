@@ -187,7 +187,13 @@ static void poller_close(LoopObject *loop) {
 
 // Wait up to `timeout` seconds (< 0: forever). -1 only for KeyboardInterrupt.
 static int poller_wait(EddyVM *vm, LoopObject *loop, double timeout) {
-    if (loop->epoll_fd >= 0) {
+    // Nothing to wait for and nothing registered but the wake-up channel
+    // (which nothing writes to yet: Eddy has no threads feeding the loop):
+    // skip the system call that CPython's select(0) would make.
+    bool skip = timeout == 0 && loop->io_count == 0;
+    if (skip) {
+        // (no system call)
+    } else if (loop->epoll_fd >= 0) {
         int ms = timeout < 0 ? -1 : timeout > 86400.0 ? 86400000 : (int)ceil(timeout * 1e3);
         struct epoll_event events[16];
         int n = epoll_wait(loop->epoll_fd, events, 16, ms);

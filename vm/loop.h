@@ -71,6 +71,7 @@ struct LoopObject {
     double slow_callback_duration;
     int epoll_fd; // -1 until first needed
     int wake_fd;  // eventfd registered with epoll_fd, -1 until first needed
+    uint32_t io_count; // descriptors registered besides wake_fd (none yet: no I/O API)
     bool running, stopping, closed, debug;
 };
 
