@@ -820,6 +820,13 @@ static Value l_take_asyncgens(EddyVM *vm, Value *args, int nargs, TupleObject *k
     return v_obj(out);
 }
 
+// Threads and executors arrive with the threads work: say so by name.
+static Value l_run_in_executor(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)args, (void)nargs, (void)kw;
+    return vm_raise(vm, vm->exc_NotImplementedError,
+                    "loop.run_in_executor() is not supported yet (threads)");
+}
+
 static Value l_is_running(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     return v_bool(as_loop(args[0])->running);
@@ -1089,6 +1096,7 @@ int loop_init_types(EddyVM *vm) {
         {"default_exception_handler", l_default_exception_handler},
         {"call_exception_handler", l_call_exception_handler},
         {"_take_asyncgens", l_take_asyncgens},
+        {"run_in_executor", l_run_in_executor},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;
