@@ -1,0 +1,176 @@
+// test_asyncio.c - the event loop as a host sees it (include/eddy.h only):
+// memory limits and runaway programs inside tasks end as exceptions the
+// script can handle, every byte is returned when the VM is freed, and VMs
+// with their own loops do not share state.
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eddy.h"
+
+static size_t live_bytes;
+
+static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    (void)ud;
+    live_bytes -= old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    void *p = realloc(ptr, new_size);
+    if (p) live_bytes += new_size;
+    else live_bytes += old_size;
+    return p;
+}
+
+// Run src; the script reports success with SystemExit(0) (any other exit
+// code or an exception fails the test).
+static void run_expect_exit0(EddyVM *vm, const char *src) {
+    EddyStatus st = eddy_run_string(vm, src, "<test>");
+    ck_assert_int_eq(st, EDDY_EXIT);
+    ck_assert_int_eq(eddy_exit_code(vm), 0);
+}
+
+// Tasks keep allocating until the memory limit: the task that hits it gets
+// MemoryError, the others are cancelled by the TaskGroup, the loop closes
+// cleanly, and a second asyncio.run works in the same VM.
+START_TEST(test_memory_limit_in_tasks) {
+    EddyConfig config = {0};
+    config.memory_limit = (size_t)48 << 20;
+    EddyVM *vm = eddy_vm_new(&config);
+    ck_assert_ptr_nonnull(vm);
+    run_expect_exit0(vm, "import asyncio, sys\n"
+                         "async def hog():\n"
+                         "    data = []\n"
+                         "    while True:\n"
+                         "        data.append('x' * 4096)\n"
+                         "        if len(data) % 64 == 0:\n"
+                         "            await asyncio.sleep(0)\n"
+                         "async def idle():\n"
+                         "    await asyncio.sleep(3600)\n"
+                         "async def main():\n"
+                         "    caught = -1\n"
+                         "    try:\n"
+                         "        async with asyncio.TaskGroup() as tg:\n"
+                         "            tg.create_task(idle())\n"
+                         "            tg.create_task(hog())\n"
+                         "    except* MemoryError as eg:\n"
+                         "        caught = len(eg.exceptions)\n"
+                         "    return caught\n"
+                         "n = asyncio.run(main())\n"
+                         "async def again():\n"
+                         "    await asyncio.sleep(0)\n"
+                         "    return 'fine'\n"
+                         "ok = n == 1 and asyncio.run(again()) == 'fine'\n"
+                         "sys.exit(0 if ok else 1)\n");
+    eddy_vm_free(vm);
+}
+END_TEST
+
+// An await chain deeper than the recursion limit raises RecursionError in
+// the task (never a crash); the loop goes on.
+START_TEST(test_deep_await_recursion) {
+    EddyVM *vm = eddy_vm_new(NULL);
+    ck_assert_ptr_nonnull(vm);
+    run_expect_exit0(vm, "import asyncio, sys\n"
+                         "async def down(n):\n"
+                         "    if n == 0:\n"
+                         "        await asyncio.sleep(0)\n"
+                         "        return 0\n"
+                         "    return 1 + await down(n - 1)\n"
+                         "async def main():\n"
+                         "    ok = await down(500) == 500\n"
+                         "    try:\n"
+                         "        await down(100000)\n"
+                         "        return False\n"
+                         "    except RecursionError:\n"
+                         "        pass\n"
+                         "    t = asyncio.create_task(down(100000))\n"
+                         "    try:\n"
+                         "        await t\n"
+                         "    except RecursionError:\n"
+                         "        return ok and await down(10) == 10\n"
+                         "    return False\n"
+                         "sys.exit(0 if asyncio.run(main()) else 1)\n");
+    eddy_vm_free(vm);
+}
+END_TEST
+
+// Everything the loop allocates (tasks, timers, ready queue, pending
+// timers of a closed loop, unretrieved exceptions) goes back to the host.
+START_TEST(test_loop_frees_everything) {
+    live_bytes = 0;
+    EddyConfig config = {0};
+    config.alloc = counting_alloc;
+    EddyVM *vm = eddy_vm_new(&config);
+    ck_assert_ptr_nonnull(vm);
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w"); // the never-retrieved report
+    EddyStatus st = eddy_run_string(
+        vm,
+        "import asyncio\n"
+        "async def work(i):\n"
+        "    await asyncio.sleep(0.001 * (i % 3))\n"
+        "    if i == 7:\n"
+        "        raise ValueError(i)\n"
+        "    return i\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    loop.call_later(3600, print)\n"
+        "    asyncio.create_task(asyncio.sleep(3600))\n"
+        "    r = await asyncio.gather(*(work(i) for i in range(50)), return_exceptions=True)\n"
+        "    asyncio.create_task(work(7))\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    return len(r)\n"
+        "assert asyncio.run(main()) == 50\n"
+        "loop = asyncio.new_event_loop()\n"
+        "loop.call_later(10, print)\n"
+        "loop.create_task(asyncio.sleep(10))\n",
+        "<test>");
+    fclose(stderr);
+    stderr = saved;
+    ck_assert_int_eq(st, EDDY_OK);
+    eddy_vm_free(vm);
+    ck_assert_uint_eq(live_bytes, 0);
+}
+END_TEST
+
+// Two VMs, each with its own running loop, interleaved by the host.
+START_TEST(test_two_vms) {
+    EddyVM *a = eddy_vm_new(NULL);
+    EddyVM *b = eddy_vm_new(NULL);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    const char *src = "import asyncio, sys\n"
+                      "async def main():\n"
+                      "    t = asyncio.create_task(asyncio.sleep(0, 'x'))\n"
+                      "    return await t, len(asyncio.all_tasks())\n"
+                      "sys.exit(0 if asyncio.run(main()) == ('x', 1) else 1)\n";
+    run_expect_exit0(a, src);
+    run_expect_exit0(b, src);
+    run_expect_exit0(a, src);
+    eddy_vm_free(a);
+    eddy_vm_free(b);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("asyncio");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_memory_limit_in_tasks);
+    tcase_add_test(tc, test_deep_await_recursion);
+    tcase_add_test(tc, test_loop_frees_everything);
+    tcase_add_test(tc, test_two_vms);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
