@@ -652,10 +652,22 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
     Value fv = args[1];
     bool new_task = false;
     if (!is_future(vm, fv)) {
-        if (!is_exact(fv, vm->t_coroutine))
-            return vm_raise(vm, vm->exc_TypeError,
-                            "An asyncio.Future, a coroutine or an awaitable is required");
+        if (!task_coro_ok(vm, fv)) {
+            if (IS_NULL(type_lookup(vm, vm_type_of(vm, fv), vm->names.__await__)))
+                return vm_raise(vm, vm->exc_TypeError,
+                                "An asyncio.Future, a coroutine or an awaitable is required");
+            // Another awaitable: awaited by a coroutine (ensure_future).
+            StrObject *mod = str_intern_cstr(vm, "_asyncio_core");
+            Value m = mod ? vm_import(vm, mod, VAL_NONE, 0, NULL) : VAL_NULL;
+            if (IS_NULL(m)) return VAL_NULL;
+            Value wrap = vm_getattr(vm, m, str_intern_cstr(vm, "_wrap_awaitable"));
+            if (IS_NULL(wrap)) return VAL_NULL;
+            fv = vm_call1(vm, wrap, fv);
+            if (IS_NULL(fv)) return VAL_NULL;
+        }
+        if (vm_push_root(vm, fv) < 0) return VAL_NULL;
         TaskObject *t = task_new(vm, loop, fv, VAL_NULL);
+        vm_pop_roots(vm, 1);
         if (!t) return VAL_NULL;
         fv = v_obj(t);
         new_task = true;

@@ -420,9 +420,19 @@ static Value m_state(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 // "main() done, defined at file:line".
 static bool format_coro(EddyVM *vm, StrBuf *b, Value coro) {
     if (!gen_like(vm, coro) && !is_exact(coro, vm->t_async_generator)) {
-        Value r = vm_repr(vm, coro);
-        if (IS_NULL(r)) return false;
-        strbuf_append_str(b, AS_STR(r));
+        // Another coroutine-like object (an asend() awaitable, a class): its
+        // __qualname__ or __name__, else "<type without __name__>", as CPython.
+        Value name = VAL_NULL;
+        StrObject *keys[2] = {vm->names.__qualname__, vm->names.__name__};
+        for (int i = 0; i < 2 && IS_NULL(name); i++) {
+            Value v;
+            int r = vm_getattr_opt(vm, coro, keys[i], &v);
+            if (r < 0) vm_err_clear(vm);
+            if (r > 0 && is_str(vm, v) && AS_STR(v)->len > 0) name = v;
+        }
+        if (IS_NULL(name)) strbuf_printf(b, "<%s without __name__>", vm_type_name(vm, coro));
+        else strbuf_append_str(b, AS_STR(name));
+        strbuf_append_cstr(b, "()");
         return true;
     }
     GenObject *g = (GenObject *)AS_OBJ(coro);

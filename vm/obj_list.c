@@ -12,11 +12,7 @@
 // Set in Obj.obj_flags while the list's repr is being built ("[...]").
 #define LIST_REPR_RUNNING 0x8000u
 
-typedef struct ListIterObject {
-    Obj hdr;
-    ListObject *list; // NULL once exhausted
-    int64_t index;    // next index; counts down for the reverse iterator
-} ListIterObject;
+// ListIterObject is in vm.h (the interpreter steps it inline).
 
 static bool is_list(Value v) {
     return IS_OBJ(v) && (OBJ_TYPE(AS_OBJ(v))->flags & TPF_LIST_SUBCLASS);

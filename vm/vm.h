@@ -609,6 +609,12 @@ TupleObject *tuple_new(EddyVM *vm, size_t len); // items initialised to None
 TupleObject *tuple_from(EddyVM *vm, const Value *items, size_t len);
 ListObject *list_new(EddyVM *vm, size_t cap);
 ListObject *list_from(EddyVM *vm, const Value *items, size_t len);
+// A list iterator (obj_list.c); FOR_ITER steps forward ones inline.
+typedef struct ListIterObject {
+    Obj hdr;
+    ListObject *list; // NULL once exhausted
+    int64_t index;    // next index; counts down for the reverse iterator
+} ListIterObject;
 EDDY_NODISCARD int list_append(EddyVM *vm, ListObject *l, Value v); // 0/-1
 int list_extend(EddyVM *vm, ListObject *l, Value iterable);
 int list_sort(EddyVM *vm, ListObject *l, Value key, bool reverse); // stable (timsort or merge)
