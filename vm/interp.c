@@ -96,6 +96,22 @@ static inline bool plain_attr(TypeObject *t, StrObject *name) {
     return (t->hdr.obj_flags & TYPE_PLAIN_ATTRS) && !(name->data[0] == '_' && name->data[1] == '_');
 }
 
+// Attribute caches (LOAD_ATTR / STORE_ATTR): CACHE(1) holds an instance
+// dict entry + 1, or a __slots__ member's offset with this bit set.
+#define SLOT_CACHE 0x80000000u
+
+// The offset of name's __slots__ member in obj (an instance of t with the
+// generic getattr/setattr), or -1. A member descriptor found on t is a data
+// descriptor, so it wins over everything else.
+static int64_t slot_offset(EddyVM *vm, TypeObject *t, StrObject *name, Value obj) {
+    if (plain_attr(t, name)) return -1;
+    int64_t off = type_member_offset(vm, type_lookup(vm, t, name));
+    if (off < 0 || off >= (int64_t)SLOT_CACHE ||
+        (uint64_t)off + sizeof(Value) > AS_OBJ(obj)->size)
+        return -1;
+    return off;
+}
+
 // Does instance dict d hold `name`? A small dict is scanned for an entry
 // of the same hash, which is cheaper than probing its index.
 static inline bool instance_has(DictObject *d, StrObject *name) {
@@ -1065,16 +1081,37 @@ dispatch:
             TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
             uint32_t c1 = CACHE(1);
             if (c1 && t->version == CACHE(0)) {
-                DictObject *d = instance_dict(obj, t);
-                size_t idx = c1 - 1;
-                if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
-                    AS_OBJ(d->entries[idx].key) == (Obj *)name) {
-                    sp[-1] = d->entries[idx].value;
-                    SKIP_CACHES(2);
-                    DISPATCH();
+                if (c1 & SLOT_CACHE) {
+                    // A __slots__ member: a fixed offset in every instance of t.
+                    Value v = *(Value *)(void *)((char *)AS_OBJ(obj) + (c1 & ~SLOT_CACHE));
+                    if (!IS_NULL(v)) {
+                        sp[-1] = v;
+                        SKIP_CACHES(2);
+                        DISPATCH();
+                    }
+                } else {
+                    DictObject *d = instance_dict(obj, t);
+                    size_t idx = c1 - 1;
+                    if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
+                        AS_OBJ(d->entries[idx].key) == (Obj *)name) {
+                        sp[-1] = d->entries[idx].value;
+                        SKIP_CACHES(2);
+                        DISPATCH();
+                    }
                 }
             }
             if (t->getattr == object_generic_getattr && t->version != 0) {
+                int64_t off = slot_offset(vm, t, name, obj);
+                if (off >= 0) {
+                    Value v = *(Value *)(void *)((char *)AS_OBJ(obj) + off);
+                    if (!IS_NULL(v)) {
+                        CACHE(0) = t->version;
+                        CACHE(1) = (uint32_t)off | SLOT_CACHE;
+                        sp[-1] = v;
+                        SKIP_CACHES(2);
+                        DISPATCH();
+                    }
+                }
                 DictObject *d = instance_dict(obj, t);
                 if (d) {
                     bool data_descr = false;
@@ -1108,12 +1145,29 @@ dispatch:
             TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
             uint32_t c1 = CACHE(1);
             if (c1 && t->version == CACHE(0)) {
+                if (c1 & SLOT_CACHE) {
+                    *(Value *)(void *)((char *)AS_OBJ(obj) + (c1 & ~SLOT_CACHE)) = v;
+                    sp -= 2;
+                    SKIP_CACHES(2);
+                    DISPATCH();
+                }
                 DictObject *d = instance_dict(obj, t);
                 size_t idx = c1 - 1;
                 if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
                     AS_OBJ(d->entries[idx].key) == (Obj *)name) {
                     d->entries[idx].value = v;
                     d->version++;
+                    sp -= 2;
+                    SKIP_CACHES(2);
+                    DISPATCH();
+                }
+            }
+            if (t->setattr == object_generic_setattr && t->version != 0) {
+                int64_t off = slot_offset(vm, t, name, obj);
+                if (off >= 0) {
+                    CACHE(0) = t->version;
+                    CACHE(1) = (uint32_t)off | SLOT_CACHE;
+                    *(Value *)(void *)((char *)AS_OBJ(obj) + off) = v;
                     sp -= 2;
                     SKIP_CACHES(2);
                     DISPATCH();

@@ -1163,7 +1163,21 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
 
 int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited) {
     Value exc = VAL_NULL;
-    if (waited->state == FUT_CANCELLED) {
+    TypeObject *wt = OBJ_TYPE(&waited->hdr);
+    Value meth = VAL_NULL;
+    if (wt != vm->t_future && wt != vm->t_task) {
+        StrObject *name = str_intern_cstr(vm, "result");
+        if (!name) return -1;
+        meth = type_lookup(vm, wt, name);
+        if (!IS_NULL(meth) && is_exact(meth, vm->t_builtin_function) &&
+            ((NativeFunctionObject *)AS_OBJ(meth))->fn == m_result)
+            meth = VAL_NULL;
+    }
+    if (!IS_NULL(meth)) {
+        // A subclass's own result() decides what the task sees, as in CPython.
+        Value r = vm_call_method(vm, v_obj(waited), str_intern_cstr(vm, "result"), NULL, 0);
+        if (IS_NULL(r)) exc = vm_err_fetch(vm); // thrown into the coroutine
+    } else if (waited->state == FUT_CANCELLED) {
         exc = future_cancelled_error(vm, waited);
         if (IS_NULL(exc)) return -1;
     } else if (!IS_NULL(waited->exception)) {

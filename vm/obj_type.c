@@ -1103,6 +1103,11 @@ static Value *member_slot(EddyVM *vm, MemberObject *m, Value obj) {
     return (Value *)(void *)((char *)AS_OBJ(obj) + m->offset);
 }
 
+int64_t type_member_offset(EddyVM *vm, Value descr) {
+    if (!is_exact(descr, vm->t_member_descriptor)) return -1;
+    return ((MemberObject *)AS_OBJ(descr))->offset;
+}
+
 static Value member_get(EddyVM *vm, Value descr, Value obj, TypeObject *owner) {
     if (IS_NULL(obj)) return descr;
     MemberObject *m = (MemberObject *)AS_OBJ(descr);

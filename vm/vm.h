@@ -434,6 +434,9 @@ int object_generic_setattr(EddyVM *vm, Value obj, StrObject *name, Value v);
 // missing attribute: 1 found (*out) / 0 missing / -1 other error.
 int object_getattr_opt(EddyVM *vm, Value obj, StrObject *name, Value *out);
 DictObject **object_dict_ptr(EddyVM *vm, Value obj); // &__dict__ or NULL
+// Added by obj_type.c: the instance offset of a __slots__ member descriptor,
+// or -1 if descr is not one (the interpreter's attribute caches).
+int64_t type_member_offset(EddyVM *vm, Value descr);
 // Added by obj_type.c: instances have no visible __dict__ (all levels use __slots__).
 bool type_slots_only(TypeObject *t);
 // Added by obj_type.c: set in a class's hdr.obj_flags while no class in its
