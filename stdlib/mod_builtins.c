@@ -613,6 +613,42 @@ static Value b_max(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
 }
 
 // Generic sum step: acc + item through the full operator protocol.
+// sum(): add item to the accumulator ROOT(base, 1). 0 / -1.
+static int sum_add(EddyVM *vm, size_t base, Value item) {
+    Value acc = ROOT(base, 1);
+    // Fast paths: small ints without overflow, floats (plain addition,
+    // as CPython 3.11 does).
+    if (IS_INT(acc) && IS_INT(item)) {
+        int64_t s;
+        if (!__builtin_add_overflow(AS_INT(acc), AS_INT(item), &s)) {
+            ROOT(base, 1) = v_int(s);
+            return 0;
+        }
+    } else if (IS_FLOAT(acc)) {
+        if (IS_FLOAT(item)) {
+            ROOT(base, 1) = v_float(AS_FLOAT(acc) + AS_FLOAT(item));
+            return 0;
+        }
+        if (IS_INT(item)) {
+            ROOT(base, 1) = v_float(AS_FLOAT(acc) + (double)AS_INT(item));
+            return 0;
+        }
+    } else if (IS_INT(acc) && IS_FLOAT(item)) {
+        ROOT(base, 1) = v_float((double)AS_INT(acc) + AS_FLOAT(item));
+        return 0;
+    }
+    if (vm_push_root(vm, item) < 0) return -1;
+    Value s = vm_binary_op(vm, BINOP_ADD, acc, item);
+    vm_pop_roots(vm, 1);
+    if (IS_NULL(s)) return -1;
+    ROOT(base, 1) = s;
+    return 0;
+}
+
+static int sum_item(EddyVM *vm, Value item, void *ud) {
+    return sum_add(vm, *(size_t *)ud, item) < 0 ? -1 : 0;
+}
+
 static Value b_sum(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     static const char *const names[] = {"", "start"};
     Value a[2];
@@ -641,6 +677,12 @@ static Value b_sum(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
         Value it = vm_iter(vm, seq);
         if (IS_NULL(it)) goto done;
         ROOT(base, 0) = it;
+        if (is_exact(it, vm->t_generator)) {
+            // A generator runs in one dispatch loop, handing over its items.
+            if (gen_foreach(vm, (GenObject *)AS_OBJ(it), sum_item, &base) < 0) goto done;
+            result = ROOT(base, 1);
+            goto done;
+        }
     }
     for (;;) {
         Value item;
@@ -655,33 +697,7 @@ static Value b_sum(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
             if (r < 0) goto done;
             if (r == 0) break;
         }
-        Value acc = ROOT(base, 1);
-        // Fast paths: small ints without overflow, floats (plain addition,
-        // as CPython 3.11 does).
-        if (IS_INT(acc) && IS_INT(item)) {
-            int64_t s;
-            if (!__builtin_add_overflow(AS_INT(acc), AS_INT(item), &s)) {
-                ROOT(base, 1) = v_int(s);
-                continue;
-            }
-        } else if (IS_FLOAT(acc)) {
-            if (IS_FLOAT(item)) {
-                ROOT(base, 1) = v_float(AS_FLOAT(acc) + AS_FLOAT(item));
-                continue;
-            }
-            if (IS_INT(item)) {
-                ROOT(base, 1) = v_float(AS_FLOAT(acc) + (double)AS_INT(item));
-                continue;
-            }
-        } else if (IS_INT(acc) && IS_FLOAT(item)) {
-            ROOT(base, 1) = v_float((double)AS_INT(acc) + AS_FLOAT(item));
-            continue;
-        }
-        if (vm_push_root(vm, item) < 0) goto done;
-        Value s = vm_binary_op(vm, BINOP_ADD, acc, item);
-        vm_pop_roots(vm, 1);
-        if (IS_NULL(s)) goto done;
-        ROOT(base, 1) = s;
+        if (sum_add(vm, base, item) < 0) goto done;
     }
     result = ROOT(base, 1);
 done:

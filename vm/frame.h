@@ -45,6 +45,8 @@ enum {
     FRAME_THROW = 1u << 3, // heap frame resumed by throw(): interp_run starts by raising the
                            // pending exception at the suspension point (instr - 1)
     FRAME_INLINE = 1u << 4, // a coroutine run in place by `await f(...)` (see below)
+    FRAME_CONSUMED = 1u << 6, // generator driven by gen_foreach: YIELD_VALUE hands each item
+                              // to vm->gen_consumer and goes on, without leaving the loop
     FRAME_ITEM = 1u << 5,   // async generator: the next YIELD_VALUE is an item for the
                             // SEND below it (ASYNC_GEN_WRAP without the wrapper object)
 };
@@ -271,6 +273,20 @@ Value gen_async_unwrap(Value wrapped); // an item yielded by ASYNC_GEN_WRAP
 // shutdown_asyncgens() can close it (CPython's firstiter hook). 0 / -1.
 // (vm/loop.c)
 int loop_track_asyncgen(EddyVM *vm, GenObject *g);
+
+// Natives that consume a whole iterable (sum(), list(), ...) run a generator
+// with gen_foreach: its frame is flagged FRAME_CONSUMED, and each YIELD_VALUE
+// calls fn(item) in place and continues as if resumed with None, so the
+// generator runs in one dispatch loop instead of one per item. fn returns 0
+// to go on, 1 to stop, -1 on error (pending); the generator then stays
+// suspended at that yield. gen_foreach returns 0 when the generator is
+// exhausted, 1 when fn stopped, -1 on error (from the generator or fn).
+typedef struct GenConsumer {
+    int (*fn)(EddyVM *vm, Value item, void *ud);
+    void *ud;
+    int stopped; // what fn returned when it did not return 0
+} GenConsumer;
+int gen_foreach(EddyVM *vm, GenObject *g, int (*fn)(EddyVM *vm, Value item, void *ud), void *ud);
 
 // The event loop's task step (obj_gen.c): resume g with v, or throw exc into
 // it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.

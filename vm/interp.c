@@ -2367,6 +2367,23 @@ dispatch:
         goto do_return;
     }
     TARGET(YIELD_VALUE) {
+        if (EDDY_UNLIKELY(frame->flags & FRAME_CONSUMED)) {
+            // gen_foreach: hand the item to the native consumer and go on
+            // (frame.h). It runs with the resumer's handled exception, as
+            // if the generator were suspended.
+            GenConsumer *c = vm->gen_consumer;
+            GenObject *g = gen_of_frame(frame);
+            SYNC();
+            Value mine = vm->handled_exc;
+            vm->handled_exc = g->saved_exc;
+            int r = c->fn(vm, TOP(), c->ud);
+            vm->handled_exc = mine;
+            if (r == 0) {
+                sp[-1] = VAL_NONE; // the value "sent" back
+                DISPATCH();
+            }
+            c->stopped = r; // suspend here; gen_foreach reports it
+        }
         // Suspend: the resume point is the next instruction, and the value
         // goes to the resumer exactly like a return value from its FOR_ITER /
         // SEND / CALL (which then continues after that instruction).

@@ -573,12 +573,12 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         timeout = 0;
     } else if (loop->timers_len) {
         timeout = loop->timers[0].when - loop_time();
-        if (timeout < 0) timeout = 0;
+        if (!(timeout > 0)) timeout = 0; // a NaN `when` too (CPython's max(0, ...))
     }
     if (poller_wait(vm, loop, timeout) < 0) return -1;
     // Move due timers to the ready queue.
     double end = loop_time() + 1e-9;
-    while (loop->timers_len && loop->timers[0].when < end) {
+    while (loop->timers_len && !(loop->timers[0].when >= end)) { // NaN is due, as in CPython
         TimerEntry t = timer_pop(loop);
         timer_unscheduled(&t);
         if (t.entry.kind == READY_SET_RESULT) as_future(t.entry.a)->timer_pending = false;
@@ -918,10 +918,17 @@ static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, T
     double t;
     if (IS_NONE(args[1]))
         return vm_raise(vm, vm->exc_TypeError,
-                        relative ? "unsupported operand type(s) for +: 'float' and 'NoneType'"
-                                 : "'<' not supported between instances of 'NoneType' and "
-                                   "'float'");
-    if (float_from_value(vm, args[1], &t) < 0) return VAL_NULL;
+                        relative ? "delay must not be None" : "when cannot be None");
+    if (float_from_value(vm, args[1], &t) < 0) {
+        // CPython computes loop.time() + delay.
+        if (relative && vm_err_matches(vm, vm->exc_TypeError)) {
+            vm_err_clear(vm);
+            return vm_raise(vm, vm->exc_TypeError,
+                            "unsupported operand type(s) for +: 'float' and '%s'",
+                            vm_type_name(vm, args[1]));
+        }
+        return VAL_NULL;
+    }
     if (relative) t += loop_time();
     Value cb = args[2];
     // Checked in debug mode only, as CPython (call_later goes through call_at).

@@ -551,6 +551,23 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
     return out;
 }
 
+int gen_foreach(EddyVM *vm, GenObject *g, int (*fn)(EddyVM *vm, Value item, void *ud), void *ud) {
+    int c = gen_check_resume(vm, g, VAL_NONE);
+    if (c <= 0) return c;
+    GenConsumer consumer = {fn, ud, 0};
+    GenConsumer *saved = vm->gen_consumer;
+    vm->gen_consumer = &consumer;
+    Frame *gf = gen_frame(g);
+    gf->flags |= FRAME_CONSUMED;
+    Value out;
+    int r = gen_resume(vm, g, VAL_NONE, false, &out);
+    gf->flags &= ~(uint32_t)FRAME_CONSUMED;
+    vm->gen_consumer = saved;
+    if (r < 0) return -1; // the generator raised
+    if (r == 0) return 0; // it returned
+    return consumer.stopped < 0 ? -1 : 1;
+}
+
 // For the event loop's task step: resume coroutine g with v, or throw exc
 // into it when exc is not V_NULL. 1 yielded *out / 0 returned *out / -1 raised.
 int gen_step(EddyVM *vm, GenObject *g, Value v, Value exc, Value *out) {

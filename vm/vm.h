@@ -136,6 +136,7 @@ struct EddyVM {
     struct LoopObject *running_loop; // the loop inside run_forever(), or NULL
     Value event_loop;                // set_event_loop()'s loop, or V_NULL
     Value current_task;              // the task whose step is running, or V_NULL
+    struct GenConsumer *gen_consumer; // the innermost gen_foreach (vm/frame.h), or NULL
     struct TaskObject **tasks;       // every pending task: the loop keeps them alive
     size_t tasks_len, tasks_cap;
     uint64_t task_counter;           // default names Task-1, Task-2, ...
