@@ -12,6 +12,7 @@
 // here with vm_push_root.
 #include <string.h>
 
+#include "frame.h"
 #include "vm.h"
 #include "opcodes.h"
 
@@ -715,6 +716,12 @@ int vm_foreach(EddyVM *vm, Value iterable, int (*fn)(EddyVM *vm, Value item, voi
     Value it = vm_iter(vm, iterable);
     if (IS_NULL(it) || vm_push_root(vm, it) < 0) return -1;
     int status = 0;
+    if (is_exact(it, vm->t_generator)) {
+        // One dispatch loop for the whole generator (frame.h: gen_foreach).
+        status = gen_foreach(vm, (GenObject *)AS_OBJ(it), fn, ud) < 0 ? -1 : 0;
+        vm_pop_roots(vm, 1);
+        return status;
+    }
     for (;;) {
         Value x;
         int r = vm_next(vm, it, &x);
