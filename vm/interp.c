@@ -1874,6 +1874,26 @@ dispatch:
             // Run the generator's frame in this loop; YIELD_VALUE / its
             // return come back to this FOR_ITER (see RETURN_VALUE).
             GenObject *g = (GenObject *)AS_OBJ(it);
+            if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !g->leaf &&
+                            fb->depth + vm->native_depth < vm->recursion_limit)) {
+                // The common case inline (gen_link of a started generator).
+                Frame *gf = gen_frame(g);
+                // Resumed with None, which the usual POP_TOP drops at once.
+                if (EDDY_LIKELY(INSTR_OP(*gf->instr) == OP_POP_TOP)) gf->instr++;
+                else *gf->sp++ = VAL_NONE;
+                gf->prev = frame;
+                fb->frame = gf;
+                fb->depth++;
+                g->root = g;
+                g->chain_len = 1;
+                g->state = GEN_RUNNING;
+                g->saved_exc = vm->handled_exc;
+                if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+                frame = gf;
+                LOAD_FRAME();
+                ip = instr;
+                DISPATCH();
+            }
             int c = gen_check_resume(vm, g, VAL_NONE);
             if (c < 0) goto error;
             if (c == 0) {
@@ -2379,7 +2399,13 @@ dispatch:
             int r = c->fn(vm, TOP(), c->ud);
             vm->handled_exc = mine;
             if (r == 0) {
-                sp[-1] = VAL_NONE; // the value "sent" back
+                // Resumed with None, which the usual POP_TOP drops at once.
+                if (EDDY_LIKELY(INSTR_OP(*ip) == OP_POP_TOP)) {
+                    sp--;
+                    ip++;
+                } else {
+                    sp[-1] = VAL_NONE; // the value "sent" back
+                }
                 DISPATCH();
             }
             c->stopped = r; // suspend here; gen_foreach reports it
@@ -2411,11 +2437,32 @@ dispatch:
             ip = code->code + INSTR_ARG(*instr);
             DISPATCH();
         }
-        // (an await chain is frozen at once: frame.h, O(1) resume)
-        uint32_t flags = gen_suspend(vm, fb, gen_of_frame(frame))->flags;
-        if (flags & FRAME_ENTRY) return v;
-        frame = fb->frame;
-        LOAD_FRAME();
+        GenObject *yg = gen_of_frame(frame);
+        if (yg->root == yg && !(frame->flags & FRAME_ENTRY)) {
+            // The common case inline (gen_unlink): a generator or a lone
+            // coroutine gives the value to the frame that resumed it.
+            Frame *resumer = frame->prev;
+            fb->frame = resumer;
+            fb->depth--;
+            frame->prev = NULL;
+            yg->state = GEN_SUSPENDED;
+            yg->exc_state = v_is(vm->handled_exc, yg->saved_exc) ? VAL_NULL : vm->handled_exc;
+            vm->handled_exc = yg->saved_exc;
+            yg->saved_exc = VAL_NULL;
+            frame = resumer;
+            LOAD_FRAME();
+            if (EDDY_LIKELY(INSTR_OP(*instr) == OP_FOR_ITER)) {
+                PUSH(v);
+                ip = instr + 1 + opcode_caches[OP_FOR_ITER];
+                DISPATCH();
+            }
+        } else {
+            // (an await chain is frozen at once: frame.h, O(1) resume)
+            uint32_t flags = gen_suspend(vm, fb, yg)->flags;
+            if (flags & FRAME_ENTRY) return v;
+            frame = fb->frame;
+            LOAD_FRAME();
+        }
         if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) && INSTR_OP(*instr) == OP_SEND &&
             is_exact(sp[-1], vm->t_async_gen_asend)) {
             // An async generator's item finishes the awaiting SEND.
