@@ -66,11 +66,18 @@ static int entry_state(const char *src, size_t len, bool last_line_blank) {
     } else if (m->body.len == 1 && !last_line_blank) {
         // A compound statement may still grow: wait for a blank line.
         switch (m->body.items[0]->kind) {
-        case S_FUNCTIONDEF: case S_ASYNCFUNCTIONDEF: case S_CLASSDEF: case S_FOR:
-        case S_ASYNCFOR: case S_WHILE: case S_IF: case S_WITH: case S_ASYNCWITH:
-        case S_TRY: case S_TRYSTAR: case S_MATCH:
-            state = 0;
-            break;
+        case S_FUNCTIONDEF:
+        case S_ASYNCFUNCTIONDEF:
+        case S_CLASSDEF:
+        case S_FOR:
+        case S_ASYNCFOR:
+        case S_WHILE:
+        case S_IF:
+        case S_WITH:
+        case S_ASYNCWITH:
+        case S_TRY:
+        case S_TRYSTAR:
+        case S_MATCH: state = 0; break;
         default: state = 1;
         }
     } else {

@@ -20,9 +20,7 @@ struct Arena {
     Chunk *head;
 };
 
-Arena *arena_new(void) {
-    return calloc(1, sizeof(Arena));
-}
+Arena *arena_new(void) { return calloc(1, sizeof(Arena)); }
 
 void arena_free(Arena *a) {
     if (!a) return;

@@ -48,8 +48,14 @@ static void putf(Out *o, const char *fmt, long long v) {
 // repr(float): shortest digits that round-trip; exponent form outside
 // 1e-4 <= |x| < 1e16.
 static void float_repr(Out *o, double d, bool imag) {
-    if (isnan(d)) { puts_(o, "nan"); return; }
-    if (isinf(d)) { puts_(o, d < 0 ? "-inf" : "inf"); return; }
+    if (isnan(d)) {
+        puts_(o, "nan");
+        return;
+    }
+    if (isinf(d)) {
+        puts_(o, d < 0 ? "-inf" : "inf");
+        return;
+    }
     char buf[64];
     int prec;
     for (prec = 1; prec <= 17; prec++) {
@@ -61,7 +67,10 @@ static void float_repr(Out *o, double d, bool imag) {
     int nd = 0;
     const char *q = buf;
     bool neg = false;
-    if (*q == '-') { neg = true; q++; }
+    if (*q == '-') {
+        neg = true;
+        q++;
+    }
     for (; *q && *q != 'e'; q++)
         if (*q != '.') digits[nd++] = *q;
     int exp = atoi(q + 1);
@@ -98,12 +107,24 @@ static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i) {
     unsigned char c = s[*i];
     uint32_t cp;
     int n;
-    if (c < 0x80) { cp = c; n = 1; }
-    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; n = 2; }
-    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; n = 3; }
-    else { cp = c & 0x07; n = 4; }
+    if (c < 0x80) {
+        cp = c;
+        n = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+        cp = c & 0x1F;
+        n = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+        cp = c & 0x0F;
+        n = 3;
+    } else {
+        cp = c & 0x07;
+        n = 4;
+    }
     for (int k = 1; k < n; k++) {
-        if (*i + (size_t)k >= len) { n = k; break; }
+        if (*i + (size_t)k >= len) {
+            n = k;
+            break;
+        }
         cp = (cp << 6) | (s[*i + (size_t)k] & 0x3F);
     }
     *i += (size_t)n;
@@ -121,8 +142,10 @@ static bool printable(uint32_t cp) {
     if (cp >= 0x2060 && cp <= 0x2064) return false;
     if ((cp & 0xFFFE) == 0xFFFE || (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp >= 0xFFF0 && cp <= 0xFFFB))
         return false;
-    if (cp == 0x061C || cp == 0x180E || (cp >= 0x2066 && cp <= 0x206F) || cp == 0x00AD) return false;
-    if (cp == 0xFEFF || cp == 0x3000 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A)) return false;
+    if (cp == 0x061C || cp == 0x180E || (cp >= 0x2066 && cp <= 0x206F) || cp == 0x00AD)
+        return false;
+    if (cp == 0xFEFF || cp == 0x3000 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A))
+        return false;
     if (cp == 0x2029 || cp == 0x205F || cp == 0x202F) return false;
     if (cp >= 0xE000 && cp <= 0xF8FF) return false;
     if (cp >= 0xF0000) return false;
@@ -143,10 +166,16 @@ static void str_repr(Out *o, const char *s, size_t len, bool bytes) {
             b[1] = (char)c;
             put(o, b, 2);
             i++;
-        } else if (c == '\n') { puts_(o, "\\n"); i++; }
-        else if (c == '\r') { puts_(o, "\\r"); i++; }
-        else if (c == '\t') { puts_(o, "\\t"); i++; }
-        else if (c < 0x20 || c == 0x7F || (bytes && c >= 0x80)) {
+        } else if (c == '\n') {
+            puts_(o, "\\n");
+            i++;
+        } else if (c == '\r') {
+            puts_(o, "\\r");
+            i++;
+        } else if (c == '\t') {
+            puts_(o, "\\t");
+            i++;
+        } else if (c < 0x20 || c == 0x7F || (bytes && c >= 0x80)) {
             snprintf(b, sizeof b, "\\x%02x", c);
             puts_(o, b);
             i++;
@@ -159,9 +188,12 @@ static void str_repr(Out *o, const char *s, size_t len, bool bytes) {
             if (printable(cp)) {
                 put(o, (const char *)&u[st], i - st);
             } else {
-                if (cp <= 0xFF) snprintf(b, sizeof b, "\\x%02x", cp);
-                else if (cp <= 0xFFFF) snprintf(b, sizeof b, "\\u%04x", cp);
-                else snprintf(b, sizeof b, "\\U%08x", cp);
+                if (cp <= 0xFF)
+                    snprintf(b, sizeof b, "\\x%02x", cp);
+                else if (cp <= 0xFFFF)
+                    snprintf(b, sizeof b, "\\u%04x", cp);
+                else
+                    snprintf(b, sizeof b, "\\U%08x", cp);
                 puts_(o, b);
             }
         }
@@ -180,14 +212,20 @@ static void bigint_repr(Out *o, const char *text, size_t len) {
     }
     size_t nd = len - (size_t)(d - text);
     if (base == 10) {
-        while (nd > 1 && *d == '0') { d++; nd--; }
+        while (nd > 1 && *d == '0') {
+            d++;
+            nd--;
+        }
         put(o, d, nd);
         return;
     }
     // Schoolbook conversion into base 1e9 limbs (little-endian).
     size_t cap = nd / 2 + 2, n = 0;
     uint32_t *limbs = calloc(cap, sizeof(uint32_t));
-    if (!limbs) { o->oom = true; return; }
+    if (!limbs) {
+        o->oom = true;
+        return;
+    }
     for (size_t i = 0; i < nd; i++) {
         char c = d[i];
         uint64_t carry = (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
@@ -201,7 +239,8 @@ static void bigint_repr(Out *o, const char *text, size_t len) {
             carry /= 1000000000u;
         }
     }
-    if (n == 0) puts_(o, "0");
+    if (n == 0)
+        puts_(o, "0");
     else {
         putf(o, "%lld", (long long)limbs[n - 1]);
         for (size_t k = n - 1; k-- > 0;) putf(o, "%09lld", (long long)limbs[k]);
@@ -218,7 +257,10 @@ static void constant(Out *o, const Constant *c) {
     case CONST_INT: putf(o, "%lld", (long long)c->i); break;
     case CONST_BIGINT: bigint_repr(o, c->text, c->len); break;
     case CONST_FLOAT: float_repr(o, c->f, false); break;
-    case CONST_COMPLEX: float_repr(o, c->f, true); puts_(o, "j"); break;
+    case CONST_COMPLEX:
+        float_repr(o, c->f, true);
+        puts_(o, "j");
+        break;
     case CONST_STR: str_repr(o, c->text, c->len, false); break;
     case CONST_BYTES: str_repr(o, c->text, c->len, true); break;
     }
@@ -283,8 +325,10 @@ static void arguments(Out *o, const Arguments *a) {
     puts_(o, ", kw_defaults=[");
     for (int32_t i = 0; i < a->nkwonly; i++) {
         if (i) puts_(o, ", ");
-        if (a->kw_defaults[i]) expr(o, a->kw_defaults[i]);
-        else puts_(o, "None");
+        if (a->kw_defaults[i])
+            expr(o, a->kw_defaults[i]);
+        else
+            puts_(o, "None");
     }
     puts_(o, "]");
     if (a->kwarg) {
@@ -329,8 +373,8 @@ static void comprehensions(Out *o, const Comprehension *c, int32_t n) {
 }
 
 static const char *const binop_names[] = {
-    "Add()", "Sub()", "Mult()", "MatMult()", "Div()", "FloorDiv()", "Mod()", "Pow()",
-    "LShift()", "RShift()", "BitAnd()", "BitOr()", "BitXor()",
+    "Add()", "Sub()",    "Mult()",   "MatMult()", "Div()",   "FloorDiv()", "Mod()",
+    "Pow()", "LShift()", "RShift()", "BitAnd()",  "BitOr()", "BitXor()",
 };
 static const char *const unop_names[] = {"Invert()", "Not()", "UAdd()", "USub()"};
 static const char *const cmp_names[] = {
@@ -340,7 +384,8 @@ static const char *const cmp_names[] = {
 static void expr(Out *o, const Expr *e) {
     switch (e->kind) {
     case E_BOOLOP:
-        puts_(o, e->v.boolop.op == BOOL_AND ? "BoolOp(op=And(), values=" : "BoolOp(op=Or(), values=");
+        puts_(o,
+              e->v.boolop.op == BOOL_AND ? "BoolOp(op=And(), values=" : "BoolOp(op=Or(), values=");
         exprs(o, e->v.boolop.values);
         puts_(o, ")");
         break;
@@ -381,8 +426,10 @@ static void expr(Out *o, const Expr *e) {
         puts_(o, "Dict(keys=[");
         for (int32_t i = 0; i < e->v.dict.len; i++) {
             if (i) puts_(o, ", ");
-            if (e->v.dict.keys[i]) expr(o, e->v.dict.keys[i]);
-            else puts_(o, "None");
+            if (e->v.dict.keys[i])
+                expr(o, e->v.dict.keys[i]);
+            else
+                puts_(o, "None");
         }
         puts_(o, "], values=[");
         for (int32_t i = 0; i < e->v.dict.len; i++) {
@@ -399,8 +446,9 @@ static void expr(Out *o, const Expr *e) {
     case E_LISTCOMP:
     case E_SETCOMP:
     case E_GENERATOREXP:
-        puts_(o, e->kind == E_LISTCOMP ? "ListComp(elt=" : e->kind == E_SETCOMP ? "SetComp(elt="
-                                                                               : "GeneratorExp(elt=");
+        puts_(o, e->kind == E_LISTCOMP  ? "ListComp(elt="
+                 : e->kind == E_SETCOMP ? "SetComp(elt="
+                                        : "GeneratorExp(elt=");
         expr(o, e->v.comp.elt);
         puts_(o, ", generators=");
         comprehensions(o, e->v.comp.generators, e->v.comp.ngenerators);
@@ -642,9 +690,7 @@ static void stmt(Out *o, const Stmt *s) {
         body_field(o, "body", s->v.with.body);
         puts_(o, ")");
         break;
-    case S_MATCH:
-        puts_(o, "Match()");
-        break;
+    case S_MATCH: puts_(o, "Match()"); break;
     case S_RAISE:
         puts_(o, "Raise(");
         if (s->v.raise.exc) {
@@ -742,7 +788,8 @@ char *ast_dump(const Module *m, ParseMode mode) {
     Out o = {0};
     if (mode == PARSE_EVAL) {
         puts_(&o, "Expression(body=");
-        if (m->body.len == 1 && m->body.items[0]->kind == S_EXPR) expr(&o, m->body.items[0]->v.expr.value);
+        if (m->body.len == 1 && m->body.items[0]->kind == S_EXPR)
+            expr(&o, m->body.items[0]->v.expr.value);
         puts_(&o, ")");
     } else if (mode == PARSE_SINGLE) {
         puts_(&o, "Interactive(body=");

@@ -19,8 +19,7 @@
 // end_offset are set as CPython sets them. mode PARSE_SINGLE compiles one
 // REPL entry (expression statements call sys.displayhook via PRINT_EXPR);
 // PARSE_EVAL compiles an expression whose value the code returns.
-Value compile_source(EddyVM *vm, const char *src, size_t len, const char *filename,
-                     ParseMode mode);
+Value compile_source(EddyVM *vm, const char *src, size_t len, const char *filename, ParseMode mode);
 
 // Raise the SyntaxError described by info (shared by the parser and the
 // compiler's own checks). src is used to fill in the `text` attribute.

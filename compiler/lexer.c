@@ -54,9 +54,7 @@ static int32_t col_of(Lexer *lx, const char *p) {
     return (int32_t)(p - lx->line_start) + (lx->line == 1 ? lx->col_offset : 0);
 }
 
-static int32_t cur_line(Lexer *lx) {
-    return lx->line + lx->line_offset;
-}
+static int32_t cur_line(Lexer *lx) { return lx->line + lx->line_offset; }
 
 // Error at byte p of the current line; CPython's offsets are 1-based.
 static bool error_at(Lexer *lx, const char *p, const char *msg) {
@@ -68,8 +66,14 @@ static bool error_at(Lexer *lx, const char *p, const char *msg) {
 // Decode one UTF-8 code point at p (already validated by the parser).
 static uint32_t utf8_decode(const char *p, const char *end, int *n) {
     unsigned char c = (unsigned char)p[0];
-    if (c < 0x80 || p + 1 >= end) { *n = 1; return c; }
-    if ((c & 0xE0) == 0xC0) { *n = 2; return ((c & 0x1Fu) << 6) | (p[1] & 0x3F); }
+    if (c < 0x80 || p + 1 >= end) {
+        *n = 1;
+        return c;
+    }
+    if ((c & 0xE0) == 0xC0) {
+        *n = 2;
+        return ((c & 0x1Fu) << 6) | (p[1] & 0x3F);
+    }
     if ((c & 0xF0) == 0xE0 && p + 2 < end) {
         *n = 3;
         return ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3F);
@@ -101,16 +105,45 @@ static bool unicode_ident_ok(uint32_t cp) {
     return true;
 }
 
-static const struct { const char *word; TokKind kind; } keywords[] = {
-    {"False", TK_FALSE}, {"None", TK_NONE}, {"True", TK_TRUE}, {"and", TK_AND},
-    {"as", TK_AS}, {"assert", TK_ASSERT}, {"async", TK_ASYNC}, {"await", TK_AWAIT},
-    {"break", TK_BREAK}, {"class", TK_CLASS}, {"continue", TK_CONTINUE}, {"def", TK_DEF},
-    {"del", TK_DEL}, {"elif", TK_ELIF}, {"else", TK_ELSE}, {"except", TK_EXCEPT},
-    {"finally", TK_FINALLY}, {"for", TK_FOR}, {"from", TK_FROM}, {"global", TK_GLOBAL},
-    {"if", TK_IF}, {"import", TK_IMPORT}, {"in", TK_IN}, {"is", TK_IS}, {"lambda", TK_LAMBDA},
-    {"nonlocal", TK_NONLOCAL}, {"not", TK_NOT}, {"or", TK_OR}, {"pass", TK_PASS},
-    {"raise", TK_RAISE}, {"return", TK_RETURN}, {"try", TK_TRY}, {"while", TK_WHILE},
-    {"with", TK_WITH}, {"yield", TK_YIELD},
+static const struct {
+    const char *word;
+    TokKind kind;
+} keywords[] = {
+    {"False", TK_FALSE},
+    {"None", TK_NONE},
+    {"True", TK_TRUE},
+    {"and", TK_AND},
+    {"as", TK_AS},
+    {"assert", TK_ASSERT},
+    {"async", TK_ASYNC},
+    {"await", TK_AWAIT},
+    {"break", TK_BREAK},
+    {"class", TK_CLASS},
+    {"continue", TK_CONTINUE},
+    {"def", TK_DEF},
+    {"del", TK_DEL},
+    {"elif", TK_ELIF},
+    {"else", TK_ELSE},
+    {"except", TK_EXCEPT},
+    {"finally", TK_FINALLY},
+    {"for", TK_FOR},
+    {"from", TK_FROM},
+    {"global", TK_GLOBAL},
+    {"if", TK_IF},
+    {"import", TK_IMPORT},
+    {"in", TK_IN},
+    {"is", TK_IS},
+    {"lambda", TK_LAMBDA},
+    {"nonlocal", TK_NONLOCAL},
+    {"not", TK_NOT},
+    {"or", TK_OR},
+    {"pass", TK_PASS},
+    {"raise", TK_RAISE},
+    {"return", TK_RETURN},
+    {"try", TK_TRY},
+    {"while", TK_WHILE},
+    {"with", TK_WITH},
+    {"yield", TK_YIELD},
 };
 
 static TokKind keyword_kind(const char *s, size_t n) {
@@ -169,16 +202,18 @@ static bool lex_number(Lexer *lx) {
                 const char *d = lx->cur;
                 while (lx->cur < lx->end) {
                     char ch = *lx->cur;
-                    bool ok = x == 'x' ? (is_digit(ch) || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f'))
-                            : x == 'o' ? (ch >= '0' && ch <= '7')
-                                       : (ch == '0' || ch == '1');
+                    bool ok = x == 'x'
+                                  ? (is_digit(ch) || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f'))
+                              : x == 'o' ? (ch >= '0' && ch <= '7')
+                                         : (ch == '0' || ch == '1');
                     if (!ok) break;
                     lx->cur++;
                 }
                 if (lx->cur == d) {
                     if (lx->cur < lx->end && is_digit(*lx->cur)) {
                         char msg[64];
-                        snprintf(msg, sizeof msg, "invalid digit '%c' in %s literal", *lx->cur, kind);
+                        snprintf(msg, sizeof msg, "invalid digit '%c' in %s literal", *lx->cur,
+                                 kind);
                         return error_at(lx, lx->cur, msg);
                     }
                     char msg[64];
@@ -286,7 +321,10 @@ static bool lex_string(Lexer *lx, Token *t) {
         }
         char c = *lx->cur;
         if (c == q) {
-            if (!triple) { lx->cur++; break; }
+            if (!triple) {
+                lx->cur++;
+                break;
+            }
             if (lx->end - lx->cur >= 3 && lx->cur[1] == q && lx->cur[2] == q) {
                 lx->cur += 3;
                 break;
@@ -334,14 +372,22 @@ static int measure_indent(Lexer *lx) {
         int32_t col = 0, altcol = 0, cont_col = 0, cont_altcol = 0;
         const char *p = lx->cur;
         for (; p < lx->end; p++) {
-            if (*p == ' ') { col++; altcol++; }
-            else if (*p == '\t') { col = (col / 8 + 1) * 8; altcol++; }
-            else if (*p == '\f') { col = altcol = 0; }
-            else if (*p == '\\' && p + 1 < lx->end && (p[1] == '\n' || p[1] == '\r')) {
+            if (*p == ' ') {
+                col++;
+                altcol++;
+            } else if (*p == '\t') {
+                col = (col / 8 + 1) * 8;
+                altcol++;
+            } else if (*p == '\f') {
+                col = altcol = 0;
+            } else if (*p == '\\' && p + 1 < lx->end && (p[1] == '\n' || p[1] == '\r')) {
                 // Indentation cannot be split over lines with backslashes: as
                 // in CPython, the first backslash's column decides (when it is
                 // not 0), and the scan goes on into the next physical line.
-                if (!cont_col) { cont_col = col; cont_altcol = altcol; }
+                if (!cont_col) {
+                    cont_col = col;
+                    cont_altcol = altcol;
+                }
                 p++;
                 if (*p == '\r' && p + 1 < lx->end && p[1] == '\n') p++;
                 lx->line++;
@@ -353,10 +399,13 @@ static int measure_indent(Lexer *lx) {
                     lx->err->incomplete = true;
                     return -1;
                 }
-            }
-            else break;
+            } else
+                break;
         }
-        if (cont_col) { col = cont_col; altcol = cont_altcol; }
+        if (cont_col) {
+            col = cont_col;
+            altcol = cont_altcol;
+        }
         lx->cur = p;
         // Blank lines and comment-only lines do not count.
         if (p < lx->end && (*p == '#' || *p == '\n' || *p == '\r')) {
@@ -499,7 +548,8 @@ again:
             const char *b = lx->cur;
             lx->cur++;
             if (lx->cur < lx->end && *lx->cur == '\r') lx->cur++;
-            if (lx->cur < lx->end && *lx->cur == '\n') lx->cur++;
+            if (lx->cur < lx->end && *lx->cur == '\n')
+                lx->cur++;
             else if (lx->cur[-1] != '\r') {
                 if (lx->cur >= lx->end) {
                     lexer_error(lx->err, SYNERR_SYNTAX, cur_line(lx), col_of(lx, b) + 2,
@@ -507,9 +557,8 @@ again:
                     lx->err->incomplete = true;
                     return false;
                 }
-                lexer_error(lx->err, SYNERR_SYNTAX, cur_line(lx), col_of(lx, b) + 2,
-                            cur_line(lx), 0,
-                            "unexpected character after line continuation character");
+                lexer_error(lx->err, SYNERR_SYNTAX, cur_line(lx), col_of(lx, b) + 2, cur_line(lx),
+                            0, "unexpected character after line continuation character");
                 return false;
             }
             lx->line++;
@@ -533,7 +582,10 @@ again:
         return false;
     }
     if (lx->cur >= lx->end) {
-        if (lx->sub) { empty_token(lx, t, TK_EOF); return true; }
+        if (lx->sub) {
+            empty_token(lx, t, TK_EOF);
+            return true;
+        }
         // The last line may lack its newline; then come the DEDENTs.
         if (lx->seen_token_on_line) {
             lx->seen_token_on_line = false;
@@ -625,43 +677,148 @@ again:
     case ',': k = TK_COMMA; break;
     case ';': k = TK_SEMI; break;
     case '~': k = TK_TILDE; break;
-    case ':': if (c1 == '=') { k = TK_COLONEQUAL; n = 2; } else k = TK_COLON; break;
-    case '+': if (c1 == '=') { k = TK_PLUSEQUAL; n = 2; } else k = TK_PLUS; break;
+    case ':':
+        if (c1 == '=') {
+            k = TK_COLONEQUAL;
+            n = 2;
+        } else
+            k = TK_COLON;
+        break;
+    case '+':
+        if (c1 == '=') {
+            k = TK_PLUSEQUAL;
+            n = 2;
+        } else
+            k = TK_PLUS;
+        break;
     case '-':
-        if (c1 == '=') { k = TK_MINEQUAL; n = 2; }
-        else if (c1 == '>') { k = TK_RARROW; n = 2; }
-        else k = TK_MINUS;
+        if (c1 == '=') {
+            k = TK_MINEQUAL;
+            n = 2;
+        } else if (c1 == '>') {
+            k = TK_RARROW;
+            n = 2;
+        } else
+            k = TK_MINUS;
         break;
     case '*':
-        if (c1 == '*') { if (c2 == '=') { k = TK_DOUBLESTAREQUAL; n = 3; } else { k = TK_DOUBLESTAR; n = 2; } }
-        else if (c1 == '=') { k = TK_STAREQUAL; n = 2; }
-        else k = TK_STAR;
+        if (c1 == '*') {
+            if (c2 == '=') {
+                k = TK_DOUBLESTAREQUAL;
+                n = 3;
+            } else {
+                k = TK_DOUBLESTAR;
+                n = 2;
+            }
+        } else if (c1 == '=') {
+            k = TK_STAREQUAL;
+            n = 2;
+        } else
+            k = TK_STAR;
         break;
     case '/':
-        if (c1 == '/') { if (c2 == '=') { k = TK_DOUBLESLASHEQUAL; n = 3; } else { k = TK_DOUBLESLASH; n = 2; } }
-        else if (c1 == '=') { k = TK_SLASHEQUAL; n = 2; }
-        else k = TK_SLASH;
+        if (c1 == '/') {
+            if (c2 == '=') {
+                k = TK_DOUBLESLASHEQUAL;
+                n = 3;
+            } else {
+                k = TK_DOUBLESLASH;
+                n = 2;
+            }
+        } else if (c1 == '=') {
+            k = TK_SLASHEQUAL;
+            n = 2;
+        } else
+            k = TK_SLASH;
         break;
-    case '|': if (c1 == '=') { k = TK_VBAREQUAL; n = 2; } else k = TK_VBAR; break;
-    case '&': if (c1 == '=') { k = TK_AMPEREQUAL; n = 2; } else k = TK_AMPER; break;
-    case '^': if (c1 == '=') { k = TK_CIRCUMFLEXEQUAL; n = 2; } else k = TK_CIRCUMFLEX; break;
-    case '%': if (c1 == '=') { k = TK_PERCENTEQUAL; n = 2; } else k = TK_PERCENT; break;
-    case '@': if (c1 == '=') { k = TK_ATEQUAL; n = 2; } else k = TK_AT; break;
-    case '=': if (c1 == '=') { k = TK_EQEQUAL; n = 2; } else k = TK_EQUAL; break;
-    case '!': if (c1 == '=') { k = TK_NOTEQUAL; n = 2; } break;
+    case '|':
+        if (c1 == '=') {
+            k = TK_VBAREQUAL;
+            n = 2;
+        } else
+            k = TK_VBAR;
+        break;
+    case '&':
+        if (c1 == '=') {
+            k = TK_AMPEREQUAL;
+            n = 2;
+        } else
+            k = TK_AMPER;
+        break;
+    case '^':
+        if (c1 == '=') {
+            k = TK_CIRCUMFLEXEQUAL;
+            n = 2;
+        } else
+            k = TK_CIRCUMFLEX;
+        break;
+    case '%':
+        if (c1 == '=') {
+            k = TK_PERCENTEQUAL;
+            n = 2;
+        } else
+            k = TK_PERCENT;
+        break;
+    case '@':
+        if (c1 == '=') {
+            k = TK_ATEQUAL;
+            n = 2;
+        } else
+            k = TK_AT;
+        break;
+    case '=':
+        if (c1 == '=') {
+            k = TK_EQEQUAL;
+            n = 2;
+        } else
+            k = TK_EQUAL;
+        break;
+    case '!':
+        if (c1 == '=') {
+            k = TK_NOTEQUAL;
+            n = 2;
+        }
+        break;
     case '<':
-        if (c1 == '<') { if (c2 == '=') { k = TK_LEFTSHIFTEQUAL; n = 3; } else { k = TK_LEFTSHIFT; n = 2; } }
-        else if (c1 == '=') { k = TK_LESSEQUAL; n = 2; }
-        else if (c1 == '>') { k = TK_NOTEQUAL; n = 2; } // `<>` : the parser rejects it
-        else k = TK_LESS;
+        if (c1 == '<') {
+            if (c2 == '=') {
+                k = TK_LEFTSHIFTEQUAL;
+                n = 3;
+            } else {
+                k = TK_LEFTSHIFT;
+                n = 2;
+            }
+        } else if (c1 == '=') {
+            k = TK_LESSEQUAL;
+            n = 2;
+        } else if (c1 == '>') {
+            k = TK_NOTEQUAL;
+            n = 2;
+        } // `<>` : the parser rejects it
+        else
+            k = TK_LESS;
         break;
     case '>':
-        if (c1 == '>') { if (c2 == '=') { k = TK_RIGHTSHIFTEQUAL; n = 3; } else { k = TK_RIGHTSHIFT; n = 2; } }
-        else if (c1 == '=') { k = TK_GREATEREQUAL; n = 2; }
-        else k = TK_GREATER;
+        if (c1 == '>') {
+            if (c2 == '=') {
+                k = TK_RIGHTSHIFTEQUAL;
+                n = 3;
+            } else {
+                k = TK_RIGHTSHIFT;
+                n = 2;
+            }
+        } else if (c1 == '=') {
+            k = TK_GREATEREQUAL;
+            n = 2;
+        } else
+            k = TK_GREATER;
         break;
     case '.':
-        if (c1 == '.' && c2 == '.') { k = TK_ELLIPSIS; n = 3; } else k = TK_DOT;
+        if (c1 == '.' && c2 == '.') {
+            k = TK_ELLIPSIS;
+            n = 3;
+        } else
+            k = TK_DOT;
         break;
     default:
         if (c >= 0x80) {
@@ -701,7 +858,10 @@ static int hexval(char c) {
 }
 
 static size_t utf8_encode(char *out, uint32_t cp) {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
     if (cp < 0x800) {
         out[0] = (char)(0xC0 | (cp >> 6));
         out[1] = (char)(0x80 | (cp & 0x3F));
@@ -720,8 +880,8 @@ static size_t utf8_encode(char *out, uint32_t cp) {
     return 4;
 }
 
-bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *out,
-                         size_t *outlen, SyntaxErrorInfo *err, int32_t line, int32_t col) {
+bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *out, size_t *outlen,
+                         SyntaxErrorInfo *err, int32_t line, int32_t col) {
     size_t o = 0;
     const char *end = s + len;
     if (bytes) {
@@ -753,11 +913,16 @@ bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *
         }
         const char *esc = p;
         p++;
-        if (p >= end) { out[o++] = '\\'; break; }
+        if (p >= end) {
+            out[o++] = '\\';
+            break;
+        }
         char c = *p++;
         switch (c) {
         case '\n': break;
-        case '\r': if (p < end && *p == '\n') p++; break;
+        case '\r':
+            if (p < end && *p == '\n') p++;
+            break;
         case '\\': out[o++] = '\\'; break;
         case '\'': out[o++] = '\''; break;
         case '"': out[o++] = '"'; break;
@@ -768,14 +933,26 @@ bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *
         case 'r': out[o++] = '\r'; break;
         case 't': out[o++] = '\t'; break;
         case 'v': out[o++] = '\v'; break;
-        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
             uint32_t v = (uint32_t)(c - '0');
-            for (int i = 0; i < 2 && p < end && *p >= '0' && *p <= '7'; i++) v = v * 8 + (uint32_t)(*p++ - '0');
-            if (bytes) out[o++] = (char)(v & 0xFF);
-            else o += utf8_encode(out + o, v);
+            for (int i = 0; i < 2 && p < end && *p >= '0' && *p <= '7'; i++)
+                v = v * 8 + (uint32_t)(*p++ - '0');
+            if (bytes)
+                out[o++] = (char)(v & 0xFF);
+            else
+                o += utf8_encode(out + o, v);
             break;
         }
-        case 'x': case 'u': case 'U': {
+        case 'x':
+        case 'u':
+        case 'U': {
             int n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
             if (bytes && c != 'x') {
                 out[o++] = '\\';
@@ -787,20 +964,23 @@ bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *
             for (; i < n && p < end && hexval(*p) >= 0; i++) v = v * 16 + (uint32_t)hexval(*p++);
             if (i < n) {
                 size_t a = (size_t)(esc - s), b = (size_t)(p - s) - 1;
-                const char *what = c == 'x' ? "truncated \\xXX escape"
-                                 : c == 'u' ? "truncated \\uXXXX escape"
-                                            : "truncated \\UXXXXXXXX escape";
-                if (a == b || p >= end)
-                    b = (size_t)(p - s) - 1;
+                const char *what = c == 'x'   ? "truncated \\xXX escape"
+                                   : c == 'u' ? "truncated \\uXXXX escape"
+                                              : "truncated \\UXXXXXXXX escape";
+                if (a == b || p >= end) b = (size_t)(p - s) - 1;
                 lexer_error(err, SYNERR_SYNTAX, line, col + 1, line, col + 1,
                             "(%s error) '%s' codec can't decode bytes in position %zu-%zu: %s",
-                            bytes ? "value" : "unicode", bytes ? "bytes" : "unicodeescape", a,
-                            b, what);
-                if (bytes) snprintf(err->msg, sizeof err->msg,
-                                    "(value error) invalid \\x escape at position %zu", a);
+                            bytes ? "value" : "unicode", bytes ? "bytes" : "unicodeescape", a, b,
+                            what);
+                if (bytes)
+                    snprintf(err->msg, sizeof err->msg,
+                             "(value error) invalid \\x escape at position %zu", a);
                 return false;
             }
-            if (bytes) { out[o++] = (char)v; break; }
+            if (bytes) {
+                out[o++] = (char)v;
+                break;
+            }
             if (v > 0x10FFFF) {
                 lexer_error(err, SYNERR_SYNTAX, line, col + 1, line, col + 1,
                             "(unicode error) 'unicodeescape' codec can't decode bytes in "

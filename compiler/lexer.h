@@ -16,22 +16,99 @@
 #include "ast.h"
 
 typedef enum TokKind {
-    TK_EOF, TK_NEWLINE, TK_INDENT, TK_DEDENT, TK_NAME, TK_NUMBER, TK_STRING,
-    TK_ERRORTOKEN, // a character that starts no token ('$', '?', '!'): the parser says "invalid syntax"
+    TK_EOF,
+    TK_NEWLINE,
+    TK_INDENT,
+    TK_DEDENT,
+    TK_NAME,
+    TK_NUMBER,
+    TK_STRING,
+    TK_ERRORTOKEN, // a character that starts no token ('$', '?', '!'): the parser says "invalid
+                   // syntax"
     // operators
-    TK_LPAR, TK_RPAR, TK_LSQB, TK_RSQB, TK_LBRACE, TK_RBRACE, TK_COLON, TK_COMMA, TK_SEMI,
-    TK_PLUS, TK_MINUS, TK_STAR, TK_SLASH, TK_VBAR, TK_AMPER, TK_LESS, TK_GREATER, TK_EQUAL,
-    TK_DOT, TK_PERCENT, TK_EQEQUAL, TK_NOTEQUAL, TK_LESSEQUAL, TK_GREATEREQUAL, TK_TILDE,
-    TK_CIRCUMFLEX, TK_LEFTSHIFT, TK_RIGHTSHIFT, TK_DOUBLESTAR, TK_PLUSEQUAL, TK_MINEQUAL,
-    TK_STAREQUAL, TK_SLASHEQUAL, TK_PERCENTEQUAL, TK_AMPEREQUAL, TK_VBAREQUAL,
-    TK_CIRCUMFLEXEQUAL, TK_LEFTSHIFTEQUAL, TK_RIGHTSHIFTEQUAL, TK_DOUBLESTAREQUAL,
-    TK_DOUBLESLASH, TK_DOUBLESLASHEQUAL, TK_AT, TK_ATEQUAL, TK_RARROW, TK_ELLIPSIS,
+    TK_LPAR,
+    TK_RPAR,
+    TK_LSQB,
+    TK_RSQB,
+    TK_LBRACE,
+    TK_RBRACE,
+    TK_COLON,
+    TK_COMMA,
+    TK_SEMI,
+    TK_PLUS,
+    TK_MINUS,
+    TK_STAR,
+    TK_SLASH,
+    TK_VBAR,
+    TK_AMPER,
+    TK_LESS,
+    TK_GREATER,
+    TK_EQUAL,
+    TK_DOT,
+    TK_PERCENT,
+    TK_EQEQUAL,
+    TK_NOTEQUAL,
+    TK_LESSEQUAL,
+    TK_GREATEREQUAL,
+    TK_TILDE,
+    TK_CIRCUMFLEX,
+    TK_LEFTSHIFT,
+    TK_RIGHTSHIFT,
+    TK_DOUBLESTAR,
+    TK_PLUSEQUAL,
+    TK_MINEQUAL,
+    TK_STAREQUAL,
+    TK_SLASHEQUAL,
+    TK_PERCENTEQUAL,
+    TK_AMPEREQUAL,
+    TK_VBAREQUAL,
+    TK_CIRCUMFLEXEQUAL,
+    TK_LEFTSHIFTEQUAL,
+    TK_RIGHTSHIFTEQUAL,
+    TK_DOUBLESTAREQUAL,
+    TK_DOUBLESLASH,
+    TK_DOUBLESLASHEQUAL,
+    TK_AT,
+    TK_ATEQUAL,
+    TK_RARROW,
+    TK_ELLIPSIS,
     TK_COLONEQUAL,
     // keywords (hard keywords only; match/case/_ stay names)
-    TK_FALSE, TK_NONE, TK_TRUE, TK_AND, TK_AS, TK_ASSERT, TK_ASYNC, TK_AWAIT, TK_BREAK,
-    TK_CLASS, TK_CONTINUE, TK_DEF, TK_DEL, TK_ELIF, TK_ELSE, TK_EXCEPT, TK_FINALLY, TK_FOR,
-    TK_FROM, TK_GLOBAL, TK_IF, TK_IMPORT, TK_IN, TK_IS, TK_LAMBDA, TK_NONLOCAL, TK_NOT, TK_OR,
-    TK_PASS, TK_RAISE, TK_RETURN, TK_TRY, TK_WHILE, TK_WITH, TK_YIELD,
+    TK_FALSE,
+    TK_NONE,
+    TK_TRUE,
+    TK_AND,
+    TK_AS,
+    TK_ASSERT,
+    TK_ASYNC,
+    TK_AWAIT,
+    TK_BREAK,
+    TK_CLASS,
+    TK_CONTINUE,
+    TK_DEF,
+    TK_DEL,
+    TK_ELIF,
+    TK_ELSE,
+    TK_EXCEPT,
+    TK_FINALLY,
+    TK_FOR,
+    TK_FROM,
+    TK_GLOBAL,
+    TK_IF,
+    TK_IMPORT,
+    TK_IN,
+    TK_IS,
+    TK_LAMBDA,
+    TK_NONLOCAL,
+    TK_NOT,
+    TK_OR,
+    TK_PASS,
+    TK_RAISE,
+    TK_RETURN,
+    TK_TRY,
+    TK_WHILE,
+    TK_WITH,
+    TK_YIELD,
     TK_COUNT
 } TokKind;
 
@@ -47,18 +124,18 @@ enum { LEXER_MAX_PARENS = 200, LEXER_MAX_INDENT = 100 };
 
 typedef struct Lexer {
     const char *src, *end, *cur;
-    const char *line_start;      // start of the current physical line
+    const char *line_start; // start of the current physical line
     int32_t line;
     int32_t line_offset, col_offset; // added to positions (f-string sub-lexers)
-    bool at_bol;                 // at the start of a logical line: measure indentation
-    bool sub;                    // f-string expression: no NEWLINE/INDENT, acts as inside '('
-    bool seen_token_on_line;     // a logical line has started (for the final NEWLINE)
-    int32_t pending;             // >0: DEDENTs still to emit; <0: INDENT to emit
+    bool at_bol;                     // at the start of a logical line: measure indentation
+    bool sub;                        // f-string expression: no NEWLINE/INDENT, acts as inside '('
+    bool seen_token_on_line;         // a logical line has started (for the final NEWLINE)
+    int32_t pending;                 // >0: DEDENTs still to emit; <0: INDENT to emit
     int32_t indent, indstack[LEXER_MAX_INDENT], altindstack[LEXER_MAX_INDENT];
-    int32_t level;               // open brackets
+    int32_t level; // open brackets
     char paren[LEXER_MAX_PARENS];
     int32_t paren_line[LEXER_MAX_PARENS], paren_col[LEXER_MAX_PARENS];
-    bool cont_line;              // the last line ended with a backslash
+    bool cont_line; // the last line ended with a backslash
     bool done;
     // The first byte that is not valid UTF-8 (found up front, reported
     // lazily when the lexer reaches its line, as CPython decodes by line).
@@ -87,8 +164,8 @@ void lexer_error(SyntaxErrorInfo *err, SyntaxErrorKind kind, int32_t line, int32
 // Writes at most len bytes into out (escapes never lengthen: \N is
 // rejected) and stores the length in *outlen. Returns false with *err
 // filled (line/col locate the literal).
-bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *out,
-                         size_t *outlen, SyntaxErrorInfo *err, int32_t line, int32_t col);
+bool lexer_decode_string(const char *s, size_t len, bool raw, bool bytes, char *out, size_t *outlen,
+                         SyntaxErrorInfo *err, int32_t line, int32_t col);
 
 // Is the text [s, s+len) a complete identifier with valid UTF-8?
 bool lexer_is_ident_start(unsigned char c);

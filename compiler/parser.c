@@ -26,15 +26,14 @@ typedef struct Parser {
     int32_t ntoks, cap, pos;
     SyntaxErrorInfo *err;
     bool failed;
-    bool lex_failed; // the error came from the lexer
+    bool lex_failed;  // the error came from the lexer
     Token failed_tok; // returned by peeks once the lexer has failed: kind TK_COUNT matches nothing
     int32_t depth;
-    int32_t chain_depth; // the part of depth that comes from left-nested chains
-    int32_t fstring_level; // > 0 while parsing an f-string replacement field
+    int32_t chain_depth;     // the part of depth that comes from left-nested chains
+    int32_t fstring_level;   // > 0 while parsing an f-string replacement field
     const Token *str_err_at; // set while decoding literals: errors point here (as CPython)
     ParseMode mode;
 } Parser;
-
 
 // ---------------------------------------------------------------------------
 // Token access
@@ -79,13 +78,12 @@ static bool accept(Parser *p, TokKind k) {
     return true;
 }
 
-static Token prev(Parser *p) {
-    return p->pos > 0 ? p->toks[p->pos - 1] : *cur(p);
-}
+static Token prev(Parser *p) { return p->pos > 0 ? p->toks[p->pos - 1] : *cur(p); }
 
 static bool is_name(Parser *p, int32_t k, const char *s) {
     Token *t = peek_at(p, k);
-    return t->kind == TK_NAME && (size_t)t->len == strlen(s) && memcmp(t->start, s, (size_t)t->len) == 0;
+    return t->kind == TK_NAME && (size_t)t->len == strlen(s) &&
+           memcmp(t->start, s, (size_t)t->len) == 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -251,9 +249,7 @@ static void *alloc(Parser *p, size_t n) {
     return m;
 }
 
-static Pos tok_pos(const Token *t) {
-    return (Pos){t->line, t->col, t->end_line, t->end_col};
-}
+static Pos tok_pos(const Token *t) { return (Pos){t->line, t->col, t->end_line, t->end_col}; }
 
 // From the start of a to the end of the last token consumed: this takes
 // in the closing parenthesis of a parenthesized operand, as CPython does.
@@ -263,9 +259,7 @@ static Pos upto(Parser *p, Pos a) {
     return (Pos){a.line, a.col, last->end_line, last->end_col};
 }
 
-static Pos span(Pos a, Pos b) {
-    return (Pos){a.line, a.col, b.end_line, b.end_col};
-}
+static Pos span(Pos a, Pos b) { return (Pos){a.line, a.col, b.end_line, b.end_col}; }
 
 static Expr *new_expr(Parser *p, ExprKind k, Pos pos) {
     Expr *e = alloc(p, sizeof(Expr));
@@ -358,16 +352,20 @@ static const char *expr_name(const Expr *e) {
     case E_TUPLE: return "tuple";
     case E_LAMBDA: return "lambda";
     case E_CALL: return "function call";
-    case E_BOOLOP: case E_BINOP: case E_UNARYOP: return "expression";
+    case E_BOOLOP:
+    case E_BINOP:
+    case E_UNARYOP: return "expression";
     case E_GENERATOREXP: return "generator expression";
-    case E_YIELD: case E_YIELDFROM: return "yield expression";
+    case E_YIELD:
+    case E_YIELDFROM: return "yield expression";
     case E_AWAIT: return "await expression";
     case E_LISTCOMP: return "list comprehension";
     case E_SETCOMP: return "set comprehension";
     case E_DICTCOMP: return "dict comprehension";
     case E_DICT: return "dict literal";
     case E_SET: return "set display";
-    case E_JOINEDSTR: case E_FORMATTEDVALUE: return "f-string expression";
+    case E_JOINEDSTR:
+    case E_FORMATTEDVALUE: return "f-string expression";
     case E_CONSTANT:
         switch (e->v.constant.kind) {
         case CONST_NONE: return "None";
@@ -402,16 +400,17 @@ static Expr *set_context(Expr *e, ExprContext ctx) {
         }
         e->v.list.ctx = ctx;
         return NULL;
-    default:
-        return e;
+    default: return e;
     }
 }
 
 static bool check_target(Parser *p, Expr *e, ExprContext ctx) {
     Expr *bad = set_context(e, ctx);
     if (!bad) return true;
-    if (ctx == CTX_DEL) error_node(p, bad, "cannot delete %s", expr_name(bad));
-    else error_node(p, bad, "cannot assign to %s", expr_name(bad));
+    if (ctx == CTX_DEL)
+        error_node(p, bad, "cannot delete %s", expr_name(bad));
+    else
+        error_node(p, bad, "cannot assign to %s", expr_name(bad));
     return false;
 }
 
@@ -431,13 +430,23 @@ static Arguments *parse_parameters(Parser *p, bool lambda, TokKind close);
 
 static bool starts_expression(TokKind k) {
     switch (k) {
-    case TK_NAME: case TK_NUMBER: case TK_STRING: case TK_LPAR: case TK_LSQB:
-    case TK_LBRACE: case TK_MINUS: case TK_PLUS: case TK_TILDE: case TK_NOT:
-    case TK_LAMBDA: case TK_AWAIT: case TK_NONE: case TK_TRUE: case TK_FALSE:
-    case TK_ELLIPSIS:
-        return true;
-    default:
-        return false;
+    case TK_NAME:
+    case TK_NUMBER:
+    case TK_STRING:
+    case TK_LPAR:
+    case TK_LSQB:
+    case TK_LBRACE:
+    case TK_MINUS:
+    case TK_PLUS:
+    case TK_TILDE:
+    case TK_NOT:
+    case TK_LAMBDA:
+    case TK_AWAIT:
+    case TK_NONE:
+    case TK_TRUE:
+    case TK_FALSE:
+    case TK_ELLIPSIS: return true;
+    default: return false;
     }
 }
 
@@ -481,8 +490,8 @@ static Expr *parse_number(Parser *p) {
         if (t.start[i] != '_') s[n++] = t.start[i];
     s[n] = '\0';
     Constant *c = &e->v.constant;
-    bool prefixed = n > 1 && s[0] == '0' && ((s[1] | 0x20) == 'x' || (s[1] | 0x20) == 'o' ||
-                                           (s[1] | 0x20) == 'b');
+    bool prefixed = n > 1 && s[0] == '0' &&
+                    ((s[1] | 0x20) == 'x' || (s[1] | 0x20) == 'o' || (s[1] | 0x20) == 'b');
     if ((s[n - 1] | 0x20) == 'j') {
         s[n - 1] = '\0';
         c->kind = CONST_COMPLEX;
@@ -887,9 +896,9 @@ static bool parse_call_args(Parser *p, Expr *call) {
             if (!a) goto fail;
             if (kind(p) == TK_EQUAL) {
                 Token t = *cur(p);
-                if (a->kind == E_CONSTANT && (a->v.constant.kind == CONST_TRUE ||
-                                              a->v.constant.kind == CONST_FALSE ||
-                                              a->v.constant.kind == CONST_NONE)) {
+                if (a->kind == E_CONSTANT &&
+                    (a->v.constant.kind == CONST_TRUE || a->v.constant.kind == CONST_FALSE ||
+                     a->v.constant.kind == CONST_NONE)) {
                     error_range(p, a->pos, tok_pos(&t), "cannot assign to %s", expr_name(a));
                 } else {
                     error_range(p, a->pos, tok_pos(&t),
@@ -919,8 +928,9 @@ static bool parse_call_args(Parser *p, Expr *call) {
             if (seen_dstar || seen_kw) {
                 // CPython reports these at the token after the argument.
                 Token at = *cur(p);
-                error_tok(p, &at, seen_dstar ? "positional argument follows keyword argument unpacking"
-                                             : "positional argument follows keyword argument");
+                error_tok(p, &at,
+                          seen_dstar ? "positional argument follows keyword argument unpacking"
+                                     : "positional argument follows keyword argument");
                 goto fail;
             }
             if (!vec_push(p, &args, a)) goto fail;
@@ -958,15 +968,24 @@ static Expr *parse_primary(Parser *p) {
     while (e) {
         TokKind k = kind(p);
         if (k != TK_DOT && k != TK_LPAR && k != TK_LSQB) break;
-        if (!enter_chain(p)) { e = NULL; break; }
+        if (!enter_chain(p)) {
+            e = NULL;
+            break;
+        }
         extra++;
         if (k == TK_DOT) {
             advance(p);
             Token name = *cur(p);
-            if (name.kind != TK_NAME) { e = invalid_syntax(p); break; }
+            if (name.kind != TK_NAME) {
+                e = invalid_syntax(p);
+                break;
+            }
             advance(p);
             Expr *a = new_expr(p, E_ATTRIBUTE, upto(p, st0));
-            if (!a) { e = NULL; break; }
+            if (!a) {
+                e = NULL;
+                break;
+            }
             a->v.attribute.value = e;
             a->v.attribute.attr = tok_str(p, &name);
             a->v.attribute.ctx = CTX_LOAD;
@@ -974,19 +993,37 @@ static Expr *parse_primary(Parser *p) {
         } else if (k == TK_LPAR) {
             advance(p);
             Expr *c = new_expr(p, E_CALL, e->pos);
-            if (!c) { e = NULL; break; }
+            if (!c) {
+                e = NULL;
+                break;
+            }
             c->v.call.func = e;
-            if (!parse_call_args(p, c)) { e = NULL; break; }
-            if (!expect(p, TK_RPAR)) { e = NULL; break; }
+            if (!parse_call_args(p, c)) {
+                e = NULL;
+                break;
+            }
+            if (!expect(p, TK_RPAR)) {
+                e = NULL;
+                break;
+            }
             c->pos = upto(p, st0);
             e = c;
         } else {
             Expr *s = new_expr(p, E_SUBSCRIPT, e->pos);
-            if (!s) { e = NULL; break; }
+            if (!s) {
+                e = NULL;
+                break;
+            }
             s->v.subscript.value = e;
             s->v.subscript.slice = parse_subscript(p);
-            if (!s->v.subscript.slice) { e = NULL; break; }
-            if (!expect(p, TK_RSQB)) { e = NULL; break; }
+            if (!s->v.subscript.slice) {
+                e = NULL;
+                break;
+            }
+            if (!expect(p, TK_RSQB)) {
+                e = NULL;
+                break;
+            }
             s->pos = upto(p, st0);
             s->v.subscript.ctx = CTX_LOAD;
             e = s;
@@ -1072,13 +1109,22 @@ static Expr *parse_binary(Parser *p, int level) {
     while (left) {
         OperatorKind op = AST_ADD;
         if (binop_level(kind(p), &op) != level) break;
-        if (!enter_chain(p)) { left = NULL; break; }
+        if (!enter_chain(p)) {
+            left = NULL;
+            break;
+        }
         extra++;
         advance(p);
         Expr *right = level >= 6 ? parse_factor(p) : parse_binary(p, level + 1);
-        if (!right) { left = NULL; break; }
+        if (!right) {
+            left = NULL;
+            break;
+        }
         Expr *e = new_expr(p, E_BINOP, upto(p, st0));
-        if (!e) { left = NULL; break; }
+        if (!e) {
+            left = NULL;
+            break;
+        }
         e->v.binop.left = left;
         e->v.binop.op = op;
         e->v.binop.right = right;
@@ -1103,8 +1149,11 @@ static bool compare_op(Parser *p, CmpOpKind *op) {
     case TK_GREATEREQUAL: *op = AST_GTE; break;
     case TK_IN: *op = AST_IN; break;
     case TK_IS:
-        if (kind_at(p, 1) == TK_NOT) { advance(p); *op = AST_ISNOT; }
-        else *op = AST_IS;
+        if (kind_at(p, 1) == TK_NOT) {
+            advance(p);
+            *op = AST_ISNOT;
+        } else
+            *op = AST_IS;
         break;
     case TK_NOT:
         if (kind_at(p, 1) != TK_IN) return false;
@@ -1440,16 +1489,27 @@ static Arguments *parse_parameters(Parser *p, bool lambda, TokKind close) {
             goto fail;
         }
         if (accept(p, TK_SLASH)) {
-            if (nposonly >= 0) { error_tok(p, &t, "/ may appear only once"); goto fail; }
-            if (star) { error_tok(p, &t, "/ must be ahead of *"); goto fail; }
-            if (pos.len == 0) { error_tok(p, &t, "at least one argument must precede /"); goto fail; }
+            if (nposonly >= 0) {
+                error_tok(p, &t, "/ may appear only once");
+                goto fail;
+            }
+            if (star) {
+                error_tok(p, &t, "/ must be ahead of *");
+                goto fail;
+            }
+            if (pos.len == 0) {
+                error_tok(p, &t, "at least one argument must precede /");
+                goto fail;
+            }
             nposonly = pos.len;
         } else if (accept(p, TK_STAR)) {
-            if (star) { error_tok(p, &t, "* argument may appear only once"); goto fail; }
+            if (star) {
+                error_tok(p, &t, "* argument may appear only once");
+                goto fail;
+            }
             star = true;
             if (kind(p) == TK_COMMA || kind(p) == close) {
-                if (kind(p) == close || kind_at(p, 1) == close ||
-                    kind_at(p, 1) == TK_DOUBLESTAR) {
+                if (kind(p) == close || kind_at(p, 1) == close || kind_at(p, 1) == TK_DOUBLESTAR) {
                     // lambda's rule reports at the last token it looked at
                     if (lambda) t = kind(p) == TK_COMMA ? *peek_at(p, 1) : *cur(p);
                     error_tok(p, &t, "named arguments must follow bare *");
@@ -1612,8 +1672,11 @@ static bool flush_literal(Parser *p, Vec *parts, Buf *lit, Pos pos) {
 static void locate(const Token *t, const char *s, int32_t *line, int32_t *col) {
     int32_t l = t->line, c = t->col;
     for (const char *q = t->start; q < s; q++) {
-        if (*q == '\n') { l++; c = 0; }
-        else c++;
+        if (*q == '\n') {
+            l++;
+            c = 0;
+        } else
+            c++;
     }
     *line = l;
     *col = c;
@@ -1719,8 +1782,10 @@ static const char *fstring_field(Parser *p, const char *s, const char *end, bool
             }
             char o = stack[--depth];
             if ((o == '(' && ch != ')') || (o == '[' && ch != ']') || (o == '{' && ch != '}')) {
-                error_tok(p, t, "f-string: closing parenthesis '%c' does not match opening "
-                                "parenthesis '%c'", ch, o);
+                error_tok(p, t,
+                          "f-string: closing parenthesis '%c' does not match opening "
+                          "parenthesis '%c'",
+                          ch, o);
                 return NULL;
             }
             continue;
@@ -1761,8 +1826,7 @@ static const char *fstring_field(Parser *p, const char *s, const char *end, bool
     if (*s == '=') {
         debug = true;
         s++;
-        while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f'))
-            s++;
+        while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f')) s++;
         if (!buf_append(p, lit, expr_start, (size_t)(s - expr_start))) return NULL;
     }
     int conversion = -1;
@@ -1879,14 +1943,19 @@ static Expr *parse_strings(Parser *p) {
         bool raw = false, bytes = false, fstr = false;
         for (; *s != '"' && *s != '\''; s++) {
             char c = *s | 0x20;
-            if (c == 'r') raw = true;
-            else if (c == 'b') bytes = true;
-            else if (c == 'f') fstr = true;
+            if (c == 'r')
+                raw = true;
+            else if (c == 'b')
+                bytes = true;
+            else if (c == 'f')
+                fstr = true;
         }
         size_t q = (end - s >= 6 && s[1] == s[0] && s[2] == s[0]) ? 3 : 1;
         const char *body = s + q, *body_end = end - q;
-        if (bytes) any_bytes = true;
-        else any_str = true;
+        if (bytes)
+            any_bytes = true;
+        else
+            any_str = true;
         if (any_bytes && any_str) {
             error_tok(p, &after, "cannot mix bytes and nonbytes literals");
             goto fail;
@@ -1895,7 +1964,8 @@ static Expr *parse_strings(Parser *p) {
             any_f = true;
             if (!fstring_body(p, body, body_end, raw, 0, &parts, &lit, &t)) goto fail;
         } else {
-            if (!append_decoded(p, &lit, body, (size_t)(body_end - body), raw, bytes, &t)) goto fail;
+            if (!append_decoded(p, &lit, body, (size_t)(body_end - body), raw, bytes, &t))
+                goto fail;
         }
     }
     p->str_err_at = NULL;
@@ -1986,9 +2056,14 @@ static Expr *parse_rhs(Parser *p) {
 // Would CPython's invalid_named_expression rule claim `a = b` here?
 static bool bitwise_or_level(const Expr *e) {
     switch (e->kind) {
-    case E_COMPARE: case E_BOOLOP: case E_IFEXP: case E_LAMBDA: case E_NAMEDEXPR:
-    case E_STARRED: case E_YIELD: case E_YIELDFROM:
-        return false;
+    case E_COMPARE:
+    case E_BOOLOP:
+    case E_IFEXP:
+    case E_LAMBDA:
+    case E_NAMEDEXPR:
+    case E_STARRED:
+    case E_YIELD:
+    case E_YIELDFROM: return false;
     case E_UNARYOP: return e->v.unaryop.op != AST_NOT;
     case E_TUPLE: return false;
     default: return true;
@@ -2059,9 +2134,9 @@ static Stmt *simple_stmt_expr(Parser *p) {
                 bool excluded = t->kind == E_LIST || t->kind == E_TUPLE ||
                                 t->kind == E_GENERATOREXP || start.kind == TK_TRUE ||
                                 start.kind == TK_FALSE || start.kind == TK_NONE;
-                bool here = targets.len == 1 && !excluded && bitwise_or_level(t) &&
-                            (starts_expression(kind(p)) || kind(p) == TK_STAR ||
-                             kind(p) == TK_YIELD);
+                bool here =
+                    targets.len == 1 && !excluded && bitwise_or_level(t) &&
+                    (starts_expression(kind(p)) || kind(p) == TK_STAR || kind(p) == TK_YIELD);
                 if (here) {
                     // `f() = x` is probably a comparison: decide on the value.
                     value = parse_rhs(p);
@@ -2074,7 +2149,8 @@ static Stmt *simple_stmt_expr(Parser *p) {
                     here = kind(p) != TK_EQUAL && bitwise_or_level(v0);
                 }
                 if (here) {
-                    error_node(p, t, "cannot assign to %s here. Maybe you meant '==' instead of '='?",
+                    error_node(p, t,
+                               "cannot assign to %s here. Maybe you meant '==' instead of '='?",
                                expr_name(t));
                 } else {
                     error_node(p, bad, "cannot assign to %s", expr_name(bad));
@@ -2094,8 +2170,8 @@ static Stmt *simple_stmt_expr(Parser *p) {
         return NULL;
     }
     // print "x": the Python 2 statement
-    if (first->kind == E_NAME && (strcmp(first->v.name.id, "print") == 0 ||
-                                  strcmp(first->v.name.id, "exec") == 0) &&
+    if (first->kind == E_NAME &&
+        (strcmp(first->v.name.id, "print") == 0 || strcmp(first->v.name.id, "exec") == 0) &&
         starts_expression(kind(p)) && kind(p) != TK_LPAR) {
         Expr *arg = parse_expression(p);
         if (arg) {
@@ -2142,7 +2218,10 @@ static Stmt *parse_import(Parser *p) {
         a->pos = span(tok_pos(&st), tok_pos(&p->toks[p->pos - 1]));
         if (accept(p, TK_AS)) {
             Token n = *cur(p);
-            if (n.kind != TK_NAME) { invalid_syntax(p); goto fail; }
+            if (n.kind != TK_NAME) {
+                invalid_syntax(p);
+                goto fail;
+            }
             advance(p);
             a->asname = tok_str(p, &n);
             a->pos = span(a->pos, tok_pos(&n));
@@ -2167,9 +2246,12 @@ static Stmt *parse_from_import(Parser *p) {
     Token kw = advance(p);
     int32_t level = 0;
     for (;;) {
-        if (accept(p, TK_DOT)) level++;
-        else if (accept(p, TK_ELLIPSIS)) level += 3;
-        else break;
+        if (accept(p, TK_DOT))
+            level++;
+        else if (accept(p, TK_ELLIPSIS))
+            level += 3;
+        else
+            break;
     }
     const char *module = NULL;
     if (kind(p) != TK_IMPORT || level == 0) {
@@ -2188,7 +2270,10 @@ static Stmt *parse_from_import(Parser *p) {
         bool paren = accept(p, TK_LPAR);
         for (;;) {
             Token n = *cur(p);
-            if (n.kind != TK_NAME) { invalid_syntax(p); goto fail; }
+            if (n.kind != TK_NAME) {
+                invalid_syntax(p);
+                goto fail;
+            }
             advance(p);
             Alias *a = alloc(p, sizeof(Alias));
             if (!a) goto fail;
@@ -2196,7 +2281,10 @@ static Stmt *parse_from_import(Parser *p) {
             a->pos = tok_pos(&n);
             if (accept(p, TK_AS)) {
                 Token as = *cur(p);
-                if (as.kind != TK_NAME) { invalid_syntax(p); goto fail; }
+                if (as.kind != TK_NAME) {
+                    invalid_syntax(p);
+                    goto fail;
+                }
                 advance(p);
                 a->asname = tok_str(p, &as);
                 a->pos = span(a->pos, tok_pos(&as));
@@ -2272,12 +2360,17 @@ static Stmt *parse_simple_stmt(Parser *p) {
             }
             advance(p);
             char *id = tok_str(p, &n);
-            if (!id || !vec_push(p, &names, id)) { vec_free(&names); return NULL; }
+            if (!id || !vec_push(p, &names, id)) {
+                vec_free(&names);
+                return NULL;
+            }
             if (!accept(p, TK_COMMA)) break;
         }
-        s = new_stmt(p, t.kind == TK_GLOBAL ? S_GLOBAL : S_NONLOCAL,
-                     upto(p, tok_pos(&t)));
-        if (!s) { vec_free(&names); return NULL; }
+        s = new_stmt(p, t.kind == TK_GLOBAL ? S_GLOBAL : S_NONLOCAL, upto(p, tok_pos(&t)));
+        if (!s) {
+            vec_free(&names);
+            return NULL;
+        }
         s->v.global.nnames = names.len;
         s->v.global.names = (const char **)vec_finish(p, &names);
         return s;
@@ -2292,7 +2385,10 @@ static Stmt *parse_simple_stmt(Parser *p) {
             } else {
                 x = parse_binary(p, 1);
             }
-            if (!x) { vec_free(&targets); return NULL; }
+            if (!x) {
+                vec_free(&targets);
+                return NULL;
+            }
             if (!check_target(p, x, CTX_DEL) || !vec_push(p, &targets, x)) {
                 vec_free(&targets);
                 return NULL;
@@ -2306,7 +2402,10 @@ static Stmt *parse_simple_stmt(Parser *p) {
             return invalid_syntax(p);
         }
         s = new_stmt(p, S_DELETE, upto(p, tok_pos(&t)));
-        if (!s) { vec_free(&targets); return NULL; }
+        if (!s) {
+            vec_free(&targets);
+            return NULL;
+        }
         s->v.delete_.targets = expr_list(p, &targets);
         return s;
     }
@@ -2449,10 +2548,12 @@ static Stmt *parse_with(Parser *p, bool is_async, Token start) {
         int32_t depth = 0, k = 0;
         for (;; k++) {
             TokKind t = kind_at(p, k);
-            if (t == TK_LPAR || t == TK_LSQB || t == TK_LBRACE) depth++;
+            if (t == TK_LPAR || t == TK_LSQB || t == TK_LBRACE)
+                depth++;
             else if (t == TK_RPAR || t == TK_RSQB || t == TK_RBRACE) {
                 if (--depth == 0) break;
-            } else if (t == TK_EOF || t == TK_COUNT || t == TK_NEWLINE) break;
+            } else if (t == TK_EOF || t == TK_COUNT || t == TK_NEWLINE)
+                break;
         }
         paren_items = depth == 0 && kind_at(p, k + 1) == TK_COLON && kind_at(p, 1) != TK_YIELD;
     }
@@ -2523,8 +2624,8 @@ static Stmt *parse_try(Parser *p) {
                 if (n.kind != TK_NAME) {
                     if (starts_expression(n.kind)) {
                         Expr *bad = parse_expression(p);
-                        if (bad) error_node(p, bad, "cannot use %s as exception name",
-                                            expr_name(bad));
+                        if (bad)
+                            error_node(p, bad, "cannot use %s as exception name", expr_name(bad));
                     } else {
                         invalid_syntax(p);
                     }
@@ -2547,7 +2648,8 @@ static Stmt *parse_try(Parser *p) {
     if (handlers.len && !parse_else(p, &s->v.try_.orelse)) goto fail;
     if (kind(p) == TK_FINALLY) {
         Token f = advance(p);
-        if (!expect_colon(p) || !parse_block(p, &s->v.try_.finalbody, "'finally' statement", f.line))
+        if (!expect_colon(p) ||
+            !parse_block(p, &s->v.try_.finalbody, "'finally' statement", f.line))
             goto fail;
     } else if (!handlers.len) {
         if (!p->failed) {
@@ -2590,8 +2692,7 @@ static Stmt *parse_funcdef(Parser *p, bool is_async, Token start, ExprList decor
         s->v.funcdef.returns = parse_expression(p);
         if (!s->v.funcdef.returns) return NULL;
     }
-    if (!expect_colon(p) ||
-        !parse_block(p, &s->v.funcdef.body, "function definition", kw.line))
+    if (!expect_colon(p) || !parse_block(p, &s->v.funcdef.body, "function definition", kw.line))
         return NULL;
     return s;
 }
@@ -2615,8 +2716,7 @@ static Stmt *parse_classdef(Parser *p, Token start, ExprList decorators) {
         s->v.classdef.keywords = call->v.call.keywords;
         s->v.classdef.nkeywords = call->v.call.nkeywords;
     }
-    if (!expect_colon(p) ||
-        !parse_block(p, &s->v.classdef.body, "class definition", kw.line))
+    if (!expect_colon(p) || !parse_block(p, &s->v.classdef.body, "class definition", kw.line))
         return NULL;
     return s;
 }
@@ -2656,9 +2756,12 @@ static bool is_match_statement(Parser *p) {
     int32_t depth = 0;
     for (int32_t k = 1; k < 100000; k++) {
         TokKind t = kind_at(p, k);
-        if (t == TK_LPAR || t == TK_LSQB || t == TK_LBRACE) depth++;
-        else if (t == TK_RPAR || t == TK_RSQB || t == TK_RBRACE) depth--;
-        else if (t == TK_EOF || t == TK_COUNT || t == TK_NEWLINE || t == TK_SEMI) return false;
+        if (t == TK_LPAR || t == TK_LSQB || t == TK_LBRACE)
+            depth++;
+        else if (t == TK_RPAR || t == TK_RSQB || t == TK_RBRACE)
+            depth--;
+        else if (t == TK_EOF || t == TK_COUNT || t == TK_NEWLINE || t == TK_SEMI)
+            return false;
         else if (t == TK_COLON && depth == 0) {
             return kind_at(p, k + 1) == TK_NEWLINE && kind_at(p, k + 2) == TK_INDENT &&
                    is_name(p, k + 3, "case");
@@ -2690,9 +2793,7 @@ static bool parse_statement(Parser *p, Vec *out) {
         default: invalid_syntax(p); break;
         }
         break;
-    case TK_INDENT:
-        error_indent(p, &t, "unexpected indent");
-        break;
+    case TK_INDENT: error_indent(p, &t, "unexpected indent"); break;
     default:
         if (t.kind == TK_NAME && is_match_statement(p)) {
             error_tok(p, &t, "'match' statements are not supported yet");
@@ -2725,19 +2826,31 @@ static bool check_source(const char *src, size_t len, SyntaxErrorInfo *err, Lexe
     size_t line_start = 0;
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)src[i];
-        if (c == '\n') { line++; line_start = i + 1; i++; continue; }
+        if (c == '\n') {
+            line++;
+            line_start = i + 1;
+            i++;
+            continue;
+        }
         if (c == 0) {
-            lexer_error(err, SYNERR_SYNTAX, line, 0, line, 0, "source code cannot contain null bytes");
+            lexer_error(err, SYNERR_SYNTAX, line, 0, line, 0,
+                        "source code cannot contain null bytes");
             return false;
         }
-        if (c < 0x80) { i++; continue; }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
         int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
         const char *why = NULL;
         if (n == 0 || c > 0xF4) {
             why = "invalid start byte";
         } else {
             for (int k = 1; k < n; k++) {
-                if (i + (size_t)k >= len) { why = "unexpected end of data"; break; }
+                if (i + (size_t)k >= len) {
+                    why = "unexpected end of data";
+                    break;
+                }
                 unsigned char d = (unsigned char)src[i + (size_t)k];
                 bool ok = (d & 0xC0) == 0x80;
                 if (k == 1) {
@@ -2746,7 +2859,10 @@ static bool check_source(const char *src, size_t len, SyntaxErrorInfo *err, Lexe
                     if (c == 0xF0 && d < 0x90) ok = false;
                     if (c == 0xF4 && d > 0x8F) ok = false;
                 }
-                if (!ok) { why = "invalid continuation byte"; break; }
+                if (!ok) {
+                    why = "invalid continuation byte";
+                    break;
+                }
             }
         }
         if (why) {
@@ -2801,13 +2917,11 @@ Module *parse_source(Arena *arena, const char *src, size_t len, ParseMode mode,
     Vec body = {0};
     if (!m) goto fail;
     if (mode == PARSE_EVAL) {
-        while (accept(&p, TK_INDENT)) {
-        }
+        while (accept(&p, TK_INDENT)) {}
         Token st = *cur(&p);
         Expr *e = parse_star_expressions(&p);
         if (!e) goto fail;
-        while (accept(&p, TK_NEWLINE) || accept(&p, TK_DEDENT)) {
-        }
+        while (accept(&p, TK_NEWLINE) || accept(&p, TK_DEDENT)) {}
         if (kind(&p) != TK_EOF) {
             invalid_syntax(&p);
             goto fail;
@@ -2817,12 +2931,10 @@ Module *parse_source(Arena *arena, const char *src, size_t len, ParseMode mode,
         s->v.expr.value = e;
         (void)st;
     } else if (mode == PARSE_SINGLE) {
-        while (accept(&p, TK_NEWLINE)) {
-        }
+        while (accept(&p, TK_NEWLINE)) {}
         if (kind(&p) != TK_EOF) {
             if (!parse_statement(&p, &body)) goto fail;
-            while (accept(&p, TK_NEWLINE)) {
-            }
+            while (accept(&p, TK_NEWLINE)) {}
             if (kind(&p) != TK_EOF) {
                 if (p.failed) goto fail;
                 Token t = *cur(&p);
@@ -2835,7 +2947,10 @@ Module *parse_source(Arena *arena, const char *src, size_t len, ParseMode mode,
             TokKind k = kind(&p);
             if (k == TK_EOF) break;
             if (k == TK_COUNT) goto fail;
-            if (k == TK_NEWLINE) { advance(&p); continue; }
+            if (k == TK_NEWLINE) {
+                advance(&p);
+                continue;
+            }
             if (!parse_statement(&p, &body)) goto fail;
         }
     }

@@ -34,19 +34,19 @@ typedef void *(*EddyAllocFn)(void *ud, void *ptr, size_t old_size, size_t new_si
 
 // Options for eddy_vm_new. Zero-initialise, then set what you need.
 typedef struct EddyConfig {
-    EddyAllocFn alloc;        // NULL: the C library's allocator
+    EddyAllocFn alloc; // NULL: the C library's allocator
     void *alloc_ud;
-    size_t memory_limit;      // bytes; 0 = unlimited. Exceeding it raises MemoryError.
+    size_t memory_limit;            // bytes; 0 = unlimited. Exceeding it raises MemoryError.
     const char *const *module_path; // NULL-terminated directories searched by import
-    int argc;                 // sys.argv
+    int argc;                       // sys.argv
     char **argv;
 } EddyConfig;
 
 // Status codes returned by the run functions.
 typedef enum EddyStatus {
     EDDY_OK = 0,
-    EDDY_ERROR = 1,      // an exception escaped; it was printed to stderr
-    EDDY_EXIT = 2,       // SystemExit was raised; see eddy_exit_code()
+    EDDY_ERROR = 1, // an exception escaped; it was printed to stderr
+    EDDY_EXIT = 2,  // SystemExit was raised; see eddy_exit_code()
 } EddyStatus;
 
 // Create a VM. config may be NULL for defaults. Returns NULL when memory

@@ -22,8 +22,7 @@ int args_no_kw(EddyVM *vm, const char *fname, TupleObject *kwnames) {
 int args_count(EddyVM *vm, const char *fname, int nargs, int min, int max) {
     if (EDDY_LIKELY(nargs >= min && nargs <= max)) return 0;
     if (min == 1 && max == 1) {
-        vm_raise(vm, vm->exc_TypeError, "%s() takes exactly one argument (%d given)", fname,
-                 nargs);
+        vm_raise(vm, vm->exc_TypeError, "%s() takes exactly one argument (%d given)", fname, nargs);
     } else if (min == 0 && max == 0) {
         vm_raise(vm, vm->exc_TypeError, "%s() takes no arguments (%d given)", fname, nargs);
     } else if (min == max) {
@@ -71,8 +70,8 @@ int args_parse(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObjec
             vm_raise(vm, vm->exc_TypeError, "%s() takes no positional arguments", fname);
         } else {
             vm_raise(vm, vm->exc_TypeError, "%s() takes %s %d positional argument%s (%d given)",
-                     fname, minpos < npos_max ? "at most" : "exactly", npos_max,
-                     plural(npos_max), nargs);
+                     fname, minpos < npos_max ? "at most" : "exactly", npos_max, plural(npos_max),
+                     nargs);
         }
         return -1;
     }

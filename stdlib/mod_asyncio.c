@@ -124,7 +124,8 @@ static Value a_isfuture(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         return VAL_NULL;
     if (is_future(vm, args[0])) return VAL_TRUE;
     // Duck-typed futures: a class attribute _asyncio_future_blocking not None.
-    Value v = type_lookup(vm, vm_type_of(vm, args[0]), str_intern_cstr(vm, "_asyncio_future_blocking"));
+    Value v =
+        type_lookup(vm, vm_type_of(vm, args[0]), str_intern_cstr(vm, "_asyncio_future_blocking"));
     return v_bool(!IS_NULL(v) && !IS_NONE(v));
 }
 

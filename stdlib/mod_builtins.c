@@ -128,10 +128,14 @@ static Value b_print(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
         for (size_t k = 0; k < kwnames->len; k++) {
             StrObject *name = AS_STR(kwnames->items[k]);
             Value v = args[nargs + (int)k];
-            if (name == vm->names.sep || kw_is(name, "sep")) sepv = v;
-            else if (name == vm->names.end || kw_is(name, "end")) endv = v;
-            else if (name == vm->names.file || kw_is(name, "file")) file = v;
-            else if (kw_is(name, "flush")) flush = v;
+            if (name == vm->names.sep || kw_is(name, "sep"))
+                sepv = v;
+            else if (name == vm->names.end || kw_is(name, "end"))
+                endv = v;
+            else if (name == vm->names.file || kw_is(name, "file"))
+                file = v;
+            else if (kw_is(name, "flush"))
+                flush = v;
             else
                 return vm_raise(vm, vm->exc_TypeError,
                                 "'%U' is an invalid keyword argument for print()", name);
@@ -177,7 +181,8 @@ done:
 
 static Value sys_attr(EddyVM *vm, StrObject *name, const char *what) {
     Value v = vm->sys ? dict_get_str(vm->sys->dict, name) : VAL_NULL;
-    if (IS_NULL(v) || IS_NONE(v)) return vm_raise(vm, vm->exc_RuntimeError, "input(): lost %s", what);
+    if (IS_NULL(v) || IS_NONE(v))
+        return vm_raise(vm, vm->exc_RuntimeError, "input(): lost %s", what);
     return v;
 }
 
@@ -311,8 +316,7 @@ static Value b_hash(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
 // them a stable number derived from tag and payload (odd, so it never equals
 // an object address, which is aligned).
 static Value b_id(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
-    if (args_no_kw(vm, "id", kwnames) < 0 || args_count(vm, "id", nargs, 1, 1) < 0)
-        return VAL_NULL;
+    if (args_no_kw(vm, "id", kwnames) < 0 || args_count(vm, "id", nargs, 1, 1) < 0) return VAL_NULL;
     Value v = args[0];
     if (IS_OBJ(v)) return int_from_u64(vm, (uint64_t)(uintptr_t)AS_OBJ(v));
     uint64_t payload = IS_NONE(v) ? 0 : IS_BOOL(v) ? (uint64_t)AS_BOOL(v) : (uint64_t)v.as.i;
@@ -335,7 +339,8 @@ static Value b_chr(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     }
     if (c < INT32_MIN || c > INT32_MAX)
         return vm_raise(vm, vm->exc_OverflowError, "Python int too large to convert to C int");
-    if (c < 0 || c > 0x10FFFF) return vm_raise(vm, vm->exc_ValueError, "chr() arg not in range(0x110000)");
+    if (c < 0 || c > 0x10FFFF)
+        return vm_raise(vm, vm->exc_ValueError, "chr() arg not in range(0x110000)");
     if (c < 128 && vm->char_cache[c]) return v_obj(vm->char_cache[c]);
     char buf[4];
     size_t n;
@@ -373,8 +378,10 @@ static Value b_ord(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
                             "ord() expected a character, but string of length %zu found", s->ncp);
         const unsigned char *p = (const unsigned char *)s->data;
         uint32_t c;
-        if (p[0] < 0x80) c = p[0];
-        else if (p[0] < 0xE0) c = ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+        if (p[0] < 0x80)
+            c = p[0];
+        else if (p[0] < 0xE0)
+            c = ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
         else if (p[0] < 0xF0)
             c = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
         else
@@ -472,8 +479,7 @@ static Value b_next(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     if (args_no_kw(vm, "next", kwnames) < 0 || args_count(vm, "next", nargs, 1, 2) < 0)
         return VAL_NULL;
     TypeObject *t = vm_type_of(vm, args[0]);
-    if (!t->next)
-        return vm_raise(vm, vm->exc_TypeError, "'%T' object is not an iterator", args[0]);
+    if (!t->next) return vm_raise(vm, vm->exc_TypeError, "'%T' object is not an iterator", args[0]);
     Value item;
     int r = vm_next(vm, args[0], &item);
     if (r > 0) return item;
@@ -524,11 +530,13 @@ static Value min_max(EddyVM *vm, const char *fname, Value *args, int nargs, Tupl
     if (kwnames) {
         for (size_t k = 0; k < kwnames->len; k++) {
             StrObject *name = AS_STR(kwnames->items[k]);
-            if (kw_is(name, "key")) key = args[nargs + (int)k];
-            else if (kw_is(name, "default")) dflt = args[nargs + (int)k];
+            if (kw_is(name, "key"))
+                key = args[nargs + (int)k];
+            else if (kw_is(name, "default"))
+                dflt = args[nargs + (int)k];
             else
-                return vm_raise(vm, vm->exc_TypeError, "'%U' is an invalid keyword argument for %s()",
-                                name, fname);
+                return vm_raise(vm, vm->exc_TypeError,
+                                "'%U' is an invalid keyword argument for %s()", name, fname);
         }
     }
     if (nargs > 1 && !IS_NULL(dflt))
@@ -656,7 +664,8 @@ static Value b_sum(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     Value start = a[1];
     if (IS_NULL(start)) start = v_int(0);
     if (is_str(vm, start))
-        return vm_raise(vm, vm->exc_TypeError, "sum() can't sum strings [use ''.join(seq) instead]");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "sum() can't sum strings [use ''.join(seq) instead]");
     if (IS_OBJ(start) && type_is_subtype(OBJ_TYPE(AS_OBJ(start)), vm->t_bytearray))
         return vm_raise(vm, vm->exc_TypeError,
                         "sum() can't sum bytearray [use b''.join(seq) instead]");
@@ -765,8 +774,7 @@ static Value b_isinstance(EddyVM *vm, Value *args, int nargs, TupleObject *kwnam
 }
 
 static Value b_issubclass(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
-    if (args_no_kw(vm, "issubclass", kwnames) < 0 ||
-        args_count(vm, "issubclass", nargs, 2, 2) < 0)
+    if (args_no_kw(vm, "issubclass", kwnames) < 0 || args_count(vm, "issubclass", nargs, 2, 2) < 0)
         return VAL_NULL;
     int r = vm_issubclass(vm, args[0], args[1]);
     return r < 0 ? VAL_NULL : v_bool(r);
@@ -859,16 +867,19 @@ static Value b_round(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     if (IS_FLOAT(x)) {
         double d = AS_FLOAT(x);
         if (!has_nd) {
-            if (isnan(d)) return vm_raise(vm, vm->exc_ValueError, "cannot convert float NaN to integer");
+            if (isnan(d))
+                return vm_raise(vm, vm->exc_ValueError, "cannot convert float NaN to integer");
             if (isinf(d))
-                return vm_raise(vm, vm->exc_OverflowError, "cannot convert float infinity to integer");
+                return vm_raise(vm, vm->exc_OverflowError,
+                                "cannot convert float infinity to integer");
             double r = nearbyint(d); // the default rounding mode is half-to-even
             if (fabs(r) < 9.2e18) return v_int((int64_t)r);
             return int_from_double(vm, r);
         }
         int64_t nd;
         if (vm_index_i64(vm, a[1], &nd) < 0) {
-            if (!vm_err_matches(vm, vm->exc_OverflowError) && !vm_err_matches(vm, vm->exc_IndexError))
+            if (!vm_err_matches(vm, vm->exc_OverflowError) &&
+                !vm_err_matches(vm, vm->exc_IndexError))
                 return VAL_NULL;
             vm_err_clear(vm);
             nd = int_sign(a[1]) < 0 ? INT64_MIN : INT64_MAX;
@@ -903,7 +914,8 @@ static Value b_round(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
         return v_int(out);
     }
     bool found;
-    Value r = call_dunder(vm, x, vm->names.__round__, has_nd ? &a[1] : NULL, has_nd ? 1 : 0, &found);
+    Value r =
+        call_dunder(vm, x, vm->names.__round__, has_nd ? &a[1] : NULL, has_nd ? 1 : 0, &found);
     if (!found)
         return vm_raise(vm, vm->exc_TypeError, "type %s doesn't define __round__ method",
                         vm_type_name(vm, x));
@@ -1105,7 +1117,8 @@ static Value b_dir(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
         names = v_obj(l);
     } else {
         Value obj = args[0];
-        Value meth = is_type(vm, obj) ? VAL_NULL : type_lookup(vm, vm_type_of(vm, obj), vm->names.__dir__);
+        Value meth =
+            is_type(vm, obj) ? VAL_NULL : type_lookup(vm, vm_type_of(vm, obj), vm->names.__dir__);
         // A script-defined __dir__ wins; the builtin fallback is ours.
         if (!IS_NULL(meth) && IS_OBJ(meth) && OBJ_TYPE(AS_OBJ(meth)) != vm->t_builtin_function) {
             Value r = vm_call_method(vm, obj, vm->names.__dir__, NULL, 0);
@@ -1141,8 +1154,7 @@ static Value b_import(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) 
     int64_t level = 0;
     if (!IS_NULL(a[4]) && vm_index_i64(vm, a[4], &level) < 0) return VAL_NULL;
     if (level < 0) return vm_raise(vm, vm->exc_ValueError, "level must be >= 0");
-    if (level > 0 && !globals)
-        return vm_raise(vm, vm->exc_KeyError, "'__name__' not in globals");
+    if (level > 0 && !globals) return vm_raise(vm, vm->exc_KeyError, "'__name__' not in globals");
     return vm_import(vm, AS_STR(a[0]), IS_NULL(a[3]) ? VAL_NONE : a[3], (int)level, globals);
 }
 
@@ -1173,8 +1185,8 @@ static Value compile_arg(EddyVM *vm, const char *fname, Value src, const char *f
     return compile_source(vm, text, len, filename, mode);
 }
 
-static Value eval_exec(EddyVM *vm, const char *fname, Value *args, int nargs,
-                       TupleObject *kwnames, ParseMode mode) {
+static Value eval_exec(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *kwnames,
+                       ParseMode mode) {
     static const char *const names[] = {"", "globals", "locals", "closure"};
     Value a[4];
     if (mode == PARSE_EVAL) {
@@ -1185,7 +1197,8 @@ static Value eval_exec(EddyVM *vm, const char *fname, Value *args, int nargs,
         return VAL_NULL;
     }
     if (!IS_NULL(a[3]) && !IS_NONE(a[3]))
-        return vm_raise(vm, vm->exc_TypeError, "closure can only be used when source is a code object");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "closure can only be used when source is a code object");
     Value g = a[1], l = a[2];
     if (!IS_NULL(g) && !IS_NONE(g) && !is_exact(g, vm->t_dict) &&
         !(IS_OBJ(g) && type_is_subtype(OBJ_TYPE(AS_OBJ(g)), vm->t_dict)))
@@ -1227,21 +1240,24 @@ static Value b_exec(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
 }
 
 static Value b_compile(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
-    static const char *const names[] = {"source", "filename", "mode", "flags", "dont_inherit",
-                                        "optimize"};
+    static const char *const names[] = {"source", "filename",     "mode",
+                                        "flags",  "dont_inherit", "optimize"};
     Value a[6];
     if (args_parse(vm, "compile", args, nargs, kwnames, names, 6, 6, 3, a) < 0) return VAL_NULL;
     if (!is_str(vm, a[1]))
-        return vm_raise(vm, vm->exc_TypeError,
-                        "compile() argument 'filename' must be str, not %T", a[1]);
+        return vm_raise(vm, vm->exc_TypeError, "compile() argument 'filename' must be str, not %T",
+                        a[1]);
     if (!is_str(vm, a[2]))
         return vm_raise(vm, vm->exc_TypeError, "compile() argument 'mode' must be str, not %T",
                         a[2]);
     const char *m = AS_STR(a[2])->data;
     ParseMode mode;
-    if (strcmp(m, "exec") == 0) mode = PARSE_FILE;
-    else if (strcmp(m, "eval") == 0) mode = PARSE_EVAL;
-    else if (strcmp(m, "single") == 0) mode = PARSE_SINGLE;
+    if (strcmp(m, "exec") == 0)
+        mode = PARSE_FILE;
+    else if (strcmp(m, "eval") == 0)
+        mode = PARSE_EVAL;
+    else if (strcmp(m, "single") == 0)
+        mode = PARSE_SINGLE;
     else
         return vm_raise(vm, vm->exc_ValueError,
                         "compile() mode must be 'exec', 'eval' or 'single'");
@@ -1254,9 +1270,10 @@ static Value b_compile(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
 static Value b_exit(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     if (args_no_kw(vm, "exit", kwnames) < 0) return VAL_NULL;
     if (nargs > 1)
-        return vm_raise(vm, vm->exc_TypeError,
-                        "Quitter.__call__() takes from 1 to 2 positional arguments but %d were given",
-                        nargs + 1);
+        return vm_raise(
+            vm, vm->exc_TypeError,
+            "Quitter.__call__() takes from 1 to 2 positional arguments but %d were given",
+            nargs + 1);
     // CPython closes sys.stdin first; flushing our streams is what matters.
     io_flush_std(vm);
     TupleObject *t = nargs ? tuple_from(vm, args, 1) : vm->empty_tuple;
@@ -1457,7 +1474,7 @@ int builtins_init(EddyVM *vm, ModuleObject *m) {
         if (module_add_value(vm, m, types[i].name, v_obj(types[i].type)) < 0) return -1;
     }
 
-#define EXC(name, base)                                                                           \
+#define EXC(name, base)                                                                            \
     if (vm->exc_##name && module_add_value(vm, m, #name, v_obj(vm->exc_##name)) < 0) return -1;
 #include "exceptions.def"
 #undef EXC

@@ -33,7 +33,7 @@ typedef struct FileObject {
     StrObject *encoding; // text files: the encoding name shown; NULL for binary
     char *wbuf;          // pending writes
     size_t wlen, wcap;
-    char *rbuf;          // read-ahead: rbuf[rpos .. rlen) not consumed yet
+    char *rbuf; // read-ahead: rbuf[rpos .. rlen) not consumed yet
     size_t rpos, rlen, rcap;
 } FileObject;
 
@@ -97,10 +97,10 @@ static Value raise_file_error(EddyVM *vm, FileObject *f, int err) {
 // Raw buffer management
 
 static bool is_file(EddyVM *vm, Value v) {
-    return IS_OBJ(v) && (OBJ_TYPE(AS_OBJ(v)) == vm->t_textio ||
-                         OBJ_TYPE(AS_OBJ(v)) == vm->t_bufferedio ||
-                         type_is_subtype(OBJ_TYPE(AS_OBJ(v)), vm->t_textio) ||
-                         type_is_subtype(OBJ_TYPE(AS_OBJ(v)), vm->t_bufferedio));
+    return IS_OBJ(v) &&
+           (OBJ_TYPE(AS_OBJ(v)) == vm->t_textio || OBJ_TYPE(AS_OBJ(v)) == vm->t_bufferedio ||
+            type_is_subtype(OBJ_TYPE(AS_OBJ(v)), vm->t_textio) ||
+            type_is_subtype(OBJ_TYPE(AS_OBJ(v)), vm->t_bufferedio));
 }
 
 // Write all of buf to the fd; errno-style status (0 ok).
@@ -364,8 +364,8 @@ static void file_finalize(EddyVM *vm, Obj *self) {
 }
 
 static FileObject *file_alloc(EddyVM *vm, bool binary) {
-    FileObject *f = (FileObject *)obj_alloc(vm, binary ? vm->t_bufferedio : vm->t_textio,
-                                            sizeof(FileObject));
+    FileObject *f =
+        (FileObject *)obj_alloc(vm, binary ? vm->t_bufferedio : vm->t_textio, sizeof(FileObject));
     if (!f) return NULL;
     f->fd = -1;
     f->name = VAL_NONE;
@@ -444,8 +444,8 @@ Value io_readline_text(EddyVM *vm, Value file) {
 // open()
 
 static Value file_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
-    static const char *const names[] = {"file",    "mode",    "buffering", "encoding",
-                                        "errors",  "newline", "closefd",   "opener"};
+    static const char *const names[] = {"file",   "mode",    "buffering", "encoding",
+                                        "errors", "newline", "closefd",   "opener"};
     Value a[8];
     if (args_parse(vm, "open", args, nargs, kwnames, names, 8, 8, 1, a) < 0) return VAL_NULL;
     Value file = a[0];
@@ -463,8 +463,8 @@ static Value file_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
         if (vm_index_i64(vm, a[2], &b) < 0) return VAL_NULL;
     }
     if (!IS_NULL(a[3]) && !IS_NONE(a[3]) && !is_str(vm, a[3]))
-        return vm_raise(vm, vm->exc_TypeError, "open() argument 'encoding' must be str or None, not %T",
-                        a[3]);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "open() argument 'encoding' must be str or None, not %T", a[3]);
     // Parse the mode as CPython's _io.open does.
     int creating = 0, reading = 0, writing = 0, appending = 0, updating = 0, text = 0, binary = 0;
     for (const char *p = mode; *p; p++) {
@@ -501,9 +501,12 @@ static Value file_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
     }
 
     int flags = O_CLOEXEC;
-    if (updating) flags |= O_RDWR;
-    else if (reading) flags |= O_RDONLY;
-    else flags |= O_WRONLY;
+    if (updating)
+        flags |= O_RDWR;
+    else if (reading)
+        flags |= O_RDONLY;
+    else
+        flags |= O_WRONLY;
     if (writing) flags |= O_CREAT | O_TRUNC;
     if (appending) flags |= O_CREAT | O_APPEND;
     if (creating) flags |= O_CREAT | O_EXCL;
@@ -512,7 +515,8 @@ static Value file_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
     if (is_int(vm, file) && !IS_BOOL(file)) {
         int64_t n;
         if (int_to_i64(vm, file, &n) < 0) return VAL_NULL;
-        if (n < 0 || n > INT32_MAX) return vm_raise(vm, vm->exc_ValueError, "negative file descriptor");
+        if (n < 0 || n > INT32_MAX)
+            return vm_raise(vm, vm->exc_ValueError, "negative file descriptor");
         fd = (int)n;
     } else if (is_str(vm, file) || is_bytes(vm, file)) {
         const char *path;
@@ -525,7 +529,8 @@ static Value file_open(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames)
             path = (const char *)bytes_data(file, &blen);
             if (strlen(path) != blen) return vm_raise(vm, vm->exc_ValueError, "embedded null byte");
         }
-        if (!closefd) return vm_raise(vm, vm->exc_ValueError, "Cannot use closefd=False with file name");
+        if (!closefd)
+            return vm_raise(vm, vm->exc_ValueError, "Cannot use closefd=False with file name");
         do {
             fd = open(path, flags, 0666);
         } while (fd < 0 && errno == EINTR && !vm->interrupt);
@@ -666,8 +671,7 @@ static Value write_one(EddyVM *vm, FileObject *f, Value data) {
 
 static Value m_write(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     FileObject *f = self_file(vm, args[0], "write");
-    if (!f || args_no_kw(vm, "write", kwnames) < 0 ||
-        args_count(vm, "write", nargs - 1, 1, 1) < 0)
+    if (!f || args_no_kw(vm, "write", kwnames) < 0 || args_count(vm, "write", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
     if (check_writable(vm, f) < 0) return VAL_NULL;
     return write_one(vm, f, args[1]);
@@ -853,8 +857,10 @@ static Value file_repr(EddyVM *vm, Value self) {
     StrObject *s;
     if (f->binary) {
         const char *kind = "BufferedReader";
-        if (f->readable && f->writable) kind = "BufferedRandom";
-        else if (f->writable) kind = "BufferedWriter";
+        if (f->readable && f->writable)
+            kind = "BufferedRandom";
+        else if (f->writable)
+            kind = "BufferedWriter";
         s = str_format(vm, "<_io.%s name=%R>", kind, f->name);
     } else {
         s = str_format(vm, "<_io.TextIOWrapper name=%R mode=%R encoding=%R>", f->name,
@@ -893,18 +899,29 @@ static int init_file_type(EddyVM *vm, TypeObject *t, bool text) {
         const char *name;
         NativeFn fn;
     } methods[] = {
-        {"read", m_read},         {"readline", m_readline}, {"readlines", m_readlines},
-        {"write", m_write},       {"writelines", m_writelines}, {"flush", m_flush},
-        {"close", m_close},       {"fileno", m_fileno},     {"isatty", m_isatty},
-        {"readable", m_readable}, {"writable", m_writable}, {"seekable", m_seekable},
-        {"seek", m_seek},         {"tell", m_tell},         {"truncate", m_truncate},
-        {"__enter__", m_enter},   {"__exit__", m_exit},
+        {"read", m_read},
+        {"readline", m_readline},
+        {"readlines", m_readlines},
+        {"write", m_write},
+        {"writelines", m_writelines},
+        {"flush", m_flush},
+        {"close", m_close},
+        {"fileno", m_fileno},
+        {"isatty", m_isatty},
+        {"readable", m_readable},
+        {"writable", m_writable},
+        {"seekable", m_seekable},
+        {"seek", m_seek},
+        {"tell", m_tell},
+        {"truncate", m_truncate},
+        {"__enter__", m_enter},
+        {"__exit__", m_exit},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;
     }
-    if (type_add_getter(vm, t, "closed", g_closed) < 0 || type_add_getter(vm, t, "name", g_name) < 0 ||
-        type_add_getter(vm, t, "mode", g_mode) < 0)
+    if (type_add_getter(vm, t, "closed", g_closed) < 0 ||
+        type_add_getter(vm, t, "name", g_name) < 0 || type_add_getter(vm, t, "mode", g_mode) < 0)
         return -1;
     if (text && (type_add_getter(vm, t, "encoding", g_encoding) < 0 ||
                  type_add_getter(vm, t, "line_buffering", g_line_buffering) < 0))
@@ -1177,8 +1194,8 @@ static int sio_next(EddyVM *vm, Value self, Value *out) {
 }
 
 static int init_stringio_type(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_stringio, vm->t_object, sizeof(StringIOObject),
-                                     TPF_BASETYPE);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_stringio, vm->t_object, sizeof(StringIOObject), TPF_BASETYPE);
     if (!t) return -1;
     StrObject *mod = str_intern_cstr(vm, "_io");
     if (!mod) return -1;
@@ -1191,12 +1208,15 @@ static int init_stringio_type(EddyVM *vm) {
         const char *name;
         NativeFn fn;
     } methods[] = {
-        {"write", sio_write},       {"writelines", sio_writelines}, {"getvalue", sio_getvalue},
-        {"read", sio_read},         {"readline", sio_readline},     {"readlines", sio_readlines},
-        {"tell", sio_tell_m},       {"seek", sio_seek},             {"truncate", sio_truncate},
-        {"close", sio_close},       {"readable", sio_true_if_open}, {"writable", sio_true_if_open},
-        {"seekable", sio_true_if_open}, {"isatty", sio_false_if_open}, {"flush", sio_flush},
-        {"__enter__", sio_enter},   {"__exit__", sio_exit},
+        {"write", sio_write},           {"writelines", sio_writelines},
+        {"getvalue", sio_getvalue},     {"read", sio_read},
+        {"readline", sio_readline},     {"readlines", sio_readlines},
+        {"tell", sio_tell_m},           {"seek", sio_seek},
+        {"truncate", sio_truncate},     {"close", sio_close},
+        {"readable", sio_true_if_open}, {"writable", sio_true_if_open},
+        {"seekable", sio_true_if_open}, {"isatty", sio_false_if_open},
+        {"flush", sio_flush},           {"__enter__", sio_enter},
+        {"__exit__", sio_exit},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;

@@ -15,8 +15,12 @@
 #include "opcodes.h"
 #include "vm.h"
 
-static Value domain_error(EddyVM *vm) { return vm_raise(vm, vm->exc_ValueError, "math domain error"); }
-static Value range_error(EddyVM *vm) { return vm_raise(vm, vm->exc_OverflowError, "math range error"); }
+static Value domain_error(EddyVM *vm) {
+    return vm_raise(vm, vm->exc_ValueError, "math domain error");
+}
+static Value range_error(EddyVM *vm) {
+    return vm_raise(vm, vm->exc_OverflowError, "math range error");
+}
 
 static int one_arg(EddyVM *vm, const char *name, int nargs, TupleObject *kwnames) {
     if (kwnames && kwnames->len) {
@@ -24,7 +28,8 @@ static int one_arg(EddyVM *vm, const char *name, int nargs, TupleObject *kwnames
         return -1;
     }
     if (nargs != 1) {
-        vm_raise(vm, vm->exc_TypeError, "math.%s() takes exactly one argument (%d given)", name, nargs);
+        vm_raise(vm, vm->exc_TypeError, "math.%s() takes exactly one argument (%d given)", name,
+                 nargs);
         return -1;
     }
     return 0;
@@ -43,7 +48,8 @@ static int n_args(EddyVM *vm, const char *name, int nargs, TupleObject *kwnames,
 }
 
 // Result check shared by the one- and two-argument float functions.
-static Value check_result(EddyVM *vm, double r, bool args_nan, bool args_finite, bool can_overflow) {
+static Value check_result(EddyVM *vm, double r, bool args_nan, bool args_finite,
+                          bool can_overflow) {
     if (isnan(r) && !args_nan) return domain_error(vm);
     if (isinf(r) && args_finite) return can_overflow ? range_error(vm) : domain_error(vm);
     return v_float(r);
@@ -57,9 +63,9 @@ static Value math_1(EddyVM *vm, Value *args, int nargs, TupleObject *kw, const c
     return check_result(vm, fn(x), isnan(x), isfinite(x), can_overflow);
 }
 
-#define MATH_1(cname, fn, overflow)                                                   \
-    static Value math_##cname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) { \
-        return math_1(vm, args, nargs, kw, #cname, fn, overflow);                    \
+#define MATH_1(cname, fn, overflow)                                                                \
+    static Value math_##cname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {               \
+        return math_1(vm, args, nargs, kw, #cname, fn, overflow);                                  \
     }
 
 static double m_degrees(double x) { return x * (180.0 / 3.141592653589793); }
@@ -110,14 +116,33 @@ static const double lanczos_num_coeffs[LANCZOS_N] = {
 };
 // The denominator is x*(x+1)*...*(x+LANCZOS_N-2).
 static const double lanczos_den_coeffs[LANCZOS_N] = {
-    0.0,      39916800.0, 120543840.0, 150917976.0, 105258076.0, 45995730.0, 13339535.0,
-    2637558.0, 357423.0,  32670.0,     1925.0,      66.0,        1.0};
+    0.0,       39916800.0, 120543840.0, 150917976.0, 105258076.0, 45995730.0, 13339535.0,
+    2637558.0, 357423.0,   32670.0,     1925.0,      66.0,        1.0};
 #define NGAMMA_INTEGRAL 23
 static const double gamma_integral[NGAMMA_INTEGRAL] = {
-    1.0, 1.0, 2.0, 6.0, 24.0, 120.0, 720.0, 5040.0, 40320.0, 362880.0, 3628800.0, 39916800.0,
-    479001600.0, 6227020800.0, 87178291200.0, 1307674368000.0, 20922789888000.0,
-    355687428096000.0, 6402373705728000.0, 121645100408832000.0, 2432902008176640000.0,
-    51090942171709440000.0, 1124000727777607680000.0,
+    1.0,
+    1.0,
+    2.0,
+    6.0,
+    24.0,
+    120.0,
+    720.0,
+    5040.0,
+    40320.0,
+    362880.0,
+    3628800.0,
+    39916800.0,
+    479001600.0,
+    6227020800.0,
+    87178291200.0,
+    1307674368000.0,
+    20922789888000.0,
+    355687428096000.0,
+    6402373705728000.0,
+    121645100408832000.0,
+    2432902008176640000.0,
+    51090942171709440000.0,
+    1124000727777607680000.0,
 };
 static const double m_pi = 3.141592653589793238462643383279502884197;
 static const double m_logpi = 1.144729885849400174143427351353058711647;
@@ -358,17 +383,25 @@ static Value math_pow(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (float_from_value(vm, args[0], &x) < 0 || float_from_value(vm, args[1], &y) < 0)
         return VAL_NULL;
     if (!isfinite(x) || !isfinite(y)) {
-        if (isnan(x)) r = y == 0.0 ? 1.0 : x;
-        else if (isnan(y)) r = x == 1.0 ? 1.0 : y;
+        if (isnan(x))
+            r = y == 0.0 ? 1.0 : x;
+        else if (isnan(y))
+            r = x == 1.0 ? 1.0 : y;
         else if (isinf(x)) {
             bool odd_y = isfinite(y) && fmod(fabs(y), 2.0) == 1.0;
-            if (y > 0.) r = odd_y ? x : fabs(x);
-            else if (y == 0.) r = 1.0;
-            else r = odd_y ? copysign(0., x) : 0.;
+            if (y > 0.)
+                r = odd_y ? x : fabs(x);
+            else if (y == 0.)
+                r = 1.0;
+            else
+                r = odd_y ? copysign(0., x) : 0.;
         } else {
-            if (fabs(x) == 1.0) r = 1.0;
-            else if ((y > 0. && fabs(x) > 1.0) || (y < 0. && fabs(x) < 1.0)) r = y;
-            else r = 0.0;
+            if (fabs(x) == 1.0)
+                r = 1.0;
+            else if ((y > 0. && fabs(x) > 1.0) || (y < 0. && fabs(x) < 1.0))
+                r = y;
+            else
+                r = 0.0;
         }
         return v_float(r);
     }
@@ -385,8 +418,10 @@ static Value math_ldexp(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!is_int(vm, args[1]))
         return vm_raise(vm, vm->exc_TypeError, "Expected an int as second argument to ldexp.");
     int64_t e;
-    if (int_bit_length(args[1]) > 62) e = int_sign(args[1]) > 0 ? INT32_MAX : INT32_MIN;
-    else if (int_to_i64(vm, args[1], &e) < 0) return VAL_NULL;
+    if (int_bit_length(args[1]) > 62)
+        e = int_sign(args[1]) > 0 ? INT32_MAX : INT32_MIN;
+    else if (int_to_i64(vm, args[1], &e) < 0)
+        return VAL_NULL;
     if (e > INT32_MAX) e = INT32_MAX;
     if (e < INT32_MIN) e = INT32_MIN;
     if (x == 0.0 || !isfinite(x)) return v_float(x);
@@ -627,7 +662,8 @@ static Value math_isqrt(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (one_arg(vm, "isqrt", nargs, kw) < 0) return VAL_NULL;
     Value n = index_arg(vm, args[0]);
     if (IS_NULL(n)) return n;
-    if (int_sign(n) < 0) return vm_raise(vm, vm->exc_ValueError, "isqrt() argument must be nonnegative");
+    if (int_sign(n) < 0)
+        return vm_raise(vm, vm->exc_ValueError, "isqrt() argument must be nonnegative");
     if (int_sign(n) == 0) return v_int(0);
     if (IS_INT(n) || IS_BOOL(n)) {
         int64_t x;
@@ -769,7 +805,8 @@ static int fsum_item(EddyVM *vm, Value item, void *ud) {
         } else {
             if (st->n == st->cap) {
                 size_t ncap = st->cap ? st->cap * 2 : 32;
-                double *np = mem_realloc(vm, st->p, st->cap * sizeof(double), ncap * sizeof(double));
+                double *np =
+                    mem_realloc(vm, st->p, st->cap * sizeof(double), ncap * sizeof(double));
                 if (!np) return -1;
                 st->p = np;
                 st->cap = ncap;
@@ -787,8 +824,10 @@ static Value math_fsum(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     Value result = VAL_NULL;
     if (r < 0) goto fail;
     if (st.special_sum != 0.0) {
-        if (isnan(st.inf_sum)) vm_raise(vm, vm->exc_ValueError, "-inf + inf in fsum");
-        else result = v_float(st.special_sum);
+        if (isnan(st.inf_sum))
+            vm_raise(vm, vm->exc_ValueError, "-inf + inf in fsum");
+        else
+            result = v_float(st.special_sum);
         goto fail;
     }
     double hi = 0.0;
@@ -826,9 +865,12 @@ typedef struct ProdState {
 static int prod_item(EddyVM *vm, Value item, void *ud) {
     ProdState *st = ud;
     Value r;
-    if (IS_INT(st->acc) && IS_INT(item)) r = int_mul(vm, st->acc, item);
-    else if (IS_FLOAT(st->acc) && IS_FLOAT(item)) r = v_float(AS_FLOAT(st->acc) * AS_FLOAT(item));
-    else r = vm_binary_op(vm, BINOP_MUL, st->acc, item);
+    if (IS_INT(st->acc) && IS_INT(item))
+        r = int_mul(vm, st->acc, item);
+    else if (IS_FLOAT(st->acc) && IS_FLOAT(item))
+        r = v_float(AS_FLOAT(st->acc) * AS_FLOAT(item));
+    else
+        r = vm_binary_op(vm, BINOP_MUL, st->acc, item);
     if (IS_NULL(r)) return -1;
     // The running product must stay reachable across script-level __mul__:
     // swap it into the root slot math_prod pushed (the push cannot fail, the
@@ -943,7 +985,8 @@ static Value math_dist(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value dist_tuples(EddyVM *vm, TupleObject *tp, TupleObject *tq) {
     if (tp->len != tq->len)
-        return vm_raise(vm, vm->exc_ValueError, "both points must have the same number of dimensions");
+        return vm_raise(vm, vm->exc_ValueError,
+                        "both points must have the same number of dimensions");
     size_t n = tp->len;
     double small[16];
     double *v = n <= 16 ? small : mem_alloc(vm, n * sizeof(double));
@@ -953,7 +996,8 @@ static Value dist_tuples(EddyVM *vm, TupleObject *tp, TupleObject *tq) {
     Value r = VAL_NULL;
     for (size_t i = 0; i < n; i++) {
         double x, y;
-        if (float_from_value(vm, tp->items[i], &x) < 0 || float_from_value(vm, tq->items[i], &y) < 0)
+        if (float_from_value(vm, tp->items[i], &x) < 0 ||
+            float_from_value(vm, tq->items[i], &y) < 0)
             goto fail;
         v[i] = fabs(x - y);
         found_nan |= isnan(v[i]);
@@ -972,24 +1016,60 @@ typedef struct MathFn {
 
 int math_init(EddyVM *vm, ModuleObject *m) {
     static const MathFn fns[] = {
-        {"sqrt", math_sqrt},       {"isqrt", math_isqrt},         {"floor", math_floor},
-        {"ceil", math_ceil},       {"trunc", math_trunc},         {"fabs", math_fabs},
-        {"factorial", math_factorial}, {"gcd", math_gcd},         {"lcm", math_lcm},
-        {"pow", math_pow},         {"exp", math_exp},             {"exp2", math_exp2},
-        {"expm1", math_expm1},     {"log", math_log},             {"log2", math_log2},
-        {"log10", math_log10},     {"log1p", math_log1p},         {"sin", math_sin},
-        {"cos", math_cos},         {"tan", math_tan},             {"asin", math_asin},
-        {"acos", math_acos},       {"atan", math_atan},           {"atan2", math_atan2},
-        {"sinh", math_sinh},       {"cosh", math_cosh},           {"tanh", math_tanh},
-        {"asinh", math_asinh},     {"acosh", math_acosh},         {"atanh", math_atanh},
-        {"hypot", math_hypot},     {"degrees", math_degrees},     {"radians", math_radians},
-        {"isfinite", math_isfinite}, {"isinf", math_isinf},       {"isnan", math_isnan},
-        {"isclose", math_isclose}, {"copysign", math_copysign},   {"fmod", math_fmod},
-        {"remainder", math_remainder}, {"modf", math_modf},       {"frexp", math_frexp},
-        {"ldexp", math_ldexp},     {"fsum", math_fsum},           {"prod", math_prod},
-        {"comb", math_comb},       {"perm", math_perm},           {"dist", math_dist},
-        {"erf", math_erf},         {"erfc", math_erfc},           {"gamma", math_gamma},
-        {"lgamma", math_lgamma},   {"nextafter", math_nextafter}, {"ulp", math_ulp},
+        {"sqrt", math_sqrt},
+        {"isqrt", math_isqrt},
+        {"floor", math_floor},
+        {"ceil", math_ceil},
+        {"trunc", math_trunc},
+        {"fabs", math_fabs},
+        {"factorial", math_factorial},
+        {"gcd", math_gcd},
+        {"lcm", math_lcm},
+        {"pow", math_pow},
+        {"exp", math_exp},
+        {"exp2", math_exp2},
+        {"expm1", math_expm1},
+        {"log", math_log},
+        {"log2", math_log2},
+        {"log10", math_log10},
+        {"log1p", math_log1p},
+        {"sin", math_sin},
+        {"cos", math_cos},
+        {"tan", math_tan},
+        {"asin", math_asin},
+        {"acos", math_acos},
+        {"atan", math_atan},
+        {"atan2", math_atan2},
+        {"sinh", math_sinh},
+        {"cosh", math_cosh},
+        {"tanh", math_tanh},
+        {"asinh", math_asinh},
+        {"acosh", math_acosh},
+        {"atanh", math_atanh},
+        {"hypot", math_hypot},
+        {"degrees", math_degrees},
+        {"radians", math_radians},
+        {"isfinite", math_isfinite},
+        {"isinf", math_isinf},
+        {"isnan", math_isnan},
+        {"isclose", math_isclose},
+        {"copysign", math_copysign},
+        {"fmod", math_fmod},
+        {"remainder", math_remainder},
+        {"modf", math_modf},
+        {"frexp", math_frexp},
+        {"ldexp", math_ldexp},
+        {"fsum", math_fsum},
+        {"prod", math_prod},
+        {"comb", math_comb},
+        {"perm", math_perm},
+        {"dist", math_dist},
+        {"erf", math_erf},
+        {"erfc", math_erfc},
+        {"gamma", math_gamma},
+        {"lgamma", math_lgamma},
+        {"nextafter", math_nextafter},
+        {"ulp", math_ulp},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (module_add_function(vm, m, fns[i].name, fns[i].fn) < 0) return -1;

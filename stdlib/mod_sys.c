@@ -40,7 +40,8 @@ static Value sys_setrecursionlimit(EddyVM *vm, Value *args, int nargs, TupleObje
         args_count(vm, "setrecursionlimit", nargs, 1, 1) < 0)
         return VAL_NULL;
     if (IS_FLOAT(args[0]))
-        return vm_raise(vm, vm->exc_TypeError, "'float' object cannot be interpreted as an integer");
+        return vm_raise(vm, vm->exc_TypeError,
+                        "'float' object cannot be interpreted as an integer");
     int64_t n;
     if (vm_index_i64(vm, args[0], &n) < 0) {
         if (vm_err_matches(vm, vm->exc_OverflowError) || vm_err_matches(vm, vm->exc_IndexError)) {
@@ -231,11 +232,22 @@ static int init_float_info(EddyVM *vm, ModuleObject *sys) {
 static int init_flags(EddyVM *vm, ModuleObject *sys) {
     ModuleObject *fl = namespace_new(vm, "sys.flags");
     if (!fl) return -1;
-    static const char *const zero[] = {"debug", "inspect", "interactive", "optimize",
-                                       "dont_write_bytecode", "no_user_site", "no_site",
-                                       "ignore_environment", "verbose", "bytes_warning",
-                                       "quiet", "hash_randomization", "isolated",
-                                       "dev_mode", "utf8_mode", "safe_path"};
+    static const char *const zero[] = {"debug",
+                                       "inspect",
+                                       "interactive",
+                                       "optimize",
+                                       "dont_write_bytecode",
+                                       "no_user_site",
+                                       "no_site",
+                                       "ignore_environment",
+                                       "verbose",
+                                       "bytes_warning",
+                                       "quiet",
+                                       "hash_randomization",
+                                       "isolated",
+                                       "dev_mode",
+                                       "utf8_mode",
+                                       "safe_path"};
     for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
         if (module_add_value(vm, fl, zero[i], v_int(0)) < 0) return -1;
     return module_add_value(vm, sys, "flags", v_obj(fl));
@@ -255,8 +267,8 @@ static int init_version(EddyVM *vm, ModuleObject *m) {
     if (!impl) return -1;
     if (add_str(vm, impl, "name", "eddy") < 0 || add_str(vm, impl, "cache_tag", "eddy-01") < 0)
         return -1;
-    Value ev[5] = {v_int(EDDY_VERSION_MAJOR), v_int(EDDY_VERSION_MINOR),
-                   v_int(EDDY_VERSION_PATCH), v_obj(final), v_int(0)};
+    Value ev[5] = {v_int(EDDY_VERSION_MAJOR), v_int(EDDY_VERSION_MINOR), v_int(EDDY_VERSION_PATCH),
+                   v_obj(final), v_int(0)};
     TupleObject *et = tuple_from(vm, ev, 5);
     if (!et || module_add_value(vm, impl, "version", v_obj(et)) < 0) return -1;
     if (module_add_value(vm, impl, "hexversion", v_int(0x000100F0)) < 0) return -1;
@@ -288,7 +300,8 @@ int sys_init(EddyVM *vm, ModuleObject *m) {
     if (add_str(vm, m, "byteorder", probe.b[0] ? "little" : "big") < 0) return -1;
     if (module_add_value(vm, m, "maxsize", v_int(INT64_MAX)) < 0) return -1;
     if (module_add_value(vm, m, "maxunicode", v_int(0x10FFFF)) < 0) return -1;
-    if (add_str(vm, m, "prefix", "/usr/local") < 0 || add_str(vm, m, "exec_prefix", "/usr/local") < 0)
+    if (add_str(vm, m, "prefix", "/usr/local") < 0 ||
+        add_str(vm, m, "exec_prefix", "/usr/local") < 0)
         return -1;
 
     char exe[PATH_MAX];

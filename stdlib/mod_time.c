@@ -9,9 +9,8 @@
 
 #include "vm.h"
 
-static const char *const field_names[] = {"tm_year", "tm_mon",  "tm_mday",
-                                          "tm_hour", "tm_min",  "tm_sec",
-                                          "tm_wday", "tm_yday", "tm_isdst"};
+static const char *const field_names[] = {"tm_year", "tm_mon",  "tm_mday", "tm_hour", "tm_min",
+                                          "tm_sec",  "tm_wday", "tm_yday", "tm_isdst"};
 #define NFIELDS 9
 
 static int64_t clock_ns(clockid_t id) {
@@ -26,10 +25,10 @@ static double clock_sec(clockid_t id) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-#define CLOCK_FN(fname, id, ns)                                                                   \
-    static Value t_##fname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {            \
-        if (args_count(vm, #fname, nargs, 0, 0) < 0) return VAL_NULL;                             \
-        return ns ? v_int(clock_ns(id)) : v_float(clock_sec(id));                                \
+#define CLOCK_FN(fname, id, ns)                                                                    \
+    static Value t_##fname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {             \
+        if (args_count(vm, #fname, nargs, 0, 0) < 0) return VAL_NULL;                              \
+        return ns ? v_int(clock_ns(id)) : v_float(clock_sec(id));                                  \
     }
 CLOCK_FN(time, CLOCK_REALTIME, 0)
 CLOCK_FN(time_ns, CLOCK_REALTIME, 1)
@@ -139,9 +138,9 @@ static Value struct_time_type(EddyVM *vm) {
 
 static Value tm_to_value(EddyVM *vm, const struct tm *tm) {
     Value items[NFIELDS] = {
-        v_int(tm->tm_year + 1900), v_int(tm->tm_mon + 1),         v_int(tm->tm_mday),
-        v_int(tm->tm_hour),        v_int(tm->tm_min),             v_int(tm->tm_sec),
-        v_int((tm->tm_wday + 6) % 7), v_int(tm->tm_yday + 1),     v_int(tm->tm_isdst),
+        v_int(tm->tm_year + 1900),    v_int(tm->tm_mon + 1),  v_int(tm->tm_mday),
+        v_int(tm->tm_hour),           v_int(tm->tm_min),      v_int(tm->tm_sec),
+        v_int((tm->tm_wday + 6) % 7), v_int(tm->tm_yday + 1), v_int(tm->tm_isdst),
     };
     TupleObject *t = tuple_from(vm, items, NFIELDS);
     if (!t) return VAL_NULL;
@@ -197,13 +196,20 @@ static int value_to_tm(EddyVM *vm, const char *fname, Value v, struct tm *tm) {
 // CPython's checktm(): asctime() and strftime() reject out-of-range fields.
 static int check_tm(EddyVM *vm, const struct tm *tm) {
     const char *what = NULL;
-    if (tm->tm_mon < 0 || tm->tm_mon > 11) what = "month out of range";
-    else if (tm->tm_mday < 1 || tm->tm_mday > 31) what = "day of month out of range";
-    else if (tm->tm_hour < 0 || tm->tm_hour > 23) what = "hour out of range";
-    else if (tm->tm_min < 0 || tm->tm_min > 59) what = "minute out of range";
-    else if (tm->tm_sec < 0 || tm->tm_sec > 61) what = "seconds out of range";
-    else if (tm->tm_wday < 0) what = "day of week out of range";
-    else if (tm->tm_yday < 0 || tm->tm_yday > 365) what = "day of year out of range";
+    if (tm->tm_mon < 0 || tm->tm_mon > 11)
+        what = "month out of range";
+    else if (tm->tm_mday < 1 || tm->tm_mday > 31)
+        what = "day of month out of range";
+    else if (tm->tm_hour < 0 || tm->tm_hour > 23)
+        what = "hour out of range";
+    else if (tm->tm_min < 0 || tm->tm_min > 59)
+        what = "minute out of range";
+    else if (tm->tm_sec < 0 || tm->tm_sec > 61)
+        what = "seconds out of range";
+    else if (tm->tm_wday < 0)
+        what = "day of week out of range";
+    else if (tm->tm_yday < 0 || tm->tm_yday > 365)
+        what = "day of year out of range";
     if (!what) return 0;
     vm_raise(vm, vm->exc_ValueError, "%s", what);
     return -1;
@@ -327,13 +333,13 @@ static Value t_strftime(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames
 }
 
 // struct_time field getters: self[i]
-#define FIELD_GETTER(i)                                                                           \
-    static Value tm_get_##i(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {           \
-        if (nargs < 1 || !IS_OBJ(args[0]) ||                                                      \
-            !type_is_subtype(OBJ_TYPE(AS_OBJ(args[0])), vm->t_tuple) ||                           \
-            AS_TUPLE(args[0])->len <= (i))                                                        \
-            return vm_raise(vm, vm->exc_TypeError, "descriptor requires a 'time.struct_time'");   \
-        return AS_TUPLE(args[0])->items[i];                                                       \
+#define FIELD_GETTER(i)                                                                            \
+    static Value tm_get_##i(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {            \
+        if (nargs < 1 || !IS_OBJ(args[0]) ||                                                       \
+            !type_is_subtype(OBJ_TYPE(AS_OBJ(args[0])), vm->t_tuple) ||                            \
+            AS_TUPLE(args[0])->len <= (i))                                                         \
+            return vm_raise(vm, vm->exc_TypeError, "descriptor requires a 'time.struct_time'");    \
+        return AS_TUPLE(args[0])->items[i];                                                        \
     }
 FIELD_GETTER(0)
 FIELD_GETTER(1)

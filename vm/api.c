@@ -25,8 +25,10 @@ EDDY_API void eddy_vm_free(EddyVM *vm) {
 static int system_exit_status(EddyVM *vm, Value exc) {
     ExceptionObject *e = (ExceptionObject *)AS_OBJ(exc);
     Value code = VAL_NONE;
-    if (e->args && e->args->len == 1) code = e->args->items[0];
-    else if (e->args && e->args->len > 1) code = v_obj(e->args);
+    if (e->args && e->args->len == 1)
+        code = e->args->items[0];
+    else if (e->args && e->args->len > 1)
+        code = v_obj(e->args);
     if (IS_NONE(code)) return 0;
     if (IS_INT(code)) return (int)AS_INT(code);
     if (IS_BOOL(code)) return AS_BOOL(code);

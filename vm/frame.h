@@ -36,19 +36,19 @@
 #include "vm.h"
 
 enum {
-    FRAME_ENTRY = 1u << 0, // first frame of a nested dispatch loop: return to C after it
-    FRAME_HEAP = 1u << 1,  // owned by a heap object (generator/coroutine), not by the fiber
-    FRAME_INIT = 1u << 2,  // __init__ pushed by the class-call fast path (holds one
-                           // native_depth unit until popped, like CPython's type call): the result
-                           // must be None and the caller's top of stack already holds
-                           // the new instance, which becomes the call's result
-    FRAME_THROW = 1u << 3, // heap frame resumed by throw(): interp_run starts by raising the
-                           // pending exception at the suspension point (instr - 1)
+    FRAME_ENTRY = 1u << 0,  // first frame of a nested dispatch loop: return to C after it
+    FRAME_HEAP = 1u << 1,   // owned by a heap object (generator/coroutine), not by the fiber
+    FRAME_INIT = 1u << 2,   // __init__ pushed by the class-call fast path (holds one
+                            // native_depth unit until popped, like CPython's type call): the result
+                            // must be None and the caller's top of stack already holds
+                            // the new instance, which becomes the call's result
+    FRAME_THROW = 1u << 3,  // heap frame resumed by throw(): interp_run starts by raising the
+                            // pending exception at the suspension point (instr - 1)
     FRAME_INLINE = 1u << 4, // a coroutine run in place by `await f(...)` (see below)
     FRAME_CONSUMED = 1u << 6, // generator driven by gen_foreach: YIELD_VALUE hands each item
                               // to vm->gen_consumer and goes on, without leaving the loop
-    FRAME_ITEM = 1u << 5,   // async generator: the next YIELD_VALUE is an item for the
-                            // SEND below it (ASYNC_GEN_WRAP without the wrapper object)
+    FRAME_ITEM = 1u << 5,     // async generator: the next YIELD_VALUE is an item for the
+                              // SEND below it (ASYNC_GEN_WRAP without the wrapper object)
 };
 
 // A frame. Field validity:

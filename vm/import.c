@@ -78,7 +78,8 @@ static Value module_repr(EddyVM *vm, Value self) {
 
 static Value module_display_name(EddyVM *vm, ModuleObject *m) {
     Value name = dict_get_str(m->dict, vm->names.__name__);
-    if (IS_NULL(name) || !is_str(vm, name)) return m->name ? v_obj(m->name) : v_obj(vm->names.empty);
+    if (IS_NULL(name) || !is_str(vm, name))
+        return m->name ? v_obj(m->name) : v_obj(vm->names.empty);
     return name;
 }
 
@@ -128,8 +129,8 @@ static Value module_type_new(EddyVM *vm, TypeObject *t, Value *args, int nargs,
     Value a[2];
     if (args_parse(vm, "module", args, nargs, kwnames, names, 2, 2, 1, a) < 0) return VAL_NULL;
     if (!is_str(vm, a[0])) {
-        return vm_raise(vm, vm->exc_TypeError, "module.__init__() argument 'name' must be str, not %T",
-                        a[0]);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "module.__init__() argument 'name' must be str, not %T", a[0]);
     }
     ModuleObject *m = module_new(vm, AS_STR(a[0]));
     if (!m) return VAL_NULL;
@@ -154,8 +155,8 @@ static Value module_dir(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames
 }
 
 int module_init_type(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_module, vm->t_object, sizeof(ModuleObject),
-                                     TPF_BASETYPE);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_module, vm->t_object, sizeof(ModuleObject), TPF_BASETYPE);
     if (!t) return -1;
     t->dict_offset = (int32_t)offsetof(ModuleObject, dict);
     t->trace = module_trace;
@@ -339,10 +340,14 @@ static size_t first_bad_utf8(const unsigned char *s, size_t len) {
         }
         size_t n;
         uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) n = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef) n = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4) n = 3, cp = c & 0x07;
-        else return i;
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, cp = c & 0x07;
+        else
+            return i;
         for (size_t k = 1; k <= n; k++) {
             if (i + k >= len || (s[i + k] & 0xc0) != 0x80) return i;
             cp = (cp << 6) | (s[i + k] & 0x3f);
@@ -373,8 +378,7 @@ static Value compile_file(EddyVM *vm, const char *src, size_t len, const char *p
 
 static const EmbeddedModule *find_embedded(StrObject *name) {
     for (const EmbeddedModule *e = embedded_modules; e->name; e++) {
-        if (strlen(e->name) == name->len && memcmp(e->name, name->data, name->len) == 0)
-            return e;
+        if (strlen(e->name) == name->len && memcmp(e->name, name->data, name->len) == 0) return e;
     }
     return NULL;
 }
@@ -495,8 +499,7 @@ found:;
         if (!path_key || dict_set_str(vm, m->dict, path_key, v_obj(p)) < 0) goto fail;
     }
     if (dict_set_str(vm, m->dict, vm->names.__file__, v_obj(file)) < 0) goto fail;
-    if (dict_set_str(vm, m->dict, vm->names.__builtins__, v_obj(vm->builtins_dict)) < 0)
-        goto fail;
+    if (dict_set_str(vm, m->dict, vm->names.__builtins__, v_obj(vm->builtins_dict)) < 0) goto fail;
     if (dict_set_str(vm, vm->modules, fullname, mv) < 0) goto fail;
     m->hdr.obj_flags |= MODULE_INITIALIZING;
     int rc = embedded ? exec_module_embedded(vm, m, embedded, file)
@@ -544,7 +547,8 @@ static Value import_one(EddyVM *vm, StrObject *fullname) {
     }
     StrObject *parent_name = str_new(vm, fullname->data, (size_t)(dot - fullname->data));
     if (!parent_name) return VAL_NULL;
-    StrObject *shortname = str_intern(vm, dot + 1, fullname->len - (size_t)(dot + 1 - fullname->data));
+    StrObject *shortname =
+        str_intern(vm, dot + 1, fullname->len - (size_t)(dot + 1 - fullname->data));
     if (!shortname) return VAL_NULL;
     Value parent = dict_get_str(vm->modules, parent_name);
     if (IS_NULL(parent)) {
@@ -651,8 +655,8 @@ static bool fromlist_empty(EddyVM *vm, Value fromlist) {
 static int handle_fromlist_item(EddyVM *vm, Value module, StrObject *modname, Value item,
                                 bool recursive) {
     if (!is_str(vm, item)) {
-        vm_raise(vm, vm->exc_TypeError, "Item in %s.__all__ must be str, not %T",
-                 modname->data, item);
+        vm_raise(vm, vm->exc_TypeError, "Item in %s.__all__ must be str, not %T", modname->data,
+                 item);
         return -1;
     }
     StrObject *s = AS_STR(item);

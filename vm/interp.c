@@ -106,8 +106,7 @@ static inline bool plain_attr(TypeObject *t, StrObject *name) {
 static int64_t slot_offset(EddyVM *vm, TypeObject *t, StrObject *name, Value obj) {
     if (plain_attr(t, name)) return -1;
     int64_t off = type_member_offset(vm, type_lookup(vm, t, name));
-    if (off < 0 || off >= (int64_t)SLOT_CACHE ||
-        (uint64_t)off + sizeof(Value) > AS_OBJ(obj)->size)
+    if (off < 0 || off >= (int64_t)SLOT_CACHE || (uint64_t)off + sizeof(Value) > AS_OBJ(obj)->size)
         return -1;
     return off;
 }
@@ -453,8 +452,8 @@ static int import_star(EddyVM *vm, Frame *frame, Value module) {
         return 0;
     }
     DictObject **dp = IS_OBJ(module) ? object_dict_ptr(vm, module) : NULL;
-    DictObject *md = is_exact(module, vm->t_module) ? ((ModuleObject *)AS_OBJ(module))->dict
-                                                    : (dp ? *dp : NULL);
+    DictObject *md =
+        is_exact(module, vm->t_module) ? ((ModuleObject *)AS_OBJ(module))->dict : (dp ? *dp : NULL);
     if (!md) {
         vm_raise(vm, vm->exc_ImportError, "from-import-* object has no __dict__ and no __all__");
         return -1;
@@ -745,7 +744,7 @@ static inline Value convert_call1(EddyVM *vm, TypeObject *cls, Value a, bool *ha
 #define INTERP_OPTIMIZE
 #endif
 
-INTERP_OPTIMIZE // GET_AWAITABLE's TypeError for x without __await__; `what` says which
+// GET_AWAITABLE's TypeError for x without __await__; `what` says which
 // protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
 static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
     const char *tn = vm_type_name(vm, x);
@@ -760,12 +759,11 @@ static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
         vm_raise(vm, vm->exc_TypeError, "'async for' received an invalid object from __anext__: %s",
                  tn);
         break;
-    default:
-        vm_raise(vm, vm->exc_TypeError, "object %s can't be used in 'await' expression", tn);
+    default: vm_raise(vm, vm->exc_TypeError, "object %s can't be used in 'await' expression", tn);
     }
 }
 
-Value interp_run(EddyVM *vm, Frame *entry) {
+INTERP_OPTIMIZE Value interp_run(EddyVM *vm, Frame *entry) {
     Fiber *fb = vm->fiber;
     Frame *frame = entry;
     CodeObject *code;
@@ -882,312 +880,279 @@ dispatch:
     switch (INSTR_OP(word)) {
 #endif
 
-    // ---- stack
-    TARGET(NOP) { DISPATCH(); }
-    TARGET(POP_TOP) {
-        sp--;
-        DISPATCH();
-    }
-    TARGET(PUSH_NULL) {
-        PUSH(VAL_NULL);
-        DISPATCH();
-    }
-    TARGET(COPY) {
-        Value v = sp[-(int)arg];
-        PUSH(v);
-        DISPATCH();
-    }
-    TARGET(SWAP) {
-        Value t = sp[-1];
-        sp[-1] = sp[-(int)arg];
-        sp[-(int)arg] = t;
-        DISPATCH();
-    }
+        // ---- stack
+        TARGET(NOP) { DISPATCH(); }
+        TARGET(POP_TOP) {
+            sp--;
+            DISPATCH();
+        }
+        TARGET(PUSH_NULL) {
+            PUSH(VAL_NULL);
+            DISPATCH();
+        }
+        TARGET(COPY) {
+            Value v = sp[-(int)arg];
+            PUSH(v);
+            DISPATCH();
+        }
+        TARGET(SWAP) {
+            Value t = sp[-1];
+            sp[-1] = sp[-(int)arg];
+            sp[-(int)arg] = t;
+            DISPATCH();
+        }
 
-    // ---- constants and variables
-    TARGET(LOAD_CONST) {
-        PUSH(consts[arg]);
-        DISPATCH();
-    }
-    TARGET(LOAD_FAST) {
-        Value v = lp[arg];
-        if (EDDY_UNLIKELY(IS_NULL(v))) {
-            unbound_local(vm, code, arg);
-            goto error;
+        // ---- constants and variables
+        TARGET(LOAD_CONST) {
+            PUSH(consts[arg]);
+            DISPATCH();
         }
-        PUSH(v);
-        DISPATCH();
-    }
-    TARGET(STORE_FAST) {
-        lp[arg] = POP();
-        DISPATCH();
-    }
-    TARGET(DELETE_FAST) {
-        if (IS_NULL(lp[arg])) {
-            unbound_local(vm, code, arg);
-            goto error;
-        }
-        lp[arg] = VAL_NULL;
-        DISPATCH();
-    }
-    TARGET(LOAD_DEREF) {
-        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
-        if (EDDY_UNLIKELY(IS_NULL(c->value))) {
-            unbound_deref(vm, code, arg);
-            goto error;
-        }
-        PUSH(c->value);
-        DISPATCH();
-    }
-    TARGET(STORE_DEREF) {
-        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
-        c->value = POP();
-        DISPATCH();
-    }
-    TARGET(DELETE_DEREF) {
-        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
-        if (IS_NULL(c->value)) {
-            unbound_deref(vm, code, arg);
-            goto error;
-        }
-        c->value = VAL_NULL;
-        DISPATCH();
-    }
-    TARGET(LOAD_CLOSURE) {
-        PUSH(lp[code->nlocals + arg]);
-        DISPATCH();
-    }
-    TARGET(LOAD_CLASSDEREF) {
-        StrObject *name = deref_name(code, arg);
-        if (frame->locals) {
-            Value v = dict_get_str(frame->locals, name);
-            if (!IS_NULL(v)) {
-                PUSH(v);
-                DISPATCH();
+        TARGET(LOAD_FAST) {
+            Value v = lp[arg];
+            if (EDDY_UNLIKELY(IS_NULL(v))) {
+                unbound_local(vm, code, arg);
+                goto error;
             }
+            PUSH(v);
+            DISPATCH();
         }
-        CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
-        if (IS_NULL(c->value)) {
-            unbound_deref(vm, code, arg);
-            goto error;
+        TARGET(STORE_FAST) {
+            lp[arg] = POP();
+            DISPATCH();
         }
-        PUSH(c->value);
-        DISPATCH();
-    }
-    TARGET(LOAD_NAME) {
-        StrObject *name = NAME_AT(arg);
-        Value v = VAL_NULL;
-        if (frame->locals) v = dict_get_str(frame->locals, name);
-        if (IS_NULL(v)) v = dict_get_str(frame->globals, name);
-        if (IS_NULL(v)) v = dict_get_str(frame->builtins, name);
-        if (IS_NULL(v)) {
-            name_error(vm, name, frame);
-            goto error;
+        TARGET(DELETE_FAST) {
+            if (IS_NULL(lp[arg])) {
+                unbound_local(vm, code, arg);
+                goto error;
+            }
+            lp[arg] = VAL_NULL;
+            DISPATCH();
         }
-        PUSH(v);
-        DISPATCH();
-    }
-    TARGET(STORE_NAME) {
-        StrObject *name = NAME_AT(arg);
-        if (!frame->locals) {
-            vm_raise(vm, vm->exc_SystemError, "no locals found when storing %R", v_obj(name));
-            goto error;
+        TARGET(LOAD_DEREF) {
+            CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+            if (EDDY_UNLIKELY(IS_NULL(c->value))) {
+                unbound_deref(vm, code, arg);
+                goto error;
+            }
+            PUSH(c->value);
+            DISPATCH();
         }
-        if (dict_set_str(vm, frame->locals, name, TOP()) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(DELETE_NAME) {
-        StrObject *name = NAME_AT(arg);
-        if (!frame->locals) {
-            vm_raise(vm, vm->exc_SystemError, "no locals when deleting %R", v_obj(name));
-            goto error;
+        TARGET(STORE_DEREF) {
+            CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+            c->value = POP();
+            DISPATCH();
         }
-        int r = dict_del_str(vm, frame->locals, name);
-        if (r < 0) goto error;
-        if (r == 0) {
-            name_error(vm, name, frame);
-            goto error;
+        TARGET(DELETE_DEREF) {
+            CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+            if (IS_NULL(c->value)) {
+                unbound_deref(vm, code, arg);
+                goto error;
+            }
+            c->value = VAL_NULL;
+            DISPATCH();
         }
-        DISPATCH();
-    }
-    TARGET(LOAD_GLOBAL) {
-        // Cache: CACHE(1) = (entry index + 1) << 1 | in_globals; CACHE(0) =
-        // the globals version under which a builtins hit was verified.
-        StrObject *name = NAME_AT(arg >> 1);
-        DictObject *g = frame->globals, *b = frame->builtins;
-        uint32_t c1 = CACHE(1);
-        Value v = VAL_NULL;
-        if (c1) {
-            size_t idx = (c1 >> 1) - 1;
-            if (c1 & 1) {
-                if (idx < g->nentries && IS_OBJ(g->entries[idx].key) &&
-                    AS_OBJ(g->entries[idx].key) == (Obj *)name)
-                    v = g->entries[idx].value;
-            } else if (b && idx < b->nentries && IS_OBJ(b->entries[idx].key) &&
-                       AS_OBJ(b->entries[idx].key) == (Obj *)name) {
-                if (g->version == CACHE(0)) {
-                    v = b->entries[idx].value;
-                } else if (IS_NULL(dict_get_str(g, name))) {
-                    CACHE(0) = g->version;
-                    v = b->entries[idx].value;
+        TARGET(LOAD_CLOSURE) {
+            PUSH(lp[code->nlocals + arg]);
+            DISPATCH();
+        }
+        TARGET(LOAD_CLASSDEREF) {
+            StrObject *name = deref_name(code, arg);
+            if (frame->locals) {
+                Value v = dict_get_str(frame->locals, name);
+                if (!IS_NULL(v)) {
+                    PUSH(v);
+                    DISPATCH();
                 }
             }
-        }
-        if (EDDY_UNLIKELY(IS_NULL(v))) {
-            v = dict_get_str(g, name);
-            if (!IS_NULL(v)) {
-                int64_t idx = dict_index_of(g, name);
-                CACHE(1) = idx >= 0 && idx < 0x7ffffffe ? (uint32_t)((idx + 1) << 1) | 1 : 0;
-            } else {
-                if (b) v = dict_get_str(b, name);
-                if (IS_NULL(v)) {
-                    name_error(vm, name, frame);
-                    goto error;
-                }
-                int64_t idx = dict_index_of(b, name);
-                CACHE(0) = g->version;
-                CACHE(1) = idx >= 0 && idx < 0x7ffffffe ? (uint32_t)((idx + 1) << 1) : 0;
+            CellObject *c = (CellObject *)AS_OBJ(lp[code->nlocals + arg]);
+            if (IS_NULL(c->value)) {
+                unbound_deref(vm, code, arg);
+                goto error;
             }
+            PUSH(c->value);
+            DISPATCH();
         }
-        // CALL's layout is [callable self_or_NULL args], so the NULL goes on
-        // top of the global (opcodes.def says "first"; see the report).
-        PUSH(v);
-        if (arg & 1) PUSH(VAL_NULL);
-        SKIP_CACHES(2);
-        DISPATCH();
-    }
-    TARGET(STORE_GLOBAL) {
-        if (dict_set_str(vm, frame->globals, NAME_AT(arg), TOP()) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(DELETE_GLOBAL) {
-        int r = dict_del_str(vm, frame->globals, NAME_AT(arg));
-        if (r < 0) goto error;
-        if (r == 0) {
-            name_error(vm, NAME_AT(arg), frame);
-            goto error;
+        TARGET(LOAD_NAME) {
+            StrObject *name = NAME_AT(arg);
+            Value v = VAL_NULL;
+            if (frame->locals) v = dict_get_str(frame->locals, name);
+            if (IS_NULL(v)) v = dict_get_str(frame->globals, name);
+            if (IS_NULL(v)) v = dict_get_str(frame->builtins, name);
+            if (IS_NULL(v)) {
+                name_error(vm, name, frame);
+                goto error;
+            }
+            PUSH(v);
+            DISPATCH();
         }
-        DISPATCH();
-    }
-
-    // ---- attributes and items
-    TARGET(LOAD_ATTR) {
-        // Cache: CACHE(0) = type version, CACHE(1) = instance-dict entry + 1.
-        StrObject *name = NAME_AT(arg);
-        Value obj = TOP();
-        if (IS_OBJ(obj)) {
-            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+        TARGET(STORE_NAME) {
+            StrObject *name = NAME_AT(arg);
+            if (!frame->locals) {
+                vm_raise(vm, vm->exc_SystemError, "no locals found when storing %R", v_obj(name));
+                goto error;
+            }
+            if (dict_set_str(vm, frame->locals, name, TOP()) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(DELETE_NAME) {
+            StrObject *name = NAME_AT(arg);
+            if (!frame->locals) {
+                vm_raise(vm, vm->exc_SystemError, "no locals when deleting %R", v_obj(name));
+                goto error;
+            }
+            int r = dict_del_str(vm, frame->locals, name);
+            if (r < 0) goto error;
+            if (r == 0) {
+                name_error(vm, name, frame);
+                goto error;
+            }
+            DISPATCH();
+        }
+        TARGET(LOAD_GLOBAL) {
+            // Cache: CACHE(1) = (entry index + 1) << 1 | in_globals; CACHE(0) =
+            // the globals version under which a builtins hit was verified.
+            StrObject *name = NAME_AT(arg >> 1);
+            DictObject *g = frame->globals, *b = frame->builtins;
             uint32_t c1 = CACHE(1);
-            if (c1 && t->version == CACHE(0)) {
-                if (c1 & SLOT_CACHE) {
-                    // A __slots__ member: a fixed offset in every instance of t.
-                    Value v = *(Value *)(void *)((char *)AS_OBJ(obj) + (c1 & ~SLOT_CACHE));
-                    if (!IS_NULL(v)) {
-                        sp[-1] = v;
+            Value v = VAL_NULL;
+            if (c1) {
+                size_t idx = (c1 >> 1) - 1;
+                if (c1 & 1) {
+                    if (idx < g->nentries && IS_OBJ(g->entries[idx].key) &&
+                        AS_OBJ(g->entries[idx].key) == (Obj *)name)
+                        v = g->entries[idx].value;
+                } else if (b && idx < b->nentries && IS_OBJ(b->entries[idx].key) &&
+                           AS_OBJ(b->entries[idx].key) == (Obj *)name) {
+                    if (g->version == CACHE(0)) {
+                        v = b->entries[idx].value;
+                    } else if (IS_NULL(dict_get_str(g, name))) {
+                        CACHE(0) = g->version;
+                        v = b->entries[idx].value;
+                    }
+                }
+            }
+            if (EDDY_UNLIKELY(IS_NULL(v))) {
+                v = dict_get_str(g, name);
+                if (!IS_NULL(v)) {
+                    int64_t idx = dict_index_of(g, name);
+                    CACHE(1) = idx >= 0 && idx < 0x7ffffffe ? (uint32_t)((idx + 1) << 1) | 1 : 0;
+                } else {
+                    if (b) v = dict_get_str(b, name);
+                    if (IS_NULL(v)) {
+                        name_error(vm, name, frame);
+                        goto error;
+                    }
+                    int64_t idx = dict_index_of(b, name);
+                    CACHE(0) = g->version;
+                    CACHE(1) = idx >= 0 && idx < 0x7ffffffe ? (uint32_t)((idx + 1) << 1) : 0;
+                }
+            }
+            // CALL's layout is [callable self_or_NULL args], so the NULL goes on
+            // top of the global (opcodes.def says "first"; see the report).
+            PUSH(v);
+            if (arg & 1) PUSH(VAL_NULL);
+            SKIP_CACHES(2);
+            DISPATCH();
+        }
+        TARGET(STORE_GLOBAL) {
+            if (dict_set_str(vm, frame->globals, NAME_AT(arg), TOP()) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(DELETE_GLOBAL) {
+            int r = dict_del_str(vm, frame->globals, NAME_AT(arg));
+            if (r < 0) goto error;
+            if (r == 0) {
+                name_error(vm, NAME_AT(arg), frame);
+                goto error;
+            }
+            DISPATCH();
+        }
+
+        // ---- attributes and items
+        TARGET(LOAD_ATTR) {
+            // Cache: CACHE(0) = type version, CACHE(1) = instance-dict entry + 1.
+            StrObject *name = NAME_AT(arg);
+            Value obj = TOP();
+            if (IS_OBJ(obj)) {
+                TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+                uint32_t c1 = CACHE(1);
+                if (c1 && t->version == CACHE(0)) {
+                    if (c1 & SLOT_CACHE) {
+                        // A __slots__ member: a fixed offset in every instance of t.
+                        Value v = *(Value *)(void *)((char *)AS_OBJ(obj) + (c1 & ~SLOT_CACHE));
+                        if (!IS_NULL(v)) {
+                            sp[-1] = v;
+                            SKIP_CACHES(2);
+                            DISPATCH();
+                        }
+                    } else {
+                        DictObject *d = instance_dict(obj, t);
+                        size_t idx = c1 - 1;
+                        if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
+                            AS_OBJ(d->entries[idx].key) == (Obj *)name) {
+                            sp[-1] = d->entries[idx].value;
+                            SKIP_CACHES(2);
+                            DISPATCH();
+                        }
+                    }
+                }
+                if (t->getattr == object_generic_getattr && t->version != 0) {
+                    int64_t off = slot_offset(vm, t, name, obj);
+                    if (off >= 0) {
+                        Value v = *(Value *)(void *)((char *)AS_OBJ(obj) + off);
+                        if (!IS_NULL(v)) {
+                            CACHE(0) = t->version;
+                            CACHE(1) = (uint32_t)off | SLOT_CACHE;
+                            sp[-1] = v;
+                            SKIP_CACHES(2);
+                            DISPATCH();
+                        }
+                    }
+                    DictObject *d = instance_dict(obj, t);
+                    if (d) {
+                        bool data_descr = false;
+                        if (!plain_attr(t, name)) {
+                            Value tv = type_lookup(vm, t, name);
+                            data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
+                        }
+                        int64_t idx = data_descr ? -1 : dict_slot_hint(d, name, c1);
+                        if (idx >= 0 && idx < 0x7ffffffe) {
+                            CACHE(0) = t->version;
+                            CACHE(1) = (uint32_t)idx + 1;
+                            sp[-1] = d->entries[idx].value;
+                            SKIP_CACHES(2);
+                            DISPATCH();
+                        }
+                    }
+                }
+            }
+            SYNC();
+            Value r = vm_getattr(vm, obj, name);
+            if (IS_NULL(r)) goto error;
+            sp[-1] = r;
+            SKIP_CACHES(2);
+            DISPATCH();
+        }
+        TARGET(STORE_ATTR) {
+            StrObject *name = NAME_AT(arg);
+            Value obj = TOP();
+            Value v = SECOND();
+            if (IS_OBJ(obj)) {
+                TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+                uint32_t c1 = CACHE(1);
+                if (c1 && t->version == CACHE(0)) {
+                    if (c1 & SLOT_CACHE) {
+                        *(Value *)(void *)((char *)AS_OBJ(obj) + (c1 & ~SLOT_CACHE)) = v;
+                        sp -= 2;
                         SKIP_CACHES(2);
                         DISPATCH();
                     }
-                } else {
                     DictObject *d = instance_dict(obj, t);
                     size_t idx = c1 - 1;
                     if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
                         AS_OBJ(d->entries[idx].key) == (Obj *)name) {
-                        sp[-1] = d->entries[idx].value;
-                        SKIP_CACHES(2);
-                        DISPATCH();
-                    }
-                }
-            }
-            if (t->getattr == object_generic_getattr && t->version != 0) {
-                int64_t off = slot_offset(vm, t, name, obj);
-                if (off >= 0) {
-                    Value v = *(Value *)(void *)((char *)AS_OBJ(obj) + off);
-                    if (!IS_NULL(v)) {
-                        CACHE(0) = t->version;
-                        CACHE(1) = (uint32_t)off | SLOT_CACHE;
-                        sp[-1] = v;
-                        SKIP_CACHES(2);
-                        DISPATCH();
-                    }
-                }
-                DictObject *d = instance_dict(obj, t);
-                if (d) {
-                    bool data_descr = false;
-                    if (!plain_attr(t, name)) {
-                        Value tv = type_lookup(vm, t, name);
-                        data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
-                    }
-                    int64_t idx = data_descr ? -1 : dict_slot_hint(d, name, c1);
-                    if (idx >= 0 && idx < 0x7ffffffe) {
-                        CACHE(0) = t->version;
-                        CACHE(1) = (uint32_t)idx + 1;
-                        sp[-1] = d->entries[idx].value;
-                        SKIP_CACHES(2);
-                        DISPATCH();
-                    }
-                }
-            }
-        }
-        SYNC();
-        Value r = vm_getattr(vm, obj, name);
-        if (IS_NULL(r)) goto error;
-        sp[-1] = r;
-        SKIP_CACHES(2);
-        DISPATCH();
-    }
-    TARGET(STORE_ATTR) {
-        StrObject *name = NAME_AT(arg);
-        Value obj = TOP();
-        Value v = SECOND();
-        if (IS_OBJ(obj)) {
-            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
-            uint32_t c1 = CACHE(1);
-            if (c1 && t->version == CACHE(0)) {
-                if (c1 & SLOT_CACHE) {
-                    *(Value *)(void *)((char *)AS_OBJ(obj) + (c1 & ~SLOT_CACHE)) = v;
-                    sp -= 2;
-                    SKIP_CACHES(2);
-                    DISPATCH();
-                }
-                DictObject *d = instance_dict(obj, t);
-                size_t idx = c1 - 1;
-                if (d && idx < d->nentries && IS_OBJ(d->entries[idx].key) &&
-                    AS_OBJ(d->entries[idx].key) == (Obj *)name) {
-                    d->entries[idx].value = v;
-                    d->version++;
-                    sp -= 2;
-                    SKIP_CACHES(2);
-                    DISPATCH();
-                }
-            }
-            if (t->setattr == object_generic_setattr && t->version != 0) {
-                int64_t off = slot_offset(vm, t, name, obj);
-                if (off >= 0) {
-                    CACHE(0) = t->version;
-                    CACHE(1) = (uint32_t)off | SLOT_CACHE;
-                    *(Value *)(void *)((char *)AS_OBJ(obj) + off) = v;
-                    sp -= 2;
-                    SKIP_CACHES(2);
-                    DISPATCH();
-                }
-            }
-            // Another type (a polymorphic site) or another slot: overwrite an
-            // existing instance attribute when no data descriptor on the
-            // type intercepts it, as object.__setattr__ would.
-            if (t->setattr == object_generic_setattr && t->version != 0) {
-                DictObject *d = instance_dict(obj, t);
-                if (d) {
-                    bool data_descr = false;
-                    if (!plain_attr(t, name)) {
-                        Value tv = type_lookup(vm, t, name);
-                        data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
-                    }
-                    int64_t idx = data_descr ? -1 : dict_slot_hint(d, name, c1);
-                    if (idx >= 0 && idx < 0x7ffffffe) {
-                        CACHE(0) = t->version;
-                        CACHE(1) = (uint32_t)idx + 1;
                         d->entries[idx].value = v;
                         d->version++;
                         sp -= 2;
@@ -1195,789 +1160,845 @@ dispatch:
                         DISPATCH();
                     }
                 }
-            }
-        }
-        SYNC();
-        if (vm_setattr(vm, obj, name, v) < 0) goto error;
-        // Cache an existing instance-dict slot for plain objects.
-        if (IS_OBJ(obj)) {
-            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
-            if (t->setattr == object_generic_setattr && t->version != 0) {
-                DictObject *d = instance_dict(obj, t);
-                if (d) {
-                    Value tv = type_lookup(vm, t, name);
-                    if (!(IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set)) {
-                        int64_t idx = dict_index_of(d, name);
-                        if (idx >= 0 && idx < 0x7ffffffe) {
-                            CACHE(0) = t->version;
-                            CACHE(1) = (uint32_t)idx + 1;
-                        }
-                    }
-                }
-            }
-        }
-        sp -= 2;
-        SKIP_CACHES(2);
-        DISPATCH();
-    }
-    TARGET(DELETE_ATTR) {
-        SYNC();
-        if (vm_setattr(vm, TOP(), NAME_AT(arg), VAL_NULL) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(LOAD_METHOD) {
-        StrObject *name = NAME_AT(arg);
-        Value obj = TOP();
-        if (IS_OBJ(obj)) {
-            TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
-            if (t->getattr == object_generic_getattr) {
-                Value m = type_lookup(vm, t, name);
-                bool plain = false;
-                if (IS_OBJ(m)) {
-                    TypeObject *mt = OBJ_TYPE(AS_OBJ(m));
-                    if (mt == vm->t_function) {
-                        plain = true;
-                    } else if (mt == vm->t_builtin_function) {
-                        NativeFunctionObject *nf = (NativeFunctionObject *)AS_OBJ(m);
-                        plain = (nf->flags & NATIVE_METHOD) && IS_NULL(nf->self);
-                    }
-                }
-                if (plain) {
-                    DictObject *d = instance_dict(obj, t);
-                    if (!d || !instance_has(d, name)) {
-                        sp[-1] = m;
-                        value_put(sp++, obj); // the call copies it as one 16-byte load
+                if (t->setattr == object_generic_setattr && t->version != 0) {
+                    int64_t off = slot_offset(vm, t, name, obj);
+                    if (off >= 0) {
+                        CACHE(0) = t->version;
+                        CACHE(1) = (uint32_t)off | SLOT_CACHE;
+                        *(Value *)(void *)((char *)AS_OBJ(obj) + off) = v;
+                        sp -= 2;
                         SKIP_CACHES(2);
                         DISPATCH();
                     }
                 }
+                // Another type (a polymorphic site) or another slot: overwrite an
+                // existing instance attribute when no data descriptor on the
+                // type intercepts it, as object.__setattr__ would.
+                if (t->setattr == object_generic_setattr && t->version != 0) {
+                    DictObject *d = instance_dict(obj, t);
+                    if (d) {
+                        bool data_descr = false;
+                        if (!plain_attr(t, name)) {
+                            Value tv = type_lookup(vm, t, name);
+                            data_descr = IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set;
+                        }
+                        int64_t idx = data_descr ? -1 : dict_slot_hint(d, name, c1);
+                        if (idx >= 0 && idx < 0x7ffffffe) {
+                            CACHE(0) = t->version;
+                            CACHE(1) = (uint32_t)idx + 1;
+                            d->entries[idx].value = v;
+                            d->version++;
+                            sp -= 2;
+                            SKIP_CACHES(2);
+                            DISPATCH();
+                        }
+                    }
+                }
             }
+            SYNC();
+            if (vm_setattr(vm, obj, name, v) < 0) goto error;
+            // Cache an existing instance-dict slot for plain objects.
+            if (IS_OBJ(obj)) {
+                TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+                if (t->setattr == object_generic_setattr && t->version != 0) {
+                    DictObject *d = instance_dict(obj, t);
+                    if (d) {
+                        Value tv = type_lookup(vm, t, name);
+                        if (!(IS_OBJ(tv) && OBJ_TYPE(AS_OBJ(tv))->descr_set)) {
+                            int64_t idx = dict_index_of(d, name);
+                            if (idx >= 0 && idx < 0x7ffffffe) {
+                                CACHE(0) = t->version;
+                                CACHE(1) = (uint32_t)idx + 1;
+                            }
+                        }
+                    }
+                }
+            }
+            sp -= 2;
+            SKIP_CACHES(2);
+            DISPATCH();
         }
-        SYNC();
-        Value r = vm_getattr(vm, obj, name);
-        if (IS_NULL(r)) goto error;
-        sp[-1] = r;
-        PUSH(VAL_NULL);
-        SKIP_CACHES(2);
-        DISPATCH();
-    }
-    TARGET(BINARY_SUBSCR) {
-        Value c = SECOND(), k = TOP();
-        if (IS_INT(k) && IS_OBJ(c)) {
-            TypeObject *t = OBJ_TYPE(AS_OBJ(c));
-            int64_t i = AS_INT(k);
-            if (t == vm->t_list) {
+        TARGET(DELETE_ATTR) {
+            SYNC();
+            if (vm_setattr(vm, TOP(), NAME_AT(arg), VAL_NULL) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(LOAD_METHOD) {
+            StrObject *name = NAME_AT(arg);
+            Value obj = TOP();
+            if (IS_OBJ(obj)) {
+                TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
+                if (t->getattr == object_generic_getattr) {
+                    Value m = type_lookup(vm, t, name);
+                    bool plain = false;
+                    if (IS_OBJ(m)) {
+                        TypeObject *mt = OBJ_TYPE(AS_OBJ(m));
+                        if (mt == vm->t_function) {
+                            plain = true;
+                        } else if (mt == vm->t_builtin_function) {
+                            NativeFunctionObject *nf = (NativeFunctionObject *)AS_OBJ(m);
+                            plain = (nf->flags & NATIVE_METHOD) && IS_NULL(nf->self);
+                        }
+                    }
+                    if (plain) {
+                        DictObject *d = instance_dict(obj, t);
+                        if (!d || !instance_has(d, name)) {
+                            sp[-1] = m;
+                            value_put(sp++, obj); // the call copies it as one 16-byte load
+                            SKIP_CACHES(2);
+                            DISPATCH();
+                        }
+                    }
+                }
+            }
+            SYNC();
+            Value r = vm_getattr(vm, obj, name);
+            if (IS_NULL(r)) goto error;
+            sp[-1] = r;
+            PUSH(VAL_NULL);
+            SKIP_CACHES(2);
+            DISPATCH();
+        }
+        TARGET(BINARY_SUBSCR) {
+            Value c = SECOND(), k = TOP();
+            if (IS_INT(k) && IS_OBJ(c)) {
+                TypeObject *t = OBJ_TYPE(AS_OBJ(c));
+                int64_t i = AS_INT(k);
+                if (t == vm->t_list) {
+                    ListObject *l = AS_LIST(c);
+                    if (i < 0) i += (int64_t)l->len;
+                    if (i >= 0 && (uint64_t)i < l->len) {
+                        sp[-2] = l->items[i];
+                        sp--;
+                        SKIP_CACHES(1);
+                        DISPATCH();
+                    }
+                } else if (t == vm->t_tuple) {
+                    TupleObject *tu = AS_TUPLE(c);
+                    if (i < 0) i += (int64_t)tu->len;
+                    if (i >= 0 && (uint64_t)i < tu->len) {
+                        sp[-2] = tu->items[i];
+                        sp--;
+                        SKIP_CACHES(1);
+                        DISPATCH();
+                    }
+                } else if (t == vm->t_str) {
+                    Value r = str_getitem_index(vm, AS_STR(c), i);
+                    if (IS_NULL(r)) goto error;
+                    sp[-2] = r;
+                    sp--;
+                    SKIP_CACHES(1);
+                    DISPATCH();
+                }
+            } else if (is_exact(c, vm->t_dict) && is_exact(k, vm->t_str)) {
+                Value r = dict_get_str(AS_DICT(c), AS_STR(k));
+                if (!IS_NULL(r)) {
+                    sp[-2] = r;
+                    sp--;
+                    SKIP_CACHES(1);
+                    DISPATCH();
+                }
+            }
+            SYNC();
+            if (IS_INT(k) && is_exact(c, vm->t_dict)) {
+                Value r;
+                int found = dict_get(vm, AS_DICT(c), k, &r);
+                if (found < 0) goto error;
+                if (found) {
+                    sp[-2] = r;
+                    sp--;
+                    SKIP_CACHES(1);
+                    DISPATCH();
+                }
+            }
+            Value r = vm_getitem(vm, c, k);
+            if (IS_NULL(r)) goto error;
+            sp[-2] = r;
+            sp--;
+            SKIP_CACHES(1);
+            DISPATCH();
+        }
+        TARGET(STORE_SUBSCR) {
+            Value v = sp[-3], c = sp[-2], k = sp[-1];
+            if (IS_INT(k) && is_exact(c, vm->t_list)) {
                 ListObject *l = AS_LIST(c);
+                int64_t i = AS_INT(k);
                 if (i < 0) i += (int64_t)l->len;
                 if (i >= 0 && (uint64_t)i < l->len) {
-                    sp[-2] = l->items[i];
-                    sp--;
+                    l->items[i] = v;
+                    sp -= 3;
                     SKIP_CACHES(1);
                     DISPATCH();
                 }
-            } else if (t == vm->t_tuple) {
-                TupleObject *tu = AS_TUPLE(c);
-                if (i < 0) i += (int64_t)tu->len;
-                if (i >= 0 && (uint64_t)i < tu->len) {
-                    sp[-2] = tu->items[i];
-                    sp--;
-                    SKIP_CACHES(1);
-                    DISPATCH();
-                }
-            } else if (t == vm->t_str) {
-                Value r = str_getitem_index(vm, AS_STR(c), i);
-                if (IS_NULL(r)) goto error;
-                sp[-2] = r;
-                sp--;
-                SKIP_CACHES(1);
-                DISPATCH();
-            }
-        } else if (is_exact(c, vm->t_dict) && is_exact(k, vm->t_str)) {
-            Value r = dict_get_str(AS_DICT(c), AS_STR(k));
-            if (!IS_NULL(r)) {
-                sp[-2] = r;
-                sp--;
-                SKIP_CACHES(1);
-                DISPATCH();
-            }
-        }
-        SYNC();
-        if (IS_INT(k) && is_exact(c, vm->t_dict)) {
-            Value r;
-            int found = dict_get(vm, AS_DICT(c), k, &r);
-            if (found < 0) goto error;
-            if (found) {
-                sp[-2] = r;
-                sp--;
-                SKIP_CACHES(1);
-                DISPATCH();
-            }
-        }
-        Value r = vm_getitem(vm, c, k);
-        if (IS_NULL(r)) goto error;
-        sp[-2] = r;
-        sp--;
-        SKIP_CACHES(1);
-        DISPATCH();
-    }
-    TARGET(STORE_SUBSCR) {
-        Value v = sp[-3], c = sp[-2], k = sp[-1];
-        if (IS_INT(k) && is_exact(c, vm->t_list)) {
-            ListObject *l = AS_LIST(c);
-            int64_t i = AS_INT(k);
-            if (i < 0) i += (int64_t)l->len;
-            if (i >= 0 && (uint64_t)i < l->len) {
-                l->items[i] = v;
+            } else if (is_exact(c, vm->t_dict) && is_exact(k, vm->t_str)) {
+                if (dict_set_str(vm, AS_DICT(c), AS_STR(k), v) < 0) goto error;
                 sp -= 3;
                 SKIP_CACHES(1);
                 DISPATCH();
             }
-        } else if (is_exact(c, vm->t_dict) && is_exact(k, vm->t_str)) {
-            if (dict_set_str(vm, AS_DICT(c), AS_STR(k), v) < 0) goto error;
-            sp -= 3;
-            SKIP_CACHES(1);
-            DISPATCH();
-        }
-        SYNC();
-        if (IS_INT(k) && is_exact(c, vm->t_dict)) {
-            if (dict_set(vm, AS_DICT(c), k, v) < 0) goto error;
-            sp -= 3;
-            SKIP_CACHES(1);
-            DISPATCH();
-        }
-        if (vm_setitem(vm, c, k, v) < 0) goto error;
-        sp -= 3;
-        SKIP_CACHES(1);
-        DISPATCH();
-    }
-    TARGET(DELETE_SUBSCR) {
-        SYNC();
-        Value c = SECOND(), k = TOP();
-        if (is_exact(c, vm->t_dict) && simple_key(vm, k)) {
-            int r = dict_del(vm, AS_DICT(c), k);
-            if (r < 0) goto error;
-            if (r > 0) {
-                sp -= 2;
+            SYNC();
+            if (IS_INT(k) && is_exact(c, vm->t_dict)) {
+                if (dict_set(vm, AS_DICT(c), k, v) < 0) goto error;
+                sp -= 3;
+                SKIP_CACHES(1);
                 DISPATCH();
             }
-            // missing: the generic path raises the KeyError
-        }
-        if (vm_setitem(vm, c, k, VAL_NULL) < 0) goto error;
-        sp -= 2;
-        DISPATCH();
-    }
-
-    // ---- operators
-    TARGET(UNARY_NEGATIVE) {
-        Value a = TOP();
-        if (IS_INT(a) && AS_INT(a) != INT64_MIN) {
-            sp[-1] = v_int(-AS_INT(a));
-            DISPATCH();
-        }
-        if (IS_FLOAT(a)) {
-            sp[-1] = v_float(-AS_FLOAT(a));
-            DISPATCH();
-        }
-        SYNC();
-        Value r = vm_unary_op(vm, OP_UNARY_NEGATIVE, a);
-        if (IS_NULL(r)) goto error;
-        sp[-1] = r;
-        DISPATCH();
-    }
-    TARGET(UNARY_POSITIVE) {
-        Value a = TOP();
-        if (IS_INT(a) || IS_FLOAT(a)) DISPATCH();
-        SYNC();
-        Value r = vm_unary_op(vm, OP_UNARY_POSITIVE, a);
-        if (IS_NULL(r)) goto error;
-        sp[-1] = r;
-        DISPATCH();
-    }
-    TARGET(UNARY_INVERT) {
-        Value a = TOP();
-        if (IS_INT(a)) {
-            sp[-1] = v_int(~AS_INT(a));
-            DISPATCH();
-        }
-        SYNC();
-        Value r = vm_unary_op(vm, OP_UNARY_INVERT, a);
-        if (IS_NULL(r)) goto error;
-        sp[-1] = r;
-        DISPATCH();
-    }
-    TARGET(UNARY_NOT) {
-        Value a = TOP();
-        int t;
-        if (IS_BOOL(a)) t = AS_BOOL(a);
-        else if (IS_NONE(a)) t = 0;
-        else if (IS_INT(a)) t = AS_INT(a) != 0;
-        else {
-            SYNC();
-            t = vm_truthy(vm, a);
-            if (t < 0) goto error;
-        }
-        sp[-1] = v_bool(!t);
-        DISPATCH();
-    }
-    TARGET(BINARY_OP) {
-        Value a = SECOND(), b = TOP();
-        bool handled;
-        Value r = binary_fast(vm, arg & ~(uint32_t)BINOP_INPLACE_FLAG, a, b, &handled);
-        if (!handled) {
-            SYNC();
-            r = vm_binary_op(vm, (int)arg, a, b);
-        }
-        if (IS_NULL(r)) goto error;
-        SKIP_CACHES(1);
-        uint32_t nw = *ip;
-        if (INSTR_OP(nw) == OP_STORE_FAST) {
-            // `x = a + b` / `x += b`: store the result right away.
-            value_put(&lp[INSTR_ARG(nw)], r);
-            sp -= 2;
-            ip++;
-            DISPATCH();
-        }
-        value_put(&sp[-2], r);
-        sp--;
-        DISPATCH();
-    }
-    TARGET(COMPARE_OP) {
-        Value a = SECOND(), b = TOP();
-        bool handled;
-        int c = compare_fast(vm, arg, a, b, &handled);
-        Value r;
-        if (handled) {
+            if (vm_setitem(vm, c, k, v) < 0) goto error;
+            sp -= 3;
             SKIP_CACHES(1);
+            DISPATCH();
+        }
+        TARGET(DELETE_SUBSCR) {
+            SYNC();
+            Value c = SECOND(), k = TOP();
+            if (is_exact(c, vm->t_dict) && simple_key(vm, k)) {
+                int r = dict_del(vm, AS_DICT(c), k);
+                if (r < 0) goto error;
+                if (r > 0) {
+                    sp -= 2;
+                    DISPATCH();
+                }
+                // missing: the generic path raises the KeyError
+            }
+            if (vm_setitem(vm, c, k, VAL_NULL) < 0) goto error;
             sp -= 2;
-            PUSH_TEST(c != 0);
-        } else {
-            SYNC();
-            r = vm_compare(vm, a, b, (int)arg);
-            if (IS_NULL(r)) goto error;
+            DISPATCH();
         }
-        sp[-2] = r;
-        sp--;
-        SKIP_CACHES(1);
-        DISPATCH();
-    }
-    TARGET(IS_OP) {
-        bool r = v_is(SECOND(), TOP());
-        sp -= 2;
-        PUSH_TEST(r != (arg != 0));
-    }
-    TARGET(CONTAINS_OP) {
-        SYNC();
-        int r;
-        Value c = TOP(), k = SECOND();
-        if (is_exact(c, vm->t_dict) && simple_key(vm, k)) {
-            Value unused;
-            r = dict_get(vm, AS_DICT(c), k, &unused);
-        } else {
-            r = vm_contains(vm, c, k);
-        }
-        if (r < 0) goto error;
-        sp -= 2;
-        PUSH_TEST((r != 0) != (arg != 0));
-    }
 
-    // ---- building
-    TARGET(BUILD_TUPLE) {
-        TupleObject *t = arg ? tuple_from(vm, sp - arg, arg) : vm->empty_tuple;
-        if (!t) goto error;
-        sp -= arg;
-        PUSH(v_obj(t));
-        DISPATCH();
-    }
-    TARGET(BUILD_LIST) {
-        ListObject *l = list_from(vm, sp - arg, arg);
-        if (!l) goto error;
-        sp -= arg;
-        PUSH(v_obj(l));
-        DISPATCH();
-    }
-    TARGET(BUILD_SET) {
-        Value s = set_new(vm, vm->t_set);
-        if (IS_NULL(s)) goto error;
-        if (arg) {
-            SYNC();
-            if (vm_push_root(vm, s) < 0) goto error;
-            for (uint32_t i = 0; i < arg; i++) {
-                if (set_add(vm, s, sp[-(int)arg + (int)i]) < 0) {
-                    vm_pop_roots(vm, 1);
-                    goto error;
-                }
+        // ---- operators
+        TARGET(UNARY_NEGATIVE) {
+            Value a = TOP();
+            if (IS_INT(a) && AS_INT(a) != INT64_MIN) {
+                sp[-1] = v_int(-AS_INT(a));
+                DISPATCH();
             }
-            vm_pop_roots(vm, 1);
-        }
-        sp -= arg;
-        PUSH(s);
-        DISPATCH();
-    }
-    TARGET(BUILD_MAP) {
-        DictObject *d = dict_new(vm);
-        if (!d) goto error;
-        if (arg) {
-            SYNC();
-            if (vm_push_root(vm, v_obj(d)) < 0) goto error;
-            Value *base = sp - 2 * arg;
-            for (uint32_t i = 0; i < arg; i++) {
-                if (dict_set(vm, d, base[2 * i], base[2 * i + 1]) < 0) {
-                    vm_pop_roots(vm, 1);
-                    goto error;
-                }
+            if (IS_FLOAT(a)) {
+                sp[-1] = v_float(-AS_FLOAT(a));
+                DISPATCH();
             }
-            vm_pop_roots(vm, 1);
+            SYNC();
+            Value r = vm_unary_op(vm, OP_UNARY_NEGATIVE, a);
+            if (IS_NULL(r)) goto error;
+            sp[-1] = r;
+            DISPATCH();
         }
-        sp -= 2 * arg;
-        PUSH(v_obj(d));
-        DISPATCH();
-    }
-    TARGET(BUILD_STRING) {
-        // The pieces are strs: size the result once and copy them in.
-        Value *pieces = sp - arg;
-        size_t len = 0, ncp = 0;
-        for (uint32_t i = 0; i < arg; i++) {
-            len += AS_STR(pieces[i])->len;
-            ncp += AS_STR(pieces[i])->ncp;
+        TARGET(UNARY_POSITIVE) {
+            Value a = TOP();
+            if (IS_INT(a) || IS_FLOAT(a)) DISPATCH();
+            SYNC();
+            Value r = vm_unary_op(vm, OP_UNARY_POSITIVE, a);
+            if (IS_NULL(r)) goto error;
+            sp[-1] = r;
+            DISPATCH();
         }
-        StrObject *s;
-        if (len <= 1) { // "" or one character: str_new shares the cached ones
-            const char *src = "";
-            for (uint32_t i = 0; i < arg; i++)
-                if (AS_STR(pieces[i])->len) src = AS_STR(pieces[i])->data;
-            s = str_new(vm, src, len);
-        } else {
-            s = str_alloc(vm, len, ncp);
-            if (s) {
-                char *d = s->data;
+        TARGET(UNARY_INVERT) {
+            Value a = TOP();
+            if (IS_INT(a)) {
+                sp[-1] = v_int(~AS_INT(a));
+                DISPATCH();
+            }
+            SYNC();
+            Value r = vm_unary_op(vm, OP_UNARY_INVERT, a);
+            if (IS_NULL(r)) goto error;
+            sp[-1] = r;
+            DISPATCH();
+        }
+        TARGET(UNARY_NOT) {
+            Value a = TOP();
+            int t;
+            if (IS_BOOL(a))
+                t = AS_BOOL(a);
+            else if (IS_NONE(a))
+                t = 0;
+            else if (IS_INT(a))
+                t = AS_INT(a) != 0;
+            else {
+                SYNC();
+                t = vm_truthy(vm, a);
+                if (t < 0) goto error;
+            }
+            sp[-1] = v_bool(!t);
+            DISPATCH();
+        }
+        TARGET(BINARY_OP) {
+            Value a = SECOND(), b = TOP();
+            bool handled;
+            Value r = binary_fast(vm, arg & ~(uint32_t)BINOP_INPLACE_FLAG, a, b, &handled);
+            if (!handled) {
+                SYNC();
+                r = vm_binary_op(vm, (int)arg, a, b);
+            }
+            if (IS_NULL(r)) goto error;
+            SKIP_CACHES(1);
+            uint32_t nw = *ip;
+            if (INSTR_OP(nw) == OP_STORE_FAST) {
+                // `x = a + b` / `x += b`: store the result right away.
+                value_put(&lp[INSTR_ARG(nw)], r);
+                sp -= 2;
+                ip++;
+                DISPATCH();
+            }
+            value_put(&sp[-2], r);
+            sp--;
+            DISPATCH();
+        }
+        TARGET(COMPARE_OP) {
+            Value a = SECOND(), b = TOP();
+            bool handled;
+            int c = compare_fast(vm, arg, a, b, &handled);
+            Value r;
+            if (handled) {
+                SKIP_CACHES(1);
+                sp -= 2;
+                PUSH_TEST(c != 0);
+            } else {
+                SYNC();
+                r = vm_compare(vm, a, b, (int)arg);
+                if (IS_NULL(r)) goto error;
+            }
+            sp[-2] = r;
+            sp--;
+            SKIP_CACHES(1);
+            DISPATCH();
+        }
+        TARGET(IS_OP) {
+            bool r = v_is(SECOND(), TOP());
+            sp -= 2;
+            PUSH_TEST(r != (arg != 0));
+        }
+        TARGET(CONTAINS_OP) {
+            SYNC();
+            int r;
+            Value c = TOP(), k = SECOND();
+            if (is_exact(c, vm->t_dict) && simple_key(vm, k)) {
+                Value unused;
+                r = dict_get(vm, AS_DICT(c), k, &unused);
+            } else {
+                r = vm_contains(vm, c, k);
+            }
+            if (r < 0) goto error;
+            sp -= 2;
+            PUSH_TEST((r != 0) != (arg != 0));
+        }
+
+        // ---- building
+        TARGET(BUILD_TUPLE) {
+            TupleObject *t = arg ? tuple_from(vm, sp - arg, arg) : vm->empty_tuple;
+            if (!t) goto error;
+            sp -= arg;
+            PUSH(v_obj(t));
+            DISPATCH();
+        }
+        TARGET(BUILD_LIST) {
+            ListObject *l = list_from(vm, sp - arg, arg);
+            if (!l) goto error;
+            sp -= arg;
+            PUSH(v_obj(l));
+            DISPATCH();
+        }
+        TARGET(BUILD_SET) {
+            Value s = set_new(vm, vm->t_set);
+            if (IS_NULL(s)) goto error;
+            if (arg) {
+                SYNC();
+                if (vm_push_root(vm, s) < 0) goto error;
                 for (uint32_t i = 0; i < arg; i++) {
-                    StrObject *piece = AS_STR(pieces[i]);
-                    memcpy(d, piece->data, piece->len);
-                    d += piece->len;
+                    if (set_add(vm, s, sp[-(int)arg + (int)i]) < 0) {
+                        vm_pop_roots(vm, 1);
+                        goto error;
+                    }
+                }
+                vm_pop_roots(vm, 1);
+            }
+            sp -= arg;
+            PUSH(s);
+            DISPATCH();
+        }
+        TARGET(BUILD_MAP) {
+            DictObject *d = dict_new(vm);
+            if (!d) goto error;
+            if (arg) {
+                SYNC();
+                if (vm_push_root(vm, v_obj(d)) < 0) goto error;
+                Value *base = sp - 2 * arg;
+                for (uint32_t i = 0; i < arg; i++) {
+                    if (dict_set(vm, d, base[2 * i], base[2 * i + 1]) < 0) {
+                        vm_pop_roots(vm, 1);
+                        goto error;
+                    }
+                }
+                vm_pop_roots(vm, 1);
+            }
+            sp -= 2 * arg;
+            PUSH(v_obj(d));
+            DISPATCH();
+        }
+        TARGET(BUILD_STRING) {
+            // The pieces are strs: size the result once and copy them in.
+            Value *pieces = sp - arg;
+            size_t len = 0, ncp = 0;
+            for (uint32_t i = 0; i < arg; i++) {
+                len += AS_STR(pieces[i])->len;
+                ncp += AS_STR(pieces[i])->ncp;
+            }
+            StrObject *s;
+            if (len <= 1) { // "" or one character: str_new shares the cached ones
+                const char *src = "";
+                for (uint32_t i = 0; i < arg; i++)
+                    if (AS_STR(pieces[i])->len) src = AS_STR(pieces[i])->data;
+                s = str_new(vm, src, len);
+            } else {
+                s = str_alloc(vm, len, ncp);
+                if (s) {
+                    char *d = s->data;
+                    for (uint32_t i = 0; i < arg; i++) {
+                        StrObject *piece = AS_STR(pieces[i]);
+                        memcpy(d, piece->data, piece->len);
+                        d += piece->len;
+                    }
                 }
             }
+            if (!s) goto error;
+            sp -= arg;
+            PUSH(v_obj(s));
+            DISPATCH();
         }
-        if (!s) goto error;
-        sp -= arg;
-        PUSH(v_obj(s));
-        DISPATCH();
-    }
-    TARGET(BUILD_SLICE) {
-        Value step = arg == 3 ? POP() : VAL_NONE;
-        Value stop = POP();
-        Value start = TOP();
-        Value s = slice_new(vm, start, stop, step);
-        if (IS_NULL(s)) goto error;
-        sp[-1] = s;
-        DISPATCH();
-    }
-    TARGET(LIST_APPEND) {
-        Value v = TOP();
-        ListObject *l = AS_LIST(sp[-1 - (int)arg]);
-        if (list_append(vm, l, v) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(SET_ADD) {
-        SYNC();
-        if (set_add(vm, sp[-1 - (int)arg], TOP()) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(MAP_ADD) {
-        SYNC();
-        if (dict_set(vm, AS_DICT(sp[-2 - (int)arg]), sp[-2], sp[-1]) < 0) goto error;
-        sp -= 2;
-        DISPATCH();
-    }
-    TARGET(LIST_EXTEND) {
-        Value it = TOP();
-        ListObject *l = AS_LIST(sp[-1 - (int)arg]);
-        SYNC();
-        if (list_extend(vm, l, it) < 0) {
-            TypeObject *t = vm_type_of(vm, it);
-            if (vm_err_matches(vm, vm->exc_TypeError) && !t->iter && !t->getitem) {
-                vm_err_clear(vm);
-                vm_raise(vm, vm->exc_TypeError, "Value after * must be an iterable, not %s",
-                         vm_type_name(vm, it));
-            }
-            goto error;
+        TARGET(BUILD_SLICE) {
+            Value step = arg == 3 ? POP() : VAL_NONE;
+            Value stop = POP();
+            Value start = TOP();
+            Value s = slice_new(vm, start, stop, step);
+            if (IS_NULL(s)) goto error;
+            sp[-1] = s;
+            DISPATCH();
         }
-        sp--;
-        DISPATCH();
-    }
-    TARGET(SET_UPDATE) {
-        Value it = TOP();
-        Value s = sp[-1 - (int)arg];
-        SYNC();
-        Value lv = vm_sequence_to_list(vm, it);
-        if (IS_NULL(lv)) goto error;
-        if (vm_push_root(vm, lv) < 0) goto error;
-        ListObject *l = AS_LIST(lv);
-        for (size_t i = 0; i < l->len; i++) {
-            if (set_add(vm, s, l->items[i]) < 0) {
-                vm_pop_roots(vm, 1);
+        TARGET(LIST_APPEND) {
+            Value v = TOP();
+            ListObject *l = AS_LIST(sp[-1 - (int)arg]);
+            if (list_append(vm, l, v) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(SET_ADD) {
+            SYNC();
+            if (set_add(vm, sp[-1 - (int)arg], TOP()) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(MAP_ADD) {
+            SYNC();
+            if (dict_set(vm, AS_DICT(sp[-2 - (int)arg]), sp[-2], sp[-1]) < 0) goto error;
+            sp -= 2;
+            DISPATCH();
+        }
+        TARGET(LIST_EXTEND) {
+            Value it = TOP();
+            ListObject *l = AS_LIST(sp[-1 - (int)arg]);
+            SYNC();
+            if (list_extend(vm, l, it) < 0) {
+                TypeObject *t = vm_type_of(vm, it);
+                if (vm_err_matches(vm, vm->exc_TypeError) && !t->iter && !t->getitem) {
+                    vm_err_clear(vm);
+                    vm_raise(vm, vm->exc_TypeError, "Value after * must be an iterable, not %s",
+                             vm_type_name(vm, it));
+                }
                 goto error;
             }
-        }
-        vm_pop_roots(vm, 1);
-        sp--;
-        DISPATCH();
-    }
-    TARGET(DICT_UPDATE) {
-        Value m = TOP();
-        DictObject *d = AS_DICT(sp[-1 - (int)arg]);
-        SYNC();
-        int err;
-        if (!is_mapping(vm, m, &err)) {
-            if (!err)
-                vm_raise(vm, vm->exc_TypeError, "'%s' object is not a mapping",
-                         vm_type_name(vm, m));
-            goto error;
-        }
-        if (dict_update(vm, d, m) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(DICT_MERGE) {
-        Value m = TOP();
-        DictObject *d = AS_DICT(sp[-1 - (int)arg]);
-        // [callable NULL argstuple map ... m]: the callable names the error.
-        Value *fpos = sp - 1 - (int)arg - 3;
-        Value func = fpos >= frame->stack ? *fpos : VAL_NONE;
-        SYNC();
-        if (dict_merge_kwargs(vm, d, m, func) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(LIST_TO_TUPLE) {
-        ListObject *l = AS_LIST(TOP());
-        TupleObject *t = tuple_from(vm, l->items, l->len);
-        if (!t) goto error;
-        sp[-1] = v_obj(t);
-        DISPATCH();
-    }
-    TARGET(FORMAT_VALUE) {
-        if (arg == 0) {
-            // f"{x}" of an int or a float is its str (format(x, '')).
-            Value x = TOP();
-            if (IS_INT(x) || IS_FLOAT(x)) {
-                Value r = IS_INT(x) ? int_to_str(vm, x, 10) : float_repr(vm, AS_FLOAT(x));
-                if (IS_NULL(r)) goto error;
-                sp[-1] = r;
-                DISPATCH();
-            }
-        }
-        bool has_spec = (arg & 4) != 0;
-        Value spec = has_spec ? TOP() : VAL_NULL;
-        Value *vp = has_spec ? &sp[-2] : &sp[-1];
-        SYNC();
-        Value v = *vp;
-        switch (arg & 3) {
-        case 1: v = vm_str(vm, v); break;
-        case 2: v = vm_repr(vm, v); break;
-        case 3: v = vm_ascii(vm, v); break;
-        default: break;
-        }
-        if (IS_NULL(v)) goto error;
-        if (!has_spec && is_exact(v, vm->t_str)) {
-            *vp = v;
-        } else {
-            *vp = v; // keep the converted value rooted during format()
-            Value r = vm_format(vm, v, has_spec ? spec : v_obj(vm->names.empty));
-            if (IS_NULL(r)) goto error;
-            *vp = r;
-        }
-        if (has_spec) sp--;
-        DISPATCH();
-    }
-    TARGET(UNPACK_SEQUENCE) {
-        Value seq = TOP();
-        if (IS_OBJ(seq)) {
-            TypeObject *t = OBJ_TYPE(AS_OBJ(seq));
-            const Value *items = NULL;
-            size_t len = 0;
-            if (t == vm->t_tuple) {
-                items = AS_TUPLE(seq)->items;
-                len = AS_TUPLE(seq)->len;
-            } else if (t == vm->t_list) {
-                items = AS_LIST(seq)->items;
-                len = AS_LIST(seq)->len;
-            }
-            if (items) {
-                if (len != arg) {
-                    if (len < arg)
-                        vm_raise(vm, vm->exc_ValueError,
-                                 "not enough values to unpack (expected %d, got %d)", (int)arg,
-                                 (int)len);
-                    else
-                        vm_raise(vm, vm->exc_ValueError, "too many values to unpack (expected %d)",
-                                 (int)arg);
-                    goto error;
-                }
-                sp--;
-                for (size_t i = len; i > 0; i--) PUSH(items[i - 1]);
-                DISPATCH();
-            }
-        }
-        // Generic: the slots seq and above become the targets; fill them
-        // with None first so the synced stack is always markable.
-        Value *base = sp - 1;
-        for (uint32_t i = 1; i < arg; i++) base[i] = VAL_NONE;
-        if (vm_push_root(vm, seq) < 0) goto error;
-        sp = base + (arg ? arg : 1);
-        SYNC();
-        int r = unpack_iterable(vm, seq, base, arg);
-        vm_pop_roots(vm, 1);
-        if (r < 0) goto error;
-        sp = base + arg;
-        DISPATCH();
-    }
-    TARGET(UNPACK_EX) {
-        uint32_t before = arg & 0xff, after = arg >> 8;
-        Value seq = TOP();
-        Value *base = sp - 1;
-        SYNC();
-        if (vm_push_root(vm, seq) < 0) goto error;
-        int r = unpack_ex(vm, seq, base, before, after);
-        vm_pop_roots(vm, 1);
-        if (r < 0) goto error;
-        sp = base + before + 1 + after;
-        DISPATCH();
-    }
-
-    // ---- control flow
-    TARGET(JUMP) {
-        ip = code->code + arg;
-        if (ip <= instr) SAFEPOINT();
-        DISPATCH();
-    }
-    TARGET(POP_JUMP_IF_FALSE) {
-        Value v = TOP();
-        int t;
-        if (IS_BOOL(v)) t = AS_BOOL(v);
-        else if (IS_NONE(v)) t = 0;
-        else if (IS_INT(v)) t = AS_INT(v) != 0;
-        else {
-            SYNC();
-            t = vm_truthy(vm, v);
-            if (t < 0) goto error;
-        }
-        sp--;
-        if (!t) {
-            ip = code->code + arg;
-            if (ip <= instr) SAFEPOINT();
-        }
-        DISPATCH();
-    }
-    TARGET(POP_JUMP_IF_TRUE) {
-        Value v = TOP();
-        int t;
-        if (IS_BOOL(v)) t = AS_BOOL(v);
-        else if (IS_NONE(v)) t = 0;
-        else if (IS_INT(v)) t = AS_INT(v) != 0;
-        else {
-            SYNC();
-            t = vm_truthy(vm, v);
-            if (t < 0) goto error;
-        }
-        sp--;
-        if (t) {
-            ip = code->code + arg;
-            if (ip <= instr) SAFEPOINT();
-        }
-        DISPATCH();
-    }
-    TARGET(POP_JUMP_IF_NONE) {
-        Value v = POP();
-        if (IS_NONE(v)) {
-            ip = code->code + arg;
-            if (ip <= instr) SAFEPOINT();
-        }
-        DISPATCH();
-    }
-    TARGET(POP_JUMP_IF_NOT_NONE) {
-        Value v = POP();
-        if (!IS_NONE(v)) {
-            ip = code->code + arg;
-            if (ip <= instr) SAFEPOINT();
-        }
-        DISPATCH();
-    }
-    TARGET(JUMP_IF_FALSE_OR_POP) {
-        Value v = TOP();
-        int t;
-        if (IS_BOOL(v)) t = AS_BOOL(v);
-        else if (IS_NONE(v)) t = 0;
-        else if (IS_INT(v)) t = AS_INT(v) != 0;
-        else {
-            SYNC();
-            t = vm_truthy(vm, v);
-            if (t < 0) goto error;
-        }
-        if (!t) ip = code->code + arg;
-        else sp--;
-        DISPATCH();
-    }
-    TARGET(JUMP_IF_TRUE_OR_POP) {
-        Value v = TOP();
-        int t;
-        if (IS_BOOL(v)) t = AS_BOOL(v);
-        else if (IS_NONE(v)) t = 0;
-        else if (IS_INT(v)) t = AS_INT(v) != 0;
-        else {
-            SYNC();
-            t = vm_truthy(vm, v);
-            if (t < 0) goto error;
-        }
-        if (t) ip = code->code + arg;
-        else sp--;
-        DISPATCH();
-    }
-    TARGET(GET_ITER) {
-        SYNC();
-        Value it = vm_iter(vm, TOP());
-        if (IS_NULL(it)) goto error;
-        sp[-1] = it;
-        DISPATCH();
-    }
-    TARGET(FOR_ITER) {
-        Value it = TOP();
-        Value item;
-        int r;
-        TypeObject *t = IS_OBJ(it) ? OBJ_TYPE(AS_OBJ(it)) : NULL;
-        if (t == vm->t_range_iterator && !((RangeIterObject *)AS_OBJ(it))->big) {
-            // range_iter_next inlined for int64 ranges.
-            RangeIterObject *ri = (RangeIterObject *)AS_OBJ(it);
-            if (ri->left > 0) {
-                Value v = v_int(ri->next);
-                // The value after the last one may overflow; it is never produced.
-                if (--ri->left > 0) ri->next += ri->step;
-                FOR_ITER_DELIVER(v);
-            }
             sp--;
-            ip = code->code + arg;
             DISPATCH();
         }
-        if (t == vm->t_list_iterator) {
-            // list_iter_next inlined while items remain (its end goes below).
-            ListIterObject *li = (ListIterObject *)AS_OBJ(it);
-            ListObject *l = li->list;
-            if (l && (uint64_t)li->index < l->len) {
-                Value v = l->items[li->index++];
-                FOR_ITER_DELIVER(v);
+        TARGET(SET_UPDATE) {
+            Value it = TOP();
+            Value s = sp[-1 - (int)arg];
+            SYNC();
+            Value lv = vm_sequence_to_list(vm, it);
+            if (IS_NULL(lv)) goto error;
+            if (vm_push_root(vm, lv) < 0) goto error;
+            ListObject *l = AS_LIST(lv);
+            for (size_t i = 0; i < l->len; i++) {
+                if (set_add(vm, s, l->items[i]) < 0) {
+                    vm_pop_roots(vm, 1);
+                    goto error;
+                }
             }
+            vm_pop_roots(vm, 1);
+            sp--;
+            DISPATCH();
         }
-        SYNC();
-        if (t == vm->t_generator) {
-            // Run the generator's frame in this loop; YIELD_VALUE / its
-            // return come back to this FOR_ITER (see RETURN_VALUE).
-            GenObject *g = (GenObject *)AS_OBJ(it);
-            if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !g->leaf &&
-                            fb->depth + vm->native_depth < vm->recursion_limit)) {
-                // The common case inline (gen_link of a started generator).
-                Frame *gf = gen_frame(g);
-                // Resumed with None, which the usual POP_TOP drops at once.
-                if (EDDY_LIKELY(INSTR_OP(*gf->instr) == OP_POP_TOP)) gf->instr++;
-                else *gf->sp++ = VAL_NONE;
-                gf->prev = frame;
-                fb->frame = gf;
-                fb->depth++;
-                g->root = g;
-                g->chain_len = 1;
-                g->state = GEN_RUNNING;
-                g->saved_exc = vm->handled_exc;
-                if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+        TARGET(DICT_UPDATE) {
+            Value m = TOP();
+            DictObject *d = AS_DICT(sp[-1 - (int)arg]);
+            SYNC();
+            int err;
+            if (!is_mapping(vm, m, &err)) {
+                if (!err)
+                    vm_raise(vm, vm->exc_TypeError, "'%s' object is not a mapping",
+                             vm_type_name(vm, m));
+                goto error;
+            }
+            if (dict_update(vm, d, m) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(DICT_MERGE) {
+            Value m = TOP();
+            DictObject *d = AS_DICT(sp[-1 - (int)arg]);
+            // [callable NULL argstuple map ... m]: the callable names the error.
+            Value *fpos = sp - 1 - (int)arg - 3;
+            Value func = fpos >= frame->stack ? *fpos : VAL_NONE;
+            SYNC();
+            if (dict_merge_kwargs(vm, d, m, func) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(LIST_TO_TUPLE) {
+            ListObject *l = AS_LIST(TOP());
+            TupleObject *t = tuple_from(vm, l->items, l->len);
+            if (!t) goto error;
+            sp[-1] = v_obj(t);
+            DISPATCH();
+        }
+        TARGET(FORMAT_VALUE) {
+            if (arg == 0) {
+                // f"{x}" of an int or a float is its str (format(x, '')).
+                Value x = TOP();
+                if (IS_INT(x) || IS_FLOAT(x)) {
+                    Value r = IS_INT(x) ? int_to_str(vm, x, 10) : float_repr(vm, AS_FLOAT(x));
+                    if (IS_NULL(r)) goto error;
+                    sp[-1] = r;
+                    DISPATCH();
+                }
+            }
+            bool has_spec = (arg & 4) != 0;
+            Value spec = has_spec ? TOP() : VAL_NULL;
+            Value *vp = has_spec ? &sp[-2] : &sp[-1];
+            SYNC();
+            Value v = *vp;
+            switch (arg & 3) {
+            case 1: v = vm_str(vm, v); break;
+            case 2: v = vm_repr(vm, v); break;
+            case 3: v = vm_ascii(vm, v); break;
+            default: break;
+            }
+            if (IS_NULL(v)) goto error;
+            if (!has_spec && is_exact(v, vm->t_str)) {
+                *vp = v;
+            } else {
+                *vp = v; // keep the converted value rooted during format()
+                Value r = vm_format(vm, v, has_spec ? spec : v_obj(vm->names.empty));
+                if (IS_NULL(r)) goto error;
+                *vp = r;
+            }
+            if (has_spec) sp--;
+            DISPATCH();
+        }
+        TARGET(UNPACK_SEQUENCE) {
+            Value seq = TOP();
+            if (IS_OBJ(seq)) {
+                TypeObject *t = OBJ_TYPE(AS_OBJ(seq));
+                const Value *items = NULL;
+                size_t len = 0;
+                if (t == vm->t_tuple) {
+                    items = AS_TUPLE(seq)->items;
+                    len = AS_TUPLE(seq)->len;
+                } else if (t == vm->t_list) {
+                    items = AS_LIST(seq)->items;
+                    len = AS_LIST(seq)->len;
+                }
+                if (items) {
+                    if (len != arg) {
+                        if (len < arg)
+                            vm_raise(vm, vm->exc_ValueError,
+                                     "not enough values to unpack (expected %d, got %d)", (int)arg,
+                                     (int)len);
+                        else
+                            vm_raise(vm, vm->exc_ValueError,
+                                     "too many values to unpack (expected %d)", (int)arg);
+                        goto error;
+                    }
+                    sp--;
+                    for (size_t i = len; i > 0; i--) PUSH(items[i - 1]);
+                    DISPATCH();
+                }
+            }
+            // Generic: the slots seq and above become the targets; fill them
+            // with None first so the synced stack is always markable.
+            Value *base = sp - 1;
+            for (uint32_t i = 1; i < arg; i++) base[i] = VAL_NONE;
+            if (vm_push_root(vm, seq) < 0) goto error;
+            sp = base + (arg ? arg : 1);
+            SYNC();
+            int r = unpack_iterable(vm, seq, base, arg);
+            vm_pop_roots(vm, 1);
+            if (r < 0) goto error;
+            sp = base + arg;
+            DISPATCH();
+        }
+        TARGET(UNPACK_EX) {
+            uint32_t before = arg & 0xff, after = arg >> 8;
+            Value seq = TOP();
+            Value *base = sp - 1;
+            SYNC();
+            if (vm_push_root(vm, seq) < 0) goto error;
+            int r = unpack_ex(vm, seq, base, before, after);
+            vm_pop_roots(vm, 1);
+            if (r < 0) goto error;
+            sp = base + before + 1 + after;
+            DISPATCH();
+        }
+
+        // ---- control flow
+        TARGET(JUMP) {
+            ip = code->code + arg;
+            if (ip <= instr) SAFEPOINT();
+            DISPATCH();
+        }
+        TARGET(POP_JUMP_IF_FALSE) {
+            Value v = TOP();
+            int t;
+            if (IS_BOOL(v))
+                t = AS_BOOL(v);
+            else if (IS_NONE(v))
+                t = 0;
+            else if (IS_INT(v))
+                t = AS_INT(v) != 0;
+            else {
+                SYNC();
+                t = vm_truthy(vm, v);
+                if (t < 0) goto error;
+            }
+            sp--;
+            if (!t) {
+                ip = code->code + arg;
+                if (ip <= instr) SAFEPOINT();
+            }
+            DISPATCH();
+        }
+        TARGET(POP_JUMP_IF_TRUE) {
+            Value v = TOP();
+            int t;
+            if (IS_BOOL(v))
+                t = AS_BOOL(v);
+            else if (IS_NONE(v))
+                t = 0;
+            else if (IS_INT(v))
+                t = AS_INT(v) != 0;
+            else {
+                SYNC();
+                t = vm_truthy(vm, v);
+                if (t < 0) goto error;
+            }
+            sp--;
+            if (t) {
+                ip = code->code + arg;
+                if (ip <= instr) SAFEPOINT();
+            }
+            DISPATCH();
+        }
+        TARGET(POP_JUMP_IF_NONE) {
+            Value v = POP();
+            if (IS_NONE(v)) {
+                ip = code->code + arg;
+                if (ip <= instr) SAFEPOINT();
+            }
+            DISPATCH();
+        }
+        TARGET(POP_JUMP_IF_NOT_NONE) {
+            Value v = POP();
+            if (!IS_NONE(v)) {
+                ip = code->code + arg;
+                if (ip <= instr) SAFEPOINT();
+            }
+            DISPATCH();
+        }
+        TARGET(JUMP_IF_FALSE_OR_POP) {
+            Value v = TOP();
+            int t;
+            if (IS_BOOL(v))
+                t = AS_BOOL(v);
+            else if (IS_NONE(v))
+                t = 0;
+            else if (IS_INT(v))
+                t = AS_INT(v) != 0;
+            else {
+                SYNC();
+                t = vm_truthy(vm, v);
+                if (t < 0) goto error;
+            }
+            if (!t)
+                ip = code->code + arg;
+            else
+                sp--;
+            DISPATCH();
+        }
+        TARGET(JUMP_IF_TRUE_OR_POP) {
+            Value v = TOP();
+            int t;
+            if (IS_BOOL(v))
+                t = AS_BOOL(v);
+            else if (IS_NONE(v))
+                t = 0;
+            else if (IS_INT(v))
+                t = AS_INT(v) != 0;
+            else {
+                SYNC();
+                t = vm_truthy(vm, v);
+                if (t < 0) goto error;
+            }
+            if (t)
+                ip = code->code + arg;
+            else
+                sp--;
+            DISPATCH();
+        }
+        TARGET(GET_ITER) {
+            SYNC();
+            Value it = vm_iter(vm, TOP());
+            if (IS_NULL(it)) goto error;
+            sp[-1] = it;
+            DISPATCH();
+        }
+        TARGET(FOR_ITER) {
+            Value it = TOP();
+            Value item;
+            int r;
+            TypeObject *t = IS_OBJ(it) ? OBJ_TYPE(AS_OBJ(it)) : NULL;
+            if (t == vm->t_range_iterator && !((RangeIterObject *)AS_OBJ(it))->big) {
+                // range_iter_next inlined for int64 ranges.
+                RangeIterObject *ri = (RangeIterObject *)AS_OBJ(it);
+                if (ri->left > 0) {
+                    Value v = v_int(ri->next);
+                    // The value after the last one may overflow; it is never produced.
+                    if (--ri->left > 0) ri->next += ri->step;
+                    FOR_ITER_DELIVER(v);
+                }
+                sp--;
+                ip = code->code + arg;
+                DISPATCH();
+            }
+            if (t == vm->t_list_iterator) {
+                // list_iter_next inlined while items remain (its end goes below).
+                ListIterObject *li = (ListIterObject *)AS_OBJ(it);
+                ListObject *l = li->list;
+                if (l && (uint64_t)li->index < l->len) {
+                    Value v = l->items[li->index++];
+                    FOR_ITER_DELIVER(v);
+                }
+            }
+            SYNC();
+            if (t == vm->t_generator) {
+                // Run the generator's frame in this loop; YIELD_VALUE / its
+                // return come back to this FOR_ITER (see RETURN_VALUE).
+                GenObject *g = (GenObject *)AS_OBJ(it);
+                if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !g->leaf &&
+                                fb->depth + vm->native_depth < vm->recursion_limit)) {
+                    // The common case inline (gen_link of a started generator).
+                    Frame *gf = gen_frame(g);
+                    // Resumed with None, which the usual POP_TOP drops at once.
+                    if (EDDY_LIKELY(INSTR_OP(*gf->instr) == OP_POP_TOP))
+                        gf->instr++;
+                    else
+                        *gf->sp++ = VAL_NONE;
+                    gf->prev = frame;
+                    fb->frame = gf;
+                    fb->depth++;
+                    g->root = g;
+                    g->chain_len = 1;
+                    g->state = GEN_RUNNING;
+                    g->saved_exc = vm->handled_exc;
+                    if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+                    frame = gf;
+                    LOAD_FRAME();
+                    ip = instr;
+                    DISPATCH();
+                }
+                int c = gen_check_resume(vm, g, VAL_NONE);
+                if (c < 0) goto error;
+                if (c == 0) {
+                    sp--;
+                    ip = code->code + arg;
+                    DISPATCH();
+                }
+                Frame *gf = gen_link(vm, fb, g, VAL_NONE);
+                if (!gf) goto error;
                 frame = gf;
                 LOAD_FRAME();
                 ip = instr;
                 DISPATCH();
             }
-            int c = gen_check_resume(vm, g, VAL_NONE);
-            if (c < 0) goto error;
-            if (c == 0) {
-                sp--;
-                ip = code->code + arg;
-                DISPATCH();
-            }
-            Frame *gf = gen_link(vm, fb, g, VAL_NONE);
-            if (!gf) goto error;
-            frame = gf;
-            LOAD_FRAME();
-            ip = instr;
+            if (t && t->next)
+                r = t->next(vm, it, &item);
+            else
+                r = vm_next(vm, it, &item);
+            if (r > 0) FOR_ITER_DELIVER(item);
+            if (r < 0) goto error;
+            sp--;
+            ip = code->code + arg;
             DISPATCH();
         }
-        if (t && t->next) r = t->next(vm, it, &item);
-        else r = vm_next(vm, it, &item);
-        if (r > 0) FOR_ITER_DELIVER(item);
-        if (r < 0) goto error;
-        sp--;
-        ip = code->code + arg;
-        DISPATCH();
-    }
 
-    // ---- functions and calls
-    TARGET(MAKE_FUNCTION) {
-        CodeObject *fc = (CodeObject *)AS_OBJ(POP());
-        Value closure = (arg & 8) ? POP() : VAL_NULL;
-        Value kwdefaults = (arg & 2) ? POP() : VAL_NULL;
-        Value defaults = (arg & 1) ? POP() : VAL_NULL;
-        FunctionObject *f = function_new(vm, fc, frame->globals);
-        if (!f) goto error;
-        if (!IS_NULL(closure)) f->closure = AS_TUPLE(closure);
-        if (!IS_NULL(kwdefaults)) f->kwdefaults = AS_DICT(kwdefaults);
-        if (!IS_NULL(defaults)) f->defaults = AS_TUPLE(defaults);
-        PUSH(v_obj(f));
-        DISPATCH();
-    }
-    TARGET(CALL) {
-        call_kwnames = NULL;
-        call_n = arg;
-        goto do_call;
-    }
-    TARGET(CALL_KW) {
-        call_kwnames = AS_TUPLE(POP());
-        call_n = arg;
-        goto do_call;
-    }
-    TARGET(CALL_EX) {
-        // [callable NULL argstuple kwargs?]: flatten into [callable NULL all kwnames?]
-        Value kwargs = (arg & 1) ? TOP() : VAL_NULL;
-        Value *argsp = (arg & 1) ? &sp[-2] : &sp[-1];
-        Value func = argsp[-2];
-        SYNC();
-        TupleObject *kwn = NULL;
-        int npos = 0;
-        TupleObject *all = flatten_call_ex(vm, func, *argsp, kwargs, &kwn, &npos);
-        if (!all) goto error;
-        *argsp = v_obj(all);
-        if (arg & 1) sp[-1] = kwn ? v_obj(kwn) : VAL_NONE;
-        // Call directly with the tuple's items as the argument vector.
-        Value *base = argsp - 2;
-        Value callable = base[0];
-        Value *args = all->items;
-        int nargs = npos;
-        if (is_exact(callable, vm->t_function)) {
-            Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(callable), args, nargs,
-                                        kwn);
-            if (!nf) goto error;
-            frame->sp = base;
-            frame->instr = instr;
-            frame = nf;
-            LOAD_FRAME();
-            ip = instr;
+        // ---- functions and calls
+        TARGET(MAKE_FUNCTION) {
+            CodeObject *fc = (CodeObject *)AS_OBJ(POP());
+            Value closure = (arg & 8) ? POP() : VAL_NULL;
+            Value kwdefaults = (arg & 2) ? POP() : VAL_NULL;
+            Value defaults = (arg & 1) ? POP() : VAL_NULL;
+            FunctionObject *f = function_new(vm, fc, frame->globals);
+            if (!f) goto error;
+            if (!IS_NULL(closure)) f->closure = AS_TUPLE(closure);
+            if (!IS_NULL(kwdefaults)) f->kwdefaults = AS_DICT(kwdefaults);
+            if (!IS_NULL(defaults)) f->defaults = AS_TUPLE(defaults);
+            PUSH(v_obj(f));
+            DISPATCH();
+        }
+        TARGET(CALL) {
+            call_kwnames = NULL;
+            call_n = arg;
+            goto do_call;
+        }
+        TARGET(CALL_KW) {
+            call_kwnames = AS_TUPLE(POP());
+            call_n = arg;
+            goto do_call;
+        }
+        TARGET(CALL_EX) {
+            // [callable NULL argstuple kwargs?]: flatten into [callable NULL all kwnames?]
+            Value kwargs = (arg & 1) ? TOP() : VAL_NULL;
+            Value *argsp = (arg & 1) ? &sp[-2] : &sp[-1];
+            Value func = argsp[-2];
+            SYNC();
+            TupleObject *kwn = NULL;
+            int npos = 0;
+            TupleObject *all = flatten_call_ex(vm, func, *argsp, kwargs, &kwn, &npos);
+            if (!all) goto error;
+            *argsp = v_obj(all);
+            if (arg & 1) sp[-1] = kwn ? v_obj(kwn) : VAL_NONE;
+            // Call directly with the tuple's items as the argument vector.
+            Value *base = argsp - 2;
+            Value callable = base[0];
+            Value *args = all->items;
+            int nargs = npos;
+            if (is_exact(callable, vm->t_function)) {
+                Frame *nf =
+                    frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(callable), args, nargs, kwn);
+                if (!nf) goto error;
+                frame->sp = base;
+                frame->instr = instr;
+                frame = nf;
+                LOAD_FRAME();
+                ip = instr;
+                SAFEPOINT();
+                DISPATCH();
+            }
+            Value r = vm_call(vm, callable, args, nargs, kwn);
+            if (IS_NULL(r)) goto error;
+            sp = base;
+            PUSH(r);
             SAFEPOINT();
             DISPATCH();
         }
-        Value r = vm_call(vm, callable, args, nargs, kwn);
-        if (IS_NULL(r)) goto error;
-        sp = base;
-        PUSH(r);
-        SAFEPOINT();
-        DISPATCH();
-    }
-    do_call: {
+    do_call : {
         Value *base = sp - call_n - 2;
         Value callable = base[0];
         Value *args = base + 2;
@@ -2122,582 +2143,582 @@ dispatch:
         SAFEPOINT();
         DISPATCH();
     }
-    TARGET(RETURN_VALUE) {
-        retval = POP();
-    do_return:;
-        Frame *done = frame;
-        uint32_t flags = done->flags;
-        if (EDDY_LIKELY(flags == 0)) {
-            // The common case: a plain call returns to the script frame below.
+        TARGET(RETURN_VALUE) {
+            retval = POP();
+        do_return:;
+            Frame *done = frame;
+            uint32_t flags = done->flags;
+            if (EDDY_LIKELY(flags == 0)) {
+                // The common case: a plain call returns to the script frame below.
+                frame_pop(vm, fb, done);
+                frame = fb->frame;
+                LOAD_FRAME();
+                PUSH(retval);
+                ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
+                SAFEPOINT();
+                DISPATCH();
+            }
+            if (EDDY_UNLIKELY(flags & FRAME_HEAP)) {
+                // A generator finished. Its resumer's instruction says how
+                // the return value is delivered.
+                done->instr = instr; // gi_frame.f_lineno of a finished generator
+                gen_unlink(vm, fb, gen_of_frame(done), true);
+                if (flags & FRAME_ENTRY) return retval;
+                frame = fb->frame;
+                LOAD_FRAME();
+                uint32_t rw = *instr;
+                if (INSTR_OP(rw) == OP_FOR_ITER) {
+                    sp--; // exhausted: pop the iterator and leave the loop
+                    ip = code->code + INSTR_ARG(rw);
+                } else if (INSTR_OP(rw) == OP_SEND) {
+                    if (EDDY_UNLIKELY(is_exact(sp[-1], vm->t_async_gen_asend))) {
+                        // The async generator finished: the end of iteration.
+                        gen_asend_end(sp[-1]);
+                        vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+                        goto error;
+                    }
+                    sp[-1] = retval; // the value of `yield from`
+                    ip = code->code + INSTR_ARG(rw);
+                } else {
+                    gen_raise_stop(vm, retval); // next(g) / g.send(v)
+                    goto error;
+                }
+                SAFEPOINT();
+                DISPATCH();
+            }
             frame_pop(vm, fb, done);
+            if (flags & FRAME_ENTRY) return retval;
             frame = fb->frame;
             LOAD_FRAME();
-            PUSH(retval);
+            if (flags & FRAME_INLINE) {
+                // An inline coroutine returned: its value is the await's, at the
+                // SEND's exit, in the slot that held the handled exception.
+                vm->handled_exc = sp[-1];
+                sp[-1] = retval;
+                ip = code->code + INSTR_ARG(*gen_inline_send(code, instr));
+                SAFEPOINT();
+                DISPATCH();
+            }
+            if (EDDY_UNLIKELY(flags & FRAME_INIT)) {
+                vm->native_depth--;
+                if (!IS_NONE(retval)) {
+                    vm_raise(vm, vm->exc_TypeError, "__init__() should return None, not '%s'",
+                             vm_type_name(vm, retval));
+                    goto error;
+                }
+                // The instance is already on top of the caller's stack.
+            } else {
+                PUSH(retval);
+            }
             ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
             SAFEPOINT();
             DISPATCH();
         }
-        if (EDDY_UNLIKELY(flags & FRAME_HEAP)) {
-            // A generator finished. Its resumer's instruction says how
-            // the return value is delivered.
-            done->instr = instr; // gi_frame.f_lineno of a finished generator
-            gen_unlink(vm, fb, gen_of_frame(done), true);
-            if (flags & FRAME_ENTRY) return retval;
-            frame = fb->frame;
-            LOAD_FRAME();
-            uint32_t rw = *instr;
-            if (INSTR_OP(rw) == OP_FOR_ITER) {
-                sp--; // exhausted: pop the iterator and leave the loop
-                ip = code->code + INSTR_ARG(rw);
-            } else if (INSTR_OP(rw) == OP_SEND) {
-                if (EDDY_UNLIKELY(is_exact(sp[-1], vm->t_async_gen_asend))) {
-                    // The async generator finished: the end of iteration.
-                    gen_asend_end(sp[-1]);
-                    vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+        TARGET(LOAD_BUILD_CLASS) {
+            Value bc = dict_get_str(frame->builtins, vm->names.__build_class__);
+            if (IS_NULL(bc)) {
+                vm_raise(vm, vm->exc_NameError, "__build_class__ not found");
+                goto error;
+            }
+            PUSH(bc);
+            DISPATCH();
+        }
+
+        // ---- exceptions
+        TARGET(RAISE_VARARGS) {
+            if (arg == 0) {
+                if (IS_NULL(vm->handled_exc) || IS_NONE(vm->handled_exc)) {
+                    vm_raise(vm, vm->exc_RuntimeError, "No active exception to reraise");
                     goto error;
                 }
-                sp[-1] = retval; // the value of `yield from`
-                ip = code->code + INSTR_ARG(rw);
-            } else {
-                gen_raise_stop(vm, retval); // next(g) / g.send(v)
-                goto error;
+                // A bare raise keeps the traceback as it is.
+                vm->exc = vm->handled_exc;
+                goto exception_unwind;
             }
-            SAFEPOINT();
-            DISPATCH();
-        }
-        frame_pop(vm, fb, done);
-        if (flags & FRAME_ENTRY) return retval;
-        frame = fb->frame;
-        LOAD_FRAME();
-        if (flags & FRAME_INLINE) {
-            // An inline coroutine returned: its value is the await's, at the
-            // SEND's exit, in the slot that held the handled exception.
-            vm->handled_exc = sp[-1];
-            sp[-1] = retval;
-            ip = code->code + INSTR_ARG(*gen_inline_send(code, instr));
-            SAFEPOINT();
-            DISPATCH();
-        }
-        if (EDDY_UNLIKELY(flags & FRAME_INIT)) {
-            vm->native_depth--;
-            if (!IS_NONE(retval)) {
-                vm_raise(vm, vm->exc_TypeError, "__init__() should return None, not '%s'",
-                         vm_type_name(vm, retval));
-                goto error;
-            }
-            // The instance is already on top of the caller's stack.
-        } else {
-            PUSH(retval);
-        }
-        ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
-        SAFEPOINT();
-        DISPATCH();
-    }
-    TARGET(LOAD_BUILD_CLASS) {
-        Value bc = dict_get_str(frame->builtins, vm->names.__build_class__);
-        if (IS_NULL(bc)) {
-            vm_raise(vm, vm->exc_NameError, "__build_class__ not found");
+            SYNC();
+            Value cause = arg == 2 ? TOP() : VAL_NULL;
+            Value exc = arg == 2 ? SECOND() : TOP();
+            do_raise(vm, exc, cause);
             goto error;
         }
-        PUSH(bc);
-        DISPATCH();
-    }
-
-    // ---- exceptions
-    TARGET(RAISE_VARARGS) {
-        if (arg == 0) {
-            if (IS_NULL(vm->handled_exc) || IS_NONE(vm->handled_exc)) {
-                vm_raise(vm, vm->exc_RuntimeError, "No active exception to reraise");
-                goto error;
-            }
-            // A bare raise keeps the traceback as it is.
-            vm->exc = vm->handled_exc;
+        TARGET(RERAISE) {
+            vm->exc = POP();
             goto exception_unwind;
         }
-        SYNC();
-        Value cause = arg == 2 ? TOP() : VAL_NULL;
-        Value exc = arg == 2 ? SECOND() : TOP();
-        do_raise(vm, exc, cause);
-        goto error;
-    }
-    TARGET(RERAISE) {
-        vm->exc = POP();
-        goto exception_unwind;
-    }
-    TARGET(PUSH_EXC_INFO) {
-        Value exc = TOP();
-        Value prev = vm->handled_exc;
-        // A generator saves only what it handles itself: what it inherits
-        // from its resumer (saved_exc; an inline coroutine's is in its
-        // caller's slot) may differ when it is resumed (obj_gen.c).
-        if (EDDY_UNLIKELY(frame->flags & (FRAME_HEAP | FRAME_INLINE))) {
-            Value inherited = frame->flags & FRAME_HEAP ? gen_of_frame(frame)->saved_exc
-                                                        : frame->prev->sp[-1];
-            if (v_is(prev, inherited)) prev = VAL_NULL;
-        }
-        sp[-1] = IS_NULL(prev) ? VAL_NONE : prev;
-        PUSH(exc);
-        vm->handled_exc = exc;
-        DISPATCH();
-    }
-    TARGET(POP_EXCEPT) {
-        Value prev = POP();
-        vm->handled_exc = IS_NONE(prev) ? VAL_NULL : prev;
-        if (EDDY_UNLIKELY(frame->flags & (FRAME_HEAP | FRAME_INLINE)) && IS_NONE(prev))
-            vm->handled_exc = frame->flags & FRAME_HEAP ? gen_of_frame(frame)->saved_exc
-                                                        : frame->prev->sp[-1];
-        DISPATCH();
-    }
-    TARGET(CHECK_EXC_MATCH) {
-        SYNC();
-        int r = exc_match(vm, SECOND(), TOP());
-        if (r < 0) goto error;
-        sp[-1] = v_bool(r);
-        DISPATCH();
-    }
-    TARGET(CHECK_EG_MATCH) {
-        // except*: [exc type] -> [rest match]; no match leaves [exc None].
-        // The matched part becomes the exception being handled.
-        SYNC();
-        Value match, rest;
-        if (exc_group_match(vm, SECOND(), TOP(), &match, &rest) < 0) goto error;
-        sp[-2] = rest;
-        sp[-1] = match;
-        if (!IS_NONE(match)) vm->handled_exc = match;
-        DISPATCH();
-    }
-    TARGET(PREP_RERAISE_STAR) {
-        // [orig list] -> [exception to re-raise, or None]
-        SYNC();
-        Value r = exc_prep_reraise_star(vm, SECOND(), TOP());
-        if (IS_NULL(r)) goto error;
-        sp--;
-        sp[-1] = r;
-        DISPATCH();
-    }
-    TARGET(LOAD_ASSERTION_ERROR) {
-        PUSH(v_obj(vm->exc_AssertionError));
-        DISPATCH();
-    }
-    TARGET(BEFORE_WITH) {
-        Value mgr = TOP(), enter, exitm;
-        TypeObject *t = vm_type_of(vm, mgr);
-        if (context_methods(vm, mgr, t, false, &enter, &exitm) < 0) goto error;
-        SYNC();
-        Value bound_exit = bind_special(vm, exitm, mgr, t);
-        if (IS_NULL(bound_exit)) goto error;
-        PUSH(bound_exit);
-        SYNC();
-        Value r = call_special(vm, enter, mgr, t);
-        if (IS_NULL(r)) goto error;
-        sp[-2] = bound_exit;
-        sp[-1] = r;
-        DISPATCH();
-    }
-    TARGET(WITH_EXCEPT_START) {
-        Value exitf = sp[-4];
-        Value exc = sp[-1];
-        Value args[3];
-        args[0] = v_obj(vm_type_of(vm, exc));
-        args[1] = exc;
-        args[2] = VAL_NONE;
-        if (is_exception(vm, exc)) {
-            Value tb = ((ExceptionObject *)AS_OBJ(exc))->traceback;
-            if (!IS_NULL(tb)) args[2] = tb;
-        }
-        SYNC();
-        Value r = vm_call(vm, exitf, args, 3, NULL);
-        if (IS_NULL(r)) goto error;
-        PUSH(r);
-        DISPATCH();
-    }
-
-    // ---- modules
-    TARGET(IMPORT_NAME) {
-        Value fromlist = TOP();
-        Value level = SECOND();
-        SYNC();
-        Value m = vm_import(vm, NAME_AT(arg), fromlist, IS_INT(level) ? (int)AS_INT(level) : 0,
-                            frame->globals);
-        if (IS_NULL(m)) goto error;
-        sp[-2] = m;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(IMPORT_FROM) {
-        SYNC();
-        Value v = import_from(vm, TOP(), NAME_AT(arg));
-        if (IS_NULL(v)) goto error;
-        PUSH(v);
-        DISPATCH();
-    }
-    TARGET(IMPORT_STAR) {
-        SYNC();
-        if (import_star(vm, frame, TOP()) < 0) goto error;
-        sp--;
-        DISPATCH();
-    }
-
-    // ---- misc
-    TARGET(PRINT_EXPR) {
-        Value hook = vm->sys ? dict_get_str(vm->sys->dict, vm->names.displayhook) : VAL_NULL;
-        if (IS_NULL(hook)) {
-            vm_raise(vm, vm->exc_RuntimeError, "lost sys.displayhook");
-            goto error;
-        }
-        SYNC();
-        Value r = vm_call1(vm, hook, TOP());
-        if (IS_NULL(r)) goto error;
-        sp--;
-        DISPATCH();
-    }
-    TARGET(SETUP_ANNOTATIONS) {
-        if (!frame->locals) {
-            vm_raise(vm, vm->exc_SystemError, "no locals found when setting up annotations");
-            goto error;
-        }
-        if (IS_NULL(dict_get_str(frame->locals, vm->names.__annotations__))) {
-            DictObject *d = dict_new(vm);
-            if (!d || dict_set_str(vm, frame->locals, vm->names.__annotations__, v_obj(d)) < 0)
-                goto error;
-        }
-        DISPATCH();
-    }
-
-    // ---- generators (coroutines: next session)
-    TARGET(RETURN_GENERATOR) {
-        // The frame was built on the fiber by an ordinary call: move it into
-        // a new generator (resuming after this instruction) and return that.
-        SYNC();
-        if ((code->flags & CO_COROUTINE) && frame->flags == 0 && frame->prev &&
-            gen_inline_send(frame->prev->code, frame->prev->instr)) {
-            // `await f(...)`: run the coroutine in place (frame.h). The
-            // caller keeps the handled exception where the coroutine object
-            // would be; the first "send" is None, as on a first resume.
-            frame->flags = FRAME_INLINE;
-            *frame->prev->sp++ = vm->handled_exc;
-            PUSH(VAL_NONE);
+        TARGET(PUSH_EXC_INFO) {
+            Value exc = TOP();
+            Value prev = vm->handled_exc;
+            // A generator saves only what it handles itself: what it inherits
+            // from its resumer (saved_exc; an inline coroutine's is in its
+            // caller's slot) may differ when it is resumed (obj_gen.c).
+            if (EDDY_UNLIKELY(frame->flags & (FRAME_HEAP | FRAME_INLINE))) {
+                Value inherited = frame->flags & FRAME_HEAP ? gen_of_frame(frame)->saved_exc
+                                                            : frame->prev->sp[-1];
+                if (v_is(prev, inherited)) prev = VAL_NULL;
+            }
+            sp[-1] = IS_NULL(prev) ? VAL_NONE : prev;
+            PUSH(exc);
+            vm->handled_exc = exc;
             DISPATCH();
         }
-        frame->instr = ip;
-        GenObject *g = gen_new(vm, frame);
-        frame->instr = instr;
-        if (!g) goto error;
-        retval = v_obj(g);
-        goto do_return;
-    }
-    TARGET(YIELD_VALUE) {
-        if (EDDY_UNLIKELY(frame->flags & FRAME_CONSUMED)) {
-            // gen_foreach: hand the item to the native consumer and go on
-            // (frame.h). It runs with the resumer's handled exception, as
-            // if the generator were suspended.
-            GenConsumer *c = vm->gen_consumer;
-            GenObject *g = gen_of_frame(frame);
+        TARGET(POP_EXCEPT) {
+            Value prev = POP();
+            vm->handled_exc = IS_NONE(prev) ? VAL_NULL : prev;
+            if (EDDY_UNLIKELY(frame->flags & (FRAME_HEAP | FRAME_INLINE)) && IS_NONE(prev))
+                vm->handled_exc = frame->flags & FRAME_HEAP ? gen_of_frame(frame)->saved_exc
+                                                            : frame->prev->sp[-1];
+            DISPATCH();
+        }
+        TARGET(CHECK_EXC_MATCH) {
             SYNC();
-            Value mine = vm->handled_exc;
-            vm->handled_exc = g->saved_exc;
-            int r = c->fn(vm, TOP(), c->ud);
-            vm->handled_exc = mine;
-            if (r == 0) {
-                // Resumed with None, which the usual POP_TOP drops at once.
-                if (EDDY_LIKELY(INSTR_OP(*ip) == OP_POP_TOP)) {
+            int r = exc_match(vm, SECOND(), TOP());
+            if (r < 0) goto error;
+            sp[-1] = v_bool(r);
+            DISPATCH();
+        }
+        TARGET(CHECK_EG_MATCH) {
+            // except*: [exc type] -> [rest match]; no match leaves [exc None].
+            // The matched part becomes the exception being handled.
+            SYNC();
+            Value match, rest;
+            if (exc_group_match(vm, SECOND(), TOP(), &match, &rest) < 0) goto error;
+            sp[-2] = rest;
+            sp[-1] = match;
+            if (!IS_NONE(match)) vm->handled_exc = match;
+            DISPATCH();
+        }
+        TARGET(PREP_RERAISE_STAR) {
+            // [orig list] -> [exception to re-raise, or None]
+            SYNC();
+            Value r = exc_prep_reraise_star(vm, SECOND(), TOP());
+            if (IS_NULL(r)) goto error;
+            sp--;
+            sp[-1] = r;
+            DISPATCH();
+        }
+        TARGET(LOAD_ASSERTION_ERROR) {
+            PUSH(v_obj(vm->exc_AssertionError));
+            DISPATCH();
+        }
+        TARGET(BEFORE_WITH) {
+            Value mgr = TOP(), enter, exitm;
+            TypeObject *t = vm_type_of(vm, mgr);
+            if (context_methods(vm, mgr, t, false, &enter, &exitm) < 0) goto error;
+            SYNC();
+            Value bound_exit = bind_special(vm, exitm, mgr, t);
+            if (IS_NULL(bound_exit)) goto error;
+            PUSH(bound_exit);
+            SYNC();
+            Value r = call_special(vm, enter, mgr, t);
+            if (IS_NULL(r)) goto error;
+            sp[-2] = bound_exit;
+            sp[-1] = r;
+            DISPATCH();
+        }
+        TARGET(WITH_EXCEPT_START) {
+            Value exitf = sp[-4];
+            Value exc = sp[-1];
+            Value args[3];
+            args[0] = v_obj(vm_type_of(vm, exc));
+            args[1] = exc;
+            args[2] = VAL_NONE;
+            if (is_exception(vm, exc)) {
+                Value tb = ((ExceptionObject *)AS_OBJ(exc))->traceback;
+                if (!IS_NULL(tb)) args[2] = tb;
+            }
+            SYNC();
+            Value r = vm_call(vm, exitf, args, 3, NULL);
+            if (IS_NULL(r)) goto error;
+            PUSH(r);
+            DISPATCH();
+        }
+
+        // ---- modules
+        TARGET(IMPORT_NAME) {
+            Value fromlist = TOP();
+            Value level = SECOND();
+            SYNC();
+            Value m = vm_import(vm, NAME_AT(arg), fromlist, IS_INT(level) ? (int)AS_INT(level) : 0,
+                                frame->globals);
+            if (IS_NULL(m)) goto error;
+            sp[-2] = m;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(IMPORT_FROM) {
+            SYNC();
+            Value v = import_from(vm, TOP(), NAME_AT(arg));
+            if (IS_NULL(v)) goto error;
+            PUSH(v);
+            DISPATCH();
+        }
+        TARGET(IMPORT_STAR) {
+            SYNC();
+            if (import_star(vm, frame, TOP()) < 0) goto error;
+            sp--;
+            DISPATCH();
+        }
+
+        // ---- misc
+        TARGET(PRINT_EXPR) {
+            Value hook = vm->sys ? dict_get_str(vm->sys->dict, vm->names.displayhook) : VAL_NULL;
+            if (IS_NULL(hook)) {
+                vm_raise(vm, vm->exc_RuntimeError, "lost sys.displayhook");
+                goto error;
+            }
+            SYNC();
+            Value r = vm_call1(vm, hook, TOP());
+            if (IS_NULL(r)) goto error;
+            sp--;
+            DISPATCH();
+        }
+        TARGET(SETUP_ANNOTATIONS) {
+            if (!frame->locals) {
+                vm_raise(vm, vm->exc_SystemError, "no locals found when setting up annotations");
+                goto error;
+            }
+            if (IS_NULL(dict_get_str(frame->locals, vm->names.__annotations__))) {
+                DictObject *d = dict_new(vm);
+                if (!d || dict_set_str(vm, frame->locals, vm->names.__annotations__, v_obj(d)) < 0)
+                    goto error;
+            }
+            DISPATCH();
+        }
+
+        // ---- generators (coroutines: next session)
+        TARGET(RETURN_GENERATOR) {
+            // The frame was built on the fiber by an ordinary call: move it into
+            // a new generator (resuming after this instruction) and return that.
+            SYNC();
+            if ((code->flags & CO_COROUTINE) && frame->flags == 0 && frame->prev &&
+                gen_inline_send(frame->prev->code, frame->prev->instr)) {
+                // `await f(...)`: run the coroutine in place (frame.h). The
+                // caller keeps the handled exception where the coroutine object
+                // would be; the first "send" is None, as on a first resume.
+                frame->flags = FRAME_INLINE;
+                *frame->prev->sp++ = vm->handled_exc;
+                PUSH(VAL_NONE);
+                DISPATCH();
+            }
+            frame->instr = ip;
+            GenObject *g = gen_new(vm, frame);
+            frame->instr = instr;
+            if (!g) goto error;
+            retval = v_obj(g);
+            goto do_return;
+        }
+        TARGET(YIELD_VALUE) {
+            if (EDDY_UNLIKELY(frame->flags & FRAME_CONSUMED)) {
+                // gen_foreach: hand the item to the native consumer and go on
+                // (frame.h). It runs with the resumer's handled exception, as
+                // if the generator were suspended.
+                GenConsumer *c = vm->gen_consumer;
+                GenObject *g = gen_of_frame(frame);
+                SYNC();
+                Value mine = vm->handled_exc;
+                vm->handled_exc = g->saved_exc;
+                int r = c->fn(vm, TOP(), c->ud);
+                vm->handled_exc = mine;
+                if (r == 0) {
+                    // Resumed with None, which the usual POP_TOP drops at once.
+                    if (EDDY_LIKELY(INSTR_OP(*ip) == OP_POP_TOP)) {
+                        sp--;
+                        ip++;
+                    } else {
+                        sp[-1] = VAL_NONE; // the value "sent" back
+                    }
+                    DISPATCH();
+                }
+                c->stopped = r; // suspend here; gen_foreach reports it
+            }
+            // Suspend: the resume point is the next instruction, and the value
+            // goes to the resumer exactly like a return value from its FOR_ITER /
+            // SEND / CALL (which then continues after that instruction).
+            Value v = POP();
+            frame->sp = sp;
+            frame->instr = ip;
+            if (EDDY_UNLIKELY(frame->flags & FRAME_INLINE)) {
+                // An inline coroutine suspends: make it (and the inline frames
+                // below it) real coroutines first.
+                Frame *nf = gen_materialize(vm, fb);
+                if (!nf) {
+                    PUSH(v);
+                    goto error;
+                }
+                frame = nf;
+            }
+            if (frame->flags & FRAME_ITEM) {
+                // An async generator's item finishes the awaiting SEND below.
+                frame->flags &= ~(uint32_t)FRAME_ITEM;
+                gen_unlink(vm, fb, gen_of_frame(frame), false);
+                frame = fb->frame;
+                LOAD_FRAME();
+                gen_asend_end(sp[-1]);
+                sp[-1] = v;
+                ip = code->code + INSTR_ARG(*instr);
+                DISPATCH();
+            }
+            GenObject *yg = gen_of_frame(frame);
+            if (yg->root == yg && !(frame->flags & FRAME_ENTRY)) {
+                // The common case inline (gen_unlink): a generator or a lone
+                // coroutine gives the value to the frame that resumed it.
+                Frame *resumer = frame->prev;
+                fb->frame = resumer;
+                fb->depth--;
+                frame->prev = NULL;
+                yg->state = GEN_SUSPENDED;
+                yg->exc_state = v_is(vm->handled_exc, yg->saved_exc) ? VAL_NULL : vm->handled_exc;
+                vm->handled_exc = yg->saved_exc;
+                yg->saved_exc = VAL_NULL;
+                frame = resumer;
+                LOAD_FRAME();
+                if (EDDY_LIKELY(INSTR_OP(*instr) == OP_FOR_ITER)) {
+                    PUSH(v);
+                    ip = instr + 1 + opcode_caches[OP_FOR_ITER];
+                    DISPATCH();
+                }
+            } else {
+                // (an await chain is frozen at once: frame.h, O(1) resume)
+                uint32_t flags = gen_suspend(vm, fb, yg)->flags;
+                if (flags & FRAME_ENTRY) return v;
+                frame = fb->frame;
+                LOAD_FRAME();
+            }
+            if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) &&
+                INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend)) {
+                // An async generator's item finishes the awaiting SEND.
+                gen_asend_end(sp[-1]);
+                sp[-1] = gen_async_unwrap(v);
+                ip = code->code + INSTR_ARG(*instr);
+                DISPATCH();
+            }
+            PUSH(v);
+            ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
+            DISPATCH();
+        }
+        TARGET(RESUME) { DISPATCH(); }
+        TARGET(GET_YIELD_FROM_ITER) {
+            if (!is_exact(TOP(), vm->t_generator)) {
+                SYNC();
+                Value it = vm_iter(vm, TOP());
+                if (IS_NULL(it)) goto error;
+                sp[-1] = it;
+            }
+            DISPATCH();
+        }
+        TARGET(SEND) {
+            Value v = TOP();
+            Value sub = SECOND();
+            SYNC();
+            if (gen_like(vm, sub)) {
+                // Delegate to a generator in this loop: its yields pass through
+                // the YIELD_VALUE after this SEND, its return comes back here.
+                GenObject *g = (GenObject *)AS_OBJ(sub);
+                int c = gen_check_resume(vm, g, v);
+                bool frozen = g->leaf != NULL;
+                if (c < 0) goto error;
+                sp--;
+                if (c == 0) {
+                    sp[-1] = VAL_NONE;
+                    ip = code->code + arg;
+                    DISPATCH();
+                }
+                frame->sp = sp;
+                Frame *gf = gen_link(vm, fb, g, v);
+                if (!gf) goto error;
+                if (!frozen) gen_chain(vm, frame, g);
+                frame = gf;
+                LOAD_FRAME();
+                ip = instr;
+                DISPATCH();
+            }
+            if (is_exact(sub, vm->t_async_gen_asend)) {
+                // __anext__() / asend(v) of an async generator: run its frame
+                // in this loop (not chained: its items come back here).
+                GenObject *g;
+                if (gen_asend_begin(vm, sub, &v, &g) < 0) goto error;
+                sp--;
+                frame->sp = sp;
+                Frame *gf = gen_link(vm, fb, g, v);
+                if (!gf) goto error;
+                frame = gf;
+                LOAD_FRAME();
+                ip = instr;
+                DISPATCH();
+            }
+            TypeObject *st = vm_type_of(vm, sub);
+            Value r;
+            if (IS_NONE(v) && st->next && !(st->flags & TPF_HEAPTYPE)) {
+                int n = st->next(vm, sub, &r);
+                if (n <= 0) {
+                    // Exhausted; a native awaitable (FutureIter) returns its
+                    // value as a pending StopIteration.
+                    Value value = VAL_NONE;
+                    if (n < 0) {
+                        if (!vm_err_matches(vm, vm->exc_StopIteration)) goto error;
+                        value = gen_fetch_stop_value(vm);
+                    }
                     sp--;
-                    ip++;
-                } else {
-                    sp[-1] = VAL_NONE; // the value "sent" back
+                    sp[-1] = value;
+                    ip = code->code + arg;
+                    DISPATCH();
                 }
-                DISPATCH();
-            }
-            c->stopped = r; // suspend here; gen_foreach reports it
-        }
-        // Suspend: the resume point is the next instruction, and the value
-        // goes to the resumer exactly like a return value from its FOR_ITER /
-        // SEND / CALL (which then continues after that instruction).
-        Value v = POP();
-        frame->sp = sp;
-        frame->instr = ip;
-        if (EDDY_UNLIKELY(frame->flags & FRAME_INLINE)) {
-            // An inline coroutine suspends: make it (and the inline frames
-            // below it) real coroutines first.
-            Frame *nf = gen_materialize(vm, fb);
-            if (!nf) {
-                PUSH(v);
-                goto error;
-            }
-            frame = nf;
-        }
-        if (frame->flags & FRAME_ITEM) {
-            // An async generator's item finishes the awaiting SEND below.
-            frame->flags &= ~(uint32_t)FRAME_ITEM;
-            gen_unlink(vm, fb, gen_of_frame(frame), false);
-            frame = fb->frame;
-            LOAD_FRAME();
-            gen_asend_end(sp[-1]);
-            sp[-1] = v;
-            ip = code->code + INSTR_ARG(*instr);
-            DISPATCH();
-        }
-        GenObject *yg = gen_of_frame(frame);
-        if (yg->root == yg && !(frame->flags & FRAME_ENTRY)) {
-            // The common case inline (gen_unlink): a generator or a lone
-            // coroutine gives the value to the frame that resumed it.
-            Frame *resumer = frame->prev;
-            fb->frame = resumer;
-            fb->depth--;
-            frame->prev = NULL;
-            yg->state = GEN_SUSPENDED;
-            yg->exc_state = v_is(vm->handled_exc, yg->saved_exc) ? VAL_NULL : vm->handled_exc;
-            vm->handled_exc = yg->saved_exc;
-            yg->saved_exc = VAL_NULL;
-            frame = resumer;
-            LOAD_FRAME();
-            if (EDDY_LIKELY(INSTR_OP(*instr) == OP_FOR_ITER)) {
-                PUSH(v);
-                ip = instr + 1 + opcode_caches[OP_FOR_ITER];
-                DISPATCH();
-            }
-        } else {
-            // (an await chain is frozen at once: frame.h, O(1) resume)
-            uint32_t flags = gen_suspend(vm, fb, yg)->flags;
-            if (flags & FRAME_ENTRY) return v;
-            frame = fb->frame;
-            LOAD_FRAME();
-        }
-        if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) && INSTR_OP(*instr) == OP_SEND &&
-            is_exact(sp[-1], vm->t_async_gen_asend)) {
-            // An async generator's item finishes the awaiting SEND.
-            gen_asend_end(sp[-1]);
-            sp[-1] = gen_async_unwrap(v);
-            ip = code->code + INSTR_ARG(*instr);
-            DISPATCH();
-        }
-        PUSH(v);
-        ip = instr + 1 + opcode_caches[INSTR_OP(*instr)];
-        DISPATCH();
-    }
-    TARGET(RESUME) { DISPATCH(); }
-    TARGET(GET_YIELD_FROM_ITER) {
-        if (!is_exact(TOP(), vm->t_generator)) {
-            SYNC();
-            Value it = vm_iter(vm, TOP());
-            if (IS_NULL(it)) goto error;
-            sp[-1] = it;
-        }
-        DISPATCH();
-    }
-    TARGET(SEND) {
-        Value v = TOP();
-        Value sub = SECOND();
-        SYNC();
-        if (gen_like(vm, sub)) {
-            // Delegate to a generator in this loop: its yields pass through
-            // the YIELD_VALUE after this SEND, its return comes back here.
-            GenObject *g = (GenObject *)AS_OBJ(sub);
-            int c = gen_check_resume(vm, g, v);
-            bool frozen = g->leaf != NULL;
-            if (c < 0) goto error;
-            sp--;
-            if (c == 0) {
-                sp[-1] = VAL_NONE;
-                ip = code->code + arg;
-                DISPATCH();
-            }
-            frame->sp = sp;
-            Frame *gf = gen_link(vm, fb, g, v);
-            if (!gf) goto error;
-            if (!frozen) gen_chain(vm, frame, g);
-            frame = gf;
-            LOAD_FRAME();
-            ip = instr;
-            DISPATCH();
-        }
-        if (is_exact(sub, vm->t_async_gen_asend)) {
-            // __anext__() / asend(v) of an async generator: run its frame
-            // in this loop (not chained: its items come back here).
-            GenObject *g;
-            if (gen_asend_begin(vm, sub, &v, &g) < 0) goto error;
-            sp--;
-            frame->sp = sp;
-            Frame *gf = gen_link(vm, fb, g, v);
-            if (!gf) goto error;
-            frame = gf;
-            LOAD_FRAME();
-            ip = instr;
-            DISPATCH();
-        }
-        TypeObject *st = vm_type_of(vm, sub);
-        Value r;
-        if (IS_NONE(v) && st->next && !(st->flags & TPF_HEAPTYPE)) {
-            int n = st->next(vm, sub, &r);
-            if (n <= 0) {
-                // Exhausted; a native awaitable (FutureIter) returns its
-                // value as a pending StopIteration.
-                Value value = VAL_NONE;
-                if (n < 0) {
+            } else {
+                r = IS_NONE(v) ? vm_call_method(vm, sub, vm->names.__next__, NULL, 0)
+                               : vm_call_method(vm, sub, vm->names.send, &v, 1);
+                if (IS_NULL(r)) {
                     if (!vm_err_matches(vm, vm->exc_StopIteration)) goto error;
-                    value = gen_fetch_stop_value(vm);
+                    sp--;
+                    sp[-1] = gen_fetch_stop_value(vm);
+                    ip = code->code + arg;
+                    DISPATCH();
                 }
-                sp--;
-                sp[-1] = value;
-                ip = code->code + arg;
-                DISPATCH();
             }
-        } else {
-            r = IS_NONE(v) ? vm_call_method(vm, sub, vm->names.__next__, NULL, 0)
-                           : vm_call_method(vm, sub, vm->names.send, &v, 1);
-            if (IS_NULL(r)) {
-                if (!vm_err_matches(vm, vm->exc_StopIteration)) goto error;
-                sp--;
-                sp[-1] = gen_fetch_stop_value(vm);
-                ip = code->code + arg;
-                DISPATCH();
-            }
-        }
-        sp[-1] = r; // [sub yielded]: the YIELD_VALUE that follows passes it on
-        DISPATCH();
-    }
-    TARGET(GET_AWAITABLE) {
-        // [x] -> [iterator to `yield from`]: a coroutine itself, else x.__await__().
-        Value x = TOP();
-        SYNC();
-        if (is_exact(x, vm->t_coroutine)) {
-            GenObject *g = (GenObject *)AS_OBJ(x);
-            if (g->state == GEN_CLOSED) {
-                vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited coroutine");
-                goto error;
-            }
-            if (gen_is_awaiting(g)) {
-                vm_raise(vm, vm->exc_RuntimeError, "coroutine is being awaited already");
-                goto error;
-            }
+            sp[-1] = r; // [sub yielded]: the YIELD_VALUE that follows passes it on
             DISPATCH();
         }
-        if (is_exact(x, vm->t_async_gen_asend)) DISPATCH(); // its own iterator
-        if (is_exact(x, vm->t_future) || is_exact(x, vm->t_task)) {
-            Value it = future_await_iter(vm, x);
+        TARGET(GET_AWAITABLE) {
+            // [x] -> [iterator to `yield from`]: a coroutine itself, else x.__await__().
+            Value x = TOP();
+            SYNC();
+            if (is_exact(x, vm->t_coroutine)) {
+                GenObject *g = (GenObject *)AS_OBJ(x);
+                if (g->state == GEN_CLOSED) {
+                    vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited coroutine");
+                    goto error;
+                }
+                if (gen_is_awaiting(g)) {
+                    vm_raise(vm, vm->exc_RuntimeError, "coroutine is being awaited already");
+                    goto error;
+                }
+                DISPATCH();
+            }
+            if (is_exact(x, vm->t_async_gen_asend)) DISPATCH(); // its own iterator
+            if (is_exact(x, vm->t_future) || is_exact(x, vm->t_task)) {
+                Value it = future_await_iter(vm, x);
+                if (IS_NULL(it)) goto error;
+                sp[-1] = it;
+                DISPATCH();
+            }
+            Value meth = type_lookup(vm, vm_type_of(vm, x), vm->names.__await__);
+            if (IS_NULL(meth)) {
+                awaitable_error(vm, arg, x);
+                goto error;
+            }
+            Value it = vm_call_method(vm, x, vm->names.__await__, NULL, 0);
             if (IS_NULL(it)) goto error;
+            if (is_exact(it, vm->t_coroutine)) {
+                vm_raise(vm, vm->exc_TypeError, "__await__() returned a coroutine");
+                goto error;
+            }
+            TypeObject *itt = vm_type_of(vm, it);
+            if (!itt->next && IS_NULL(type_lookup(vm, itt, vm->names.__next__))) {
+                vm_raise(vm, vm->exc_TypeError, "__await__() returned non-iterator of type '%s'",
+                         vm_type_name(vm, it));
+                goto error;
+            }
             sp[-1] = it;
             DISPATCH();
         }
-        Value meth = type_lookup(vm, vm_type_of(vm, x), vm->names.__await__);
-        if (IS_NULL(meth)) {
-            awaitable_error(vm, arg, x);
-            goto error;
+        TARGET(GET_AITER) {
+            Value x = TOP();
+            TypeObject *t = vm_type_of(vm, x);
+            Value aiter = type_lookup(vm, t, vm->names.__aiter__);
+            if (IS_NULL(aiter)) {
+                vm_raise(vm, vm->exc_TypeError,
+                         "'async for' requires an object with __aiter__ method, got %s",
+                         vm_type_name(vm, x));
+                goto error;
+            }
+            SYNC();
+            Value it = call_special(vm, aiter, x, t);
+            if (IS_NULL(it)) goto error;
+            if (IS_NULL(type_lookup(vm, vm_type_of(vm, it), vm->names.__anext__))) {
+                vm_raise(vm, vm->exc_TypeError,
+                         "'async for' received an object from __aiter__ that does not implement "
+                         "__anext__: %s",
+                         vm_type_name(vm, it));
+                goto error;
+            }
+            sp[-1] = it;
+            DISPATCH();
         }
-        Value it = vm_call_method(vm, x, vm->names.__await__, NULL, 0);
-        if (IS_NULL(it)) goto error;
-        if (is_exact(it, vm->t_coroutine)) {
-            vm_raise(vm, vm->exc_TypeError, "__await__() returned a coroutine");
-            goto error;
-        }
-        TypeObject *itt = vm_type_of(vm, it);
-        if (!itt->next && IS_NULL(type_lookup(vm, itt, vm->names.__next__))) {
-            vm_raise(vm, vm->exc_TypeError, "__await__() returned non-iterator of type '%s'",
-                     vm_type_name(vm, it));
-            goto error;
-        }
-        sp[-1] = it;
-        DISPATCH();
-    }
-    TARGET(GET_AITER) {
-        Value x = TOP();
-        TypeObject *t = vm_type_of(vm, x);
-        Value aiter = type_lookup(vm, t, vm->names.__aiter__);
-        if (IS_NULL(aiter)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'async for' requires an object with __aiter__ method, got %s",
-                     vm_type_name(vm, x));
-            goto error;
-        }
-        SYNC();
-        Value it = call_special(vm, aiter, x, t);
-        if (IS_NULL(it)) goto error;
-        if (IS_NULL(type_lookup(vm, vm_type_of(vm, it), vm->names.__anext__))) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'async for' received an object from __aiter__ that does not implement "
-                     "__anext__: %s",
-                     vm_type_name(vm, it));
-            goto error;
-        }
-        sp[-1] = it;
-        DISPATCH();
-    }
-    TARGET(GET_ANEXT) {
-        // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
-        Value it = TOP();
-        TypeObject *t = vm_type_of(vm, it);
-        Value anext = type_lookup(vm, t, vm->names.__anext__);
-        if (IS_NULL(anext)) {
-            vm_raise(vm, vm->exc_TypeError,
-                     "'async for' requires an iterator with __anext__ method, got %s",
-                     vm_type_name(vm, it));
-            goto error;
-        }
-        SYNC();
-        if (t == vm->t_async_generator) {
-            Value aw = gen_anext(vm, (GenObject *)AS_OBJ(it));
+        TARGET(GET_ANEXT) {
+            // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
+            Value it = TOP();
+            TypeObject *t = vm_type_of(vm, it);
+            Value anext = type_lookup(vm, t, vm->names.__anext__);
+            if (IS_NULL(anext)) {
+                vm_raise(vm, vm->exc_TypeError,
+                         "'async for' requires an iterator with __anext__ method, got %s",
+                         vm_type_name(vm, it));
+                goto error;
+            }
+            SYNC();
+            if (t == vm->t_async_generator) {
+                Value aw = gen_anext(vm, (GenObject *)AS_OBJ(it));
+                if (IS_NULL(aw)) goto error;
+                PUSH(aw);
+                DISPATCH();
+            }
+            if (is_exact(anext, vm->t_function)) {
+                // A script __anext__ runs as a frame of this loop: its result is
+                // pushed like a call's, and an `async def __anext__` runs in
+                // place (FRAME_INLINE) since GET_AWAITABLE + SEND follow.
+                Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(anext), &it, 1, NULL);
+                if (!nf) goto error;
+                frame = nf;
+                LOAD_FRAME();
+                ip = instr;
+                SAFEPOINT();
+                DISPATCH();
+            }
+            Value aw = call_special(vm, anext, it, t);
             if (IS_NULL(aw)) goto error;
             PUSH(aw);
             DISPATCH();
         }
-        if (is_exact(anext, vm->t_function)) {
-            // A script __anext__ runs as a frame of this loop: its result is
-            // pushed like a call's, and an `async def __anext__` runs in
-            // place (FRAME_INLINE) since GET_AWAITABLE + SEND follow.
-            Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(anext), &it, 1, NULL);
-            if (!nf) goto error;
-            frame = nf;
-            LOAD_FRAME();
-            ip = instr;
-            SAFEPOINT();
+        TARGET(END_ASYNC_FOR) {
+            // [aiter exc]: StopAsyncIteration ends the loop; anything else goes on.
+            Value exc = POP();
+            if (type_is_subtype(vm_type_of(vm, exc), vm->exc_StopAsyncIteration)) {
+                sp--;
+                DISPATCH();
+            }
+            vm->exc = exc;
+            goto exception_unwind;
+        }
+        TARGET(BEFORE_ASYNC_WITH) {
+            // [mgr] -> [bound __aexit__, mgr.__aenter__()] (GET_AWAITABLE 1 follows)
+            Value mgr = TOP(), enter, exitm;
+            TypeObject *t = vm_type_of(vm, mgr);
+            if (context_methods(vm, mgr, t, true, &enter, &exitm) < 0) goto error;
+            SYNC();
+            Value bound_exit = bind_special(vm, exitm, mgr, t);
+            if (IS_NULL(bound_exit)) goto error;
+            PUSH(bound_exit);
+            SYNC();
+            Value r = call_special(vm, enter, mgr, t);
+            if (IS_NULL(r)) goto error;
+            sp[-2] = bound_exit;
+            sp[-1] = r;
             DISPATCH();
         }
-        Value aw = call_special(vm, anext, it, t);
-        if (IS_NULL(aw)) goto error;
-        PUSH(aw);
-        DISPATCH();
-    }
-    TARGET(END_ASYNC_FOR) {
-        // [aiter exc]: StopAsyncIteration ends the loop; anything else goes on.
-        Value exc = POP();
-        if (type_is_subtype(vm_type_of(vm, exc), vm->exc_StopAsyncIteration)) {
-            sp--;
+        TARGET(ASYNC_GEN_WRAP) {
+            // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
+            Frame *resumer = frame->prev;
+            if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
+                is_exact(resumer->sp[-1], vm->t_async_gen_asend)) {
+                // Awaited stackless by a SEND: say so instead of allocating.
+                frame->flags |= FRAME_ITEM;
+                DISPATCH();
+            }
+            SYNC();
+            Value w = gen_async_wrap(vm, TOP());
+            if (IS_NULL(w)) goto error;
+            sp[-1] = w;
             DISPATCH();
         }
-        vm->exc = exc;
-        goto exception_unwind;
-    }
-    TARGET(BEFORE_ASYNC_WITH) {
-        // [mgr] -> [bound __aexit__, mgr.__aenter__()] (GET_AWAITABLE 1 follows)
-        Value mgr = TOP(), enter, exitm;
-        TypeObject *t = vm_type_of(vm, mgr);
-        if (context_methods(vm, mgr, t, true, &enter, &exitm) < 0) goto error;
-        SYNC();
-        Value bound_exit = bind_special(vm, exitm, mgr, t);
-        if (IS_NULL(bound_exit)) goto error;
-        PUSH(bound_exit);
-        SYNC();
-        Value r = call_special(vm, enter, mgr, t);
-        if (IS_NULL(r)) goto error;
-        sp[-2] = bound_exit;
-        sp[-1] = r;
-        DISPATCH();
-    }
-    TARGET(ASYNC_GEN_WRAP) {
-        // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
-        Frame *resumer = frame->prev;
-        if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
-            is_exact(resumer->sp[-1], vm->t_async_gen_asend)) {
-            // Awaited stackless by a SEND: say so instead of allocating.
-            frame->flags |= FRAME_ITEM;
-            DISPATCH();
-        }
-        SYNC();
-        Value w = gen_async_wrap(vm, TOP());
-        if (IS_NULL(w)) goto error;
-        sp[-1] = w;
-        DISPATCH();
-    }
 
 #ifndef USE_COMPUTED_GOTO
     default:
@@ -2713,7 +2734,7 @@ error:
         vm_raise(vm, vm->exc_SystemError, "error return without exception set");
     vm_traceback_add(vm, code, (uint32_t)(instr - code->code));
 
-exception_unwind: {
+exception_unwind : {
     uint32_t pc = (uint32_t)(instr - code->code);
     const ExcEntry *h = find_handler(code, pc);
     if (h) {

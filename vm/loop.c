@@ -145,8 +145,10 @@ static void drop_cancelled_timers(LoopObject *loop) {
     if (n > 100 && (double)loop->timers_cancelled / (double)n > 0.5) {
         size_t j = 0;
         for (size_t i = 0; i < n; i++) {
-            if (timer_cancelled(&loop->timers[i])) timer_unscheduled(&loop->timers[i]);
-            else loop->timers[j++] = loop->timers[i];
+            if (timer_cancelled(&loop->timers[i]))
+                timer_unscheduled(&loop->timers[i]);
+            else
+                loop->timers[j++] = loop->timers[i];
         }
         loop->timers_len = j;
         for (size_t i = j / 2; i-- > 0;) heap_siftup(loop->timers, j, i);
@@ -256,8 +258,8 @@ static int default_exception_handler(EddyVM *vm, DictObject *context) {
     size_t pos = 0;
     Value k, v;
     while (dict_next(context, &pos, &k, &v)) {
-        if (is_str(vm, k) && (strcmp(AS_STR(k)->data, "message") == 0 ||
-                              strcmp(AS_STR(k)->data, "exception") == 0))
+        if (is_str(vm, k) &&
+            (strcmp(AS_STR(k)->data, "message") == 0 || strcmp(AS_STR(k)->data, "exception") == 0))
             continue;
         if (list_append(vm, keys, k) < 0) goto fail;
     }
@@ -329,8 +331,8 @@ int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *contex
 void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject,
                        Value exc) {
     // subject: the handle (key "handle") or a future/task (key "future").
-    loop_report_error_key(vm, loop, message, is_future(vm, subject) ? "future" : "handle",
-                          subject, exc);
+    loop_report_error_key(vm, loop, message, is_future(vm, subject) ? "future" : "handle", subject,
+                          exc);
 }
 
 void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, const char *key,
@@ -420,8 +422,10 @@ static void report_callback_error(EddyVM *vm, LoopObject *loop, Value handle, Va
     strbuf_init(vm, &b);
     strbuf_append_cstr(&b, "Exception in callback ");
     StrObject *msg = NULL;
-    if (format_callback(vm, &b, cb, args)) msg = strbuf_finish(&b);
-    else strbuf_discard(&b);
+    if (format_callback(vm, &b, cb, args))
+        msg = strbuf_finish(&b);
+    else
+        strbuf_discard(&b);
     vm_err_clear(vm);
     // As in CPython, the handler runs while the error is being handled
     // (sys.exc_info() inside it, __context__ of what it raises).
@@ -502,10 +506,8 @@ static int run_entry(EddyVM *vm, LoopObject *loop, ReadyEntry *e) {
         }
         return 0;
     }
-    case READY_TASK_STEP:
-        return task_run_step(vm, (TaskObject *)AS_OBJ(e->a), e->b);
-    case READY_TASK_WAKEUP:
-        return task_run_wakeup(vm, (TaskObject *)AS_OBJ(e->a), as_future(e->b));
+    case READY_TASK_STEP: return task_run_step(vm, (TaskObject *)AS_OBJ(e->a), e->b);
+    case READY_TASK_WAKEUP: return task_run_wakeup(vm, (TaskObject *)AS_OBJ(e->a), as_future(e->b));
     case READY_FUTURE_CALLBACK: {
         Value r = vm_call1(vm, e->a, e->b);
         if (IS_NULL(r)) {
@@ -543,9 +545,8 @@ static void report_slow_step(EddyVM *vm, ReadyEntry *e, double dt, CodeObject *f
     Value what = vm_repr(vm, e->a);
     char secs[32];
     snprintf(secs, sizeof secs, "%.3f", dt);
-    StrObject *s = IS_NULL(what) ? NULL
-                                 : str_format(vm, "Executing %U took %s seconds\n", AS_STR(what),
-                                              secs);
+    StrObject *s =
+        IS_NULL(what) ? NULL : str_format(vm, "Executing %U took %s seconds\n", AS_STR(what), secs);
     if (s) {
         io_flush_std(vm);
         (void)write_stderr(vm, s);
@@ -553,7 +554,8 @@ static void report_slow_step(EddyVM *vm, ReadyEntry *e, double dt, CodeObject *f
     vm_err_clear(vm);
     if (!from_code) return;
     fflush(stderr);
-    fprintf(stderr, "  the step started at %s:%u\n", from_code->filename->data, (unsigned)from_line);
+    fprintf(stderr, "  the step started at %s:%u\n", from_code->filename->data,
+            (unsigned)from_line);
     vm_print_source_line(vm, stderr, from_code->filename, from_line, "    ");
     CodeObject *to_code;
     uint32_t to_line;
@@ -601,7 +603,8 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         int r = run_entry(vm, loop, &e);
         if (timed && r == 0) {
             double dt = loop_time() - t0;
-            if (dt >= loop->slow_callback_duration) report_slow_step(vm, &e, dt, from_code, from_line);
+            if (dt >= loop->slow_callback_duration)
+                report_slow_step(vm, &e, dt, from_code, from_line);
         }
         vm_pop_roots(vm, 2);
         if (r < 0) return -1;
@@ -612,7 +615,8 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
 
 static Value run_forever(EddyVM *vm, LoopObject *loop) {
     if (loop->closed) return vm_raise(vm, vm->exc_RuntimeError, "Event loop is closed");
-    if (loop->running) return vm_raise(vm, vm->exc_RuntimeError, "This event loop is already running");
+    if (loop->running)
+        return vm_raise(vm, vm->exc_RuntimeError, "This event loop is already running");
     if (vm->running_loop)
         return vm_raise(vm, vm->exc_RuntimeError,
                         "Cannot run the event loop while another loop is running");
@@ -630,8 +634,7 @@ static Value run_forever(EddyVM *vm, LoopObject *loop) {
 }
 
 static Value l_run_forever(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    if (args_no_kw(vm, "run_forever", kw) < 0 ||
-        args_count(vm, "run_forever", nargs - 1, 0, 0) < 0)
+    if (args_no_kw(vm, "run_forever", kw) < 0 || args_count(vm, "run_forever", nargs - 1, 0, 0) < 0)
         return VAL_NULL;
     return run_forever(vm, as_loop(args[0]));
 }
@@ -645,7 +648,8 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
         return VAL_NULL;
     LoopObject *loop = as_loop(args[0]);
     if (loop->closed) return vm_raise(vm, vm->exc_RuntimeError, "Event loop is closed");
-    if (loop->running) return vm_raise(vm, vm->exc_RuntimeError, "This event loop is already running");
+    if (loop->running)
+        return vm_raise(vm, vm->exc_RuntimeError, "This event loop is already running");
     if (vm->running_loop)
         return vm_raise(vm, vm->exc_RuntimeError,
                         "Cannot run the event loop while another loop is running");
@@ -683,9 +687,9 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
     if (f->state == FUT_PENDING) {
         if (f->ncallbacks == f->callbacks_cap) {
             uint32_t cap = f->callbacks_cap ? f->callbacks_cap * 2 : 4;
-            FutureCallback *cbs = mem_realloc(vm, f->callbacks,
-                                              f->callbacks_cap * sizeof(FutureCallback),
-                                              cap * sizeof(FutureCallback));
+            FutureCallback *cbs =
+                mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
+                            cap * sizeof(FutureCallback));
             if (!cbs) goto done;
             f->callbacks = cbs;
             f->callbacks_cap = cap;
@@ -741,7 +745,8 @@ static Value l_stop(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value l_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     LoopObject *loop = as_loop(args[0]);
-    if (loop->running) return vm_raise(vm, vm->exc_RuntimeError, "Cannot close a running event loop");
+    if (loop->running)
+        return vm_raise(vm, vm->exc_RuntimeError, "Cannot close a running event loop");
     if (loop->closed) return VAL_NONE;
     loop->closed = true;
     loop->ready_len = 0;
@@ -766,7 +771,8 @@ static Value l_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
             stuck->items[j] = stuck->items[j - 1];
             stuck->items[j - 1] = tmp;
         }
-    for (size_t i = 0; i < stuck->len; i++) task_unregister(vm, (TaskObject *)AS_OBJ(stuck->items[i]));
+    for (size_t i = 0; i < stuck->len; i++)
+        task_unregister(vm, (TaskObject *)AS_OBJ(stuck->items[i]));
     for (size_t i = 0; i < stuck->len && !vm_err_occurred(vm); i++)
         loop_report_error_key(vm, loop, "Task was destroyed but it is pending!", "task",
                               stuck->items[i], VAL_NULL);
@@ -808,7 +814,8 @@ int loop_track_asyncgen(EddyVM *vm, GenObject *g) {
     if (l->len >= 16 && l->len >= 2 * loop->asyncgens_checked) {
         size_t j = 0;
         for (size_t i = 0; i < l->len; i++)
-            if (((GenObject *)AS_OBJ(l->items[i]))->state != GEN_CLOSED) l->items[j++] = l->items[i];
+            if (((GenObject *)AS_OBJ(l->items[i]))->state != GEN_CLOSED)
+                l->items[j++] = l->items[i];
         l->len = j;
         loop->asyncgens_checked = j;
     }
@@ -912,8 +919,7 @@ static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, T
     if (kw && (kw->len != 1 || strcmp(AS_STR(kw->items[0])->data, "context") != 0))
         return vm_raise(vm, vm->exc_TypeError, "%s() got an unexpected keyword argument", fname);
     if (nargs < 3)
-        return vm_raise(vm, vm->exc_TypeError, "%s() missing required positional arguments",
-                        fname);
+        return vm_raise(vm, vm->exc_TypeError, "%s() missing required positional arguments", fname);
     if (check_open(vm, loop) < 0) return VAL_NULL;
     double t;
     if (IS_NONE(args[1]))
@@ -933,8 +939,8 @@ static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, T
     Value cb = args[2];
     // Checked in debug mode only, as CPython (call_later goes through call_at).
     if (loop->debug && !vm_type_of(vm, cb)->call)
-        return vm_raise(vm, vm->exc_TypeError, "a callable object was expected by call_at(), got %R",
-                        cb);
+        return vm_raise(vm, vm->exc_TypeError,
+                        "a callable object was expected by call_at(), got %R", cb);
     HandleObject *h = handle_new(vm, loop, cb, args + 3, nargs - 3, true);
     if (!h) return VAL_NULL;
     h->when = t;
@@ -981,8 +987,7 @@ static Value l_set_exception_handler(EddyVM *vm, Value *args, int nargs, TupleOb
         return VAL_NULL;
     Value h = args[1];
     if (!IS_NONE(h) && !vm_type_of(vm, h)->call)
-        return vm_raise(vm, vm->exc_TypeError,
-                        "A callable object or None is expected, got %R", h);
+        return vm_raise(vm, vm->exc_TypeError, "A callable object or None is expected, got %R", h);
     as_loop(args[0])->exception_handler = h;
     return VAL_NONE;
 }
@@ -1081,8 +1086,8 @@ void loop_free_all(EddyVM *vm) {
 }
 
 int loop_init_types(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_event_loop, vm->t_object, sizeof(LoopObject),
-                                     TPF_BASETYPE);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_event_loop, vm->t_object, sizeof(LoopObject), TPF_BASETYPE);
     if (!t) return -1;
     t->module = str_intern_cstr(vm, "asyncio.unix_events");
     if (!t->module) return -1;

@@ -56,21 +56,21 @@ typedef struct HandleObject {
 
 struct LoopObject {
     Obj hdr;
-    DictObject *dict; // instance attributes (subclasses)
+    DictObject *dict;  // instance attributes (subclasses)
     ReadyEntry *ready; // ring buffer
     size_t ready_head, ready_len, ready_cap;
     TimerEntry *timers; // binary min-heap
     size_t timers_len, timers_cap;
-    size_t timers_cancelled; // cancelled timers still in the heap (CPython's count)
-    Value exception_handler; // None or callable(loop, context)
-    Value task_factory;      // None (unused yet)
-    ListObject *asyncgens;   // async generators started while it ran (shutdown_asyncgens)
-    size_t asyncgens_checked; // its length when last pruned of finished ones
-    ListObject *unretrieved; // futures that got an exception: reported at close() if unread
+    size_t timers_cancelled;    // cancelled timers still in the heap (CPython's count)
+    Value exception_handler;    // None or callable(loop, context)
+    Value task_factory;         // None (unused yet)
+    ListObject *asyncgens;      // async generators started while it ran (shutdown_asyncgens)
+    size_t asyncgens_checked;   // its length when last pruned of finished ones
+    ListObject *unretrieved;    // futures that got an exception: reported at close() if unread
     size_t unretrieved_checked; // its length when last compacted
     double slow_callback_duration;
-    int epoll_fd; // -1 until first needed
-    int wake_fd;  // eventfd registered with epoll_fd, -1 until first needed
+    int epoll_fd;      // -1 until first needed
+    int wake_fd;       // eventfd registered with epoll_fd, -1 until first needed
     uint32_t io_count; // descriptors registered besides wake_fd (none yet: no I/O API)
     bool running, stopping, closed, debug;
 };
@@ -91,11 +91,11 @@ typedef struct FutureObject {
     LoopObject *loop;
     Value result;
     Value exception;
-    Value cancel_message;  // str/any or None
-    Value cancelled_exc;   // the CancelledError that cancelled a task, or V_NULL
+    Value cancel_message; // str/any or None
+    Value cancelled_exc;  // the CancelledError that cancelled a task, or V_NULL
     FutureCallback *callbacks;
     uint32_t ncallbacks, callbacks_cap;
-    uint8_t state; // FutureState
+    uint8_t state;      // FutureState
     bool log_traceback; // an exception nobody retrieved yet
     bool blocking;      // _asyncio_future_blocking
     bool is_task;
@@ -105,10 +105,10 @@ typedef struct FutureObject {
 typedef struct TaskObject {
     FutureObject fut;
     Value coro;
-    Value name;       // str, or V_NULL: "Task-<number>" made on demand
+    Value name; // str, or V_NULL: "Task-<number>" made on demand
     uint64_t number;
-    Value fut_waiter; // the future this task waits on, or V_NULL
-    Value source_line; // debug: creation site (str) or V_NULL
+    Value fut_waiter;      // the future this task waits on, or V_NULL
+    Value source_line;     // debug: creation site (str) or V_NULL
     size_t registry_index; // position in vm->tasks while pending
     int32_t num_cancels_requested;
     bool must_cancel;
@@ -137,8 +137,7 @@ static inline LoopObject *loop_running(EddyVM *vm) { return vm->running_loop; }
 LoopObject *loop_get_running(EddyVM *vm);
 // Report an error from a callback through the loop's exception handler
 // (message, exception; the pending exception is consumed).
-void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject,
-                       Value exc);
+void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject, Value exc);
 // The same with the subject under an explicit key ("task", "future", ...).
 void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, const char *key,
                            Value subject, Value exc);
@@ -175,6 +174,5 @@ Value future_cancelled_error(EddyVM *vm, FutureObject *f);
 // repr(future/task) as CPython prints it.
 Value future_repr(EddyVM *vm, Value self);
 int future_init_types(EddyVM *vm);
-
 
 #endif

@@ -1089,8 +1089,7 @@ static void append_padded_bytes(StrBuf *out, const char *data, size_t n, int64_t
 }
 
 // %s / %b: a bytes-like object, or the result of its __bytes__.
-static int mod_bytes_arg(EddyVM *vm, StrBuf *out, Value v, int64_t width, int64_t prec,
-                         bool left) {
+static int mod_bytes_arg(EddyVM *vm, StrBuf *out, Value v, int64_t width, int64_t prec, bool left) {
     if (!is_bytes(vm, v)) {
         StrObject *name = str_intern_cstr(vm, "__bytes__");
         if (!name) return -1;
@@ -1260,8 +1259,10 @@ static Value b_mod(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
                     n = (n < 0 ? 0 : n) * 10 + (*p++ - '0');
                 }
             }
-            if (part == 0) width = n;
-            else prec = n;
+            if (part == 0)
+                width = n;
+            else
+                prec = n;
         }
         if (width >= 0)
             sl += (size_t)snprintf(spec + sl, sizeof spec - sl, "%lld", (long long)width);

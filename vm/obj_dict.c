@@ -137,8 +137,7 @@ static int resize(EddyVM *vm, DictObject *d, size_t index_cap) {
 // Table size for `n` live items plus growth room (CPython's GROWTH_RATE).
 static size_t size_for(size_t n) {
     size_t want = n * 3, cap = DICT_MINSIZE;
-    while (cap < want)
-        cap <<= 1;
+    while (cap < want) cap <<= 1;
     return cap;
 }
 
@@ -226,8 +225,7 @@ static inline int64_t lookup(EddyVM *vm, DictObject *d, Value key, int64_t hash)
 // Small-int key: only the tag and value need comparing, except that an
 // equal-hash key of another type (True, 1.0, ...) may be equal: defer those
 // to the generic path.
-static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t hash,
-                                 size_t *slot) {
+static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t hash, size_t *slot) {
     if (d->index_cap == 0) return -1;
     size_t mask = d->index_cap - 1;
     size_t perturb = (size_t)hash, i = (size_t)hash & mask;
@@ -255,8 +253,7 @@ static inline int64_t lookup_int(EddyVM *vm, DictObject *d, Value key, int64_t h
 }
 
 // lookup_at with the int fast path.
-static inline int64_t lookup_any(EddyVM *vm, DictObject *d, Value key, int64_t hash,
-                                 size_t *slot) {
+static inline int64_t lookup_any(EddyVM *vm, DictObject *d, Value key, int64_t hash, size_t *slot) {
     if (IS_INT(key)) return lookup_int(vm, d, key, hash, slot);
     return lookup_at(vm, d, key, hash, slot);
 }
@@ -417,8 +414,7 @@ bool dict_next(DictObject *d, size_t *pos, Value *key, Value *value) {
 static int copy_into(EddyVM *vm, DictObject *r, DictObject *d) {
     if (d->len == 0) return 0;
     size_t cap = DICT_MINSIZE;
-    while (usable(cap) < d->len)
-        cap <<= 1;
+    while (usable(cap) < d->len) cap <<= 1;
     size_t size = block_size(cap);
     char *block = mem_alloc(vm, size);
     if (!block) return -1;
@@ -926,8 +922,7 @@ static Value m_popitem(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         return raise_key_error(vm, msg);
     }
     size_t k = d->nentries;
-    while (k > 0 && IS_NULL(d->entries[k - 1].key))
-        k--;
+    while (k > 0 && IS_NULL(d->entries[k - 1].key)) k--;
     DictEntry *e = &d->entries[k - 1];
     Value pair[2] = {e->key, e->value};
     TupleObject *t = tuple_from(vm, pair, 2);
@@ -1044,8 +1039,7 @@ static Value m_reversed(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!keys) return VAL_NULL;
     size_t pos = 0;
     Value k;
-    while (dict_next(d, &pos, &k, NULL))
-        keys->items[keys->len++] = k;
+    while (dict_next(d, &pos, &k, NULL)) keys->items[keys->len++] = k;
     return vm_call_method(vm, v_obj(keys), vm->names.__reversed__, NULL, 0);
 }
 

@@ -75,8 +75,10 @@ static int shortest_digits(double d, char *digits, int *exp10) {
         int lo = 1, hi = 17;
         while (lo < hi) {
             int mid = (lo + hi) / 2;
-            if (try_precision(d, mid, buf, sizeof buf)) hi = mid;
-            else lo = mid + 1;
+            if (try_precision(d, mid, buf, sizeof buf))
+                hi = mid;
+            else
+                lo = mid + 1;
         }
         try_precision(d, lo, buf, sizeof buf);
     }
@@ -233,7 +235,8 @@ Value float_pow(EddyVM *vm, double iv, double iw) {
     if (iv == 0.0) {
         bool odd = is_odd_integer(iw);
         if (iw < 0.0)
-            return vm_raise(vm, vm->exc_ZeroDivisionError, "0.0 cannot be raised to a negative power");
+            return vm_raise(vm, vm->exc_ZeroDivisionError,
+                            "0.0 cannot be raised to a negative power");
         return v_float(odd ? iv : 0.0);
     }
     bool negate = false;
@@ -313,7 +316,8 @@ int float_from_string(EddyVM *vm, const char *s, size_t len, double *out) {
         q++;
     }
     size_t rest = (size_t)(end - q);
-    if ((rest == 3 && strncasecmp(q, "inf", 3) == 0) || (rest == 8 && strncasecmp(q, "infinity", 8) == 0)) {
+    if ((rest == 3 && strncasecmp(q, "inf", 3) == 0) ||
+        (rest == 8 && strncasecmp(q, "infinity", 8) == 0)) {
         *out = neg ? -INFINITY : INFINITY;
         ok = true;
         goto finish;
@@ -543,9 +547,9 @@ static Value binary(EddyVM *vm, const char *name, Value *args, int nargs, TupleO
     return reflected ? float_arith(vm, op, b, a) : float_arith(vm, op, a, b);
 }
 
-#define FLOAT_BINARY(cname, pyname, op, refl)                                        \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) { \
-        return binary(vm, pyname, args, nargs, kwnames, op, refl);                 \
+#define FLOAT_BINARY(cname, pyname, op, refl)                                                      \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        return binary(vm, pyname, args, nargs, kwnames, op, refl);                                 \
     }
 FLOAT_BINARY(float_add_m, "__add__", F_ADD, false)
 FLOAT_BINARY(float_radd_m, "__radd__", F_ADD, true)
@@ -595,8 +599,10 @@ static Value round_digits(EddyVM *vm, double x, int64_t nd) {
             // Compare |x| with half of 10**(e10+1) exactly via its digits.
             snprintf(buf, sizeof buf, "%.40e", fabs(x));
             bool up;
-            if (buf[0] > '5') up = true;
-            else if (buf[0] < '5') up = false;
+            if (buf[0] > '5')
+                up = true;
+            else if (buf[0] < '5')
+                up = false;
             else {
                 up = false;
                 for (char *p = buf + 2; *p && *p != 'e'; p++)
@@ -608,7 +614,8 @@ static Value round_digits(EddyVM *vm, double x, int64_t nd) {
             r = copysign(0.0, x);
         }
     }
-    if (isinf(r)) return vm_raise(vm, vm->exc_OverflowError, "rounded value too large to represent");
+    if (isinf(r))
+        return vm_raise(vm, vm->exc_OverflowError, "rounded value too large to represent");
     return v_float(r);
 }
 
@@ -624,17 +631,19 @@ static Value float_round_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwna
     int64_t nd;
     Value idx = vm_index(vm, args[1]);
     if (IS_NULL(idx)) return idx;
-    if (!IS_INT(idx) && !IS_BOOL(idx)) nd = int_sign(idx) > 0 ? 1000 : -1000;
-    else if (int_to_i64(vm, idx, &nd) < 0) return VAL_NULL;
+    if (!IS_INT(idx) && !IS_BOOL(idx))
+        nd = int_sign(idx) > 0 ? 1000 : -1000;
+    else if (int_to_i64(vm, idx, &nd) < 0)
+        return VAL_NULL;
     return round_digits(vm, x, nd);
 }
 
-#define FLOAT_UNARY(cname, pyname, expr)                                              \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {   \
-        if (nargs < 1 || !is_float(vm, args[0])) return self_error(vm, pyname, args, nargs); \
-        if (nargs != 1 || kwnames) return arity(vm, 0, nargs - 1);                    \
-        double x = float_value(args[0]);                                              \
-        return expr;                                                                  \
+#define FLOAT_UNARY(cname, pyname, expr)                                                           \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        if (nargs < 1 || !is_float(vm, args[0])) return self_error(vm, pyname, args, nargs);       \
+        if (nargs != 1 || kwnames) return arity(vm, 0, nargs - 1);                                 \
+        double x = float_value(args[0]);                                                           \
+        return expr;                                                                               \
     }
 
 static Value is_integer(double x) { return v_bool(isfinite(x) && floor(x) == x); }
@@ -652,8 +661,10 @@ static Value as_integer_ratio(EddyVM *vm, double x) {
     Value num = int_from_double(vm, m);
     if (IS_NULL(num)) return num;
     Value den = v_int(1);
-    if (e > 0) num = int_lshift(vm, num, v_int(e));
-    else den = int_lshift(vm, den, v_int(-e));
+    if (e > 0)
+        num = int_lshift(vm, num, v_int(e));
+    else
+        den = int_lshift(vm, den, v_int(-e));
     if (IS_NULL(num) || IS_NULL(den)) return VAL_NULL;
     return make_tuple2(vm, num, den);
 }
@@ -727,7 +738,8 @@ static Value float_format_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwn
     if (nargs < 1 || !is_float(vm, args[0])) return self_error(vm, "__format__", args, nargs);
     if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);
     if (!is_str(vm, args[1]))
-        return vm_raise(vm, vm->exc_TypeError, "__format__() argument must be str, not %T", args[1]);
+        return vm_raise(vm, vm->exc_TypeError, "__format__() argument must be str, not %T",
+                        args[1]);
     // An empty spec means str(self), which a subclass may override.
     if (AS_STR(args[1])->len == 0 && !IS_FLOAT(args[0])) return vm_str(vm, args[0]);
     return format_float(vm, float_value(args[0]), AS_STR(args[1]));
@@ -749,7 +761,8 @@ static Value float_fromhex_m(EddyVM *vm, Value *args, int nargs, TupleObject *kw
     bool neg = false;
     if (q < end && (*q == '+' || *q == '-')) neg = *q++ == '-';
     size_t rest = (size_t)(end - q);
-    if ((rest == 3 && strncasecmp(q, "inf", 3) == 0) || (rest == 8 && strncasecmp(q, "infinity", 8) == 0)) {
+    if ((rest == 3 && strncasecmp(q, "inf", 3) == 0) ||
+        (rest == 8 && strncasecmp(q, "infinity", 8) == 0)) {
         r = neg ? -INFINITY : INFINITY;
     } else if (rest == 3 && strncasecmp(q, "nan", 3) == 0) {
         r = NAN;
@@ -767,8 +780,10 @@ static Value float_fromhex_m(EddyVM *vm, Value *args, int nargs, TupleObject *kw
         bool dot = false, bad = false;
         for (; q < end && *q != 'p' && *q != 'P'; q++) {
             char c = *q;
-            if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')) ndig++;
-            else if (c == '.' && !dot) dot = true;
+            if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+                ndig++;
+            else if (c == '.' && !dot)
+                dot = true;
             else {
                 bad = true;
                 break;
@@ -816,7 +831,8 @@ static int parse_str(EddyVM *vm, StrObject *s, double *out) {
 }
 
 static Value float_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kwnames) {
-    if (kwnames && kwnames->len) return vm_raise(vm, vm->exc_TypeError, "float() takes no keyword arguments");
+    if (kwnames && kwnames->len)
+        return vm_raise(vm, vm->exc_TypeError, "float() takes no keyword arguments");
     if (nargs > 1)
         return vm_raise(vm, vm->exc_TypeError, "float expected at most 1 argument, got %d", nargs);
     double d = 0.0;
@@ -879,8 +895,10 @@ static Value float_richcompare(EddyVM *vm, Value a, Value b, int op) {
     int c;
     if (is_float(vm, b)) {
         double y = float_value(b);
-        if (isnan(x) || isnan(y)) c = 2;
-        else c = x < y ? -1 : x > y;
+        if (isnan(x) || isnan(y))
+            c = 2;
+        else
+            c = x < y ? -1 : x > y;
     } else if (is_int(vm, b)) {
         if (compare_float_int(vm, x, b, &c) < 0) return VAL_NULL;
     } else {
@@ -897,11 +915,11 @@ static Value float_richcompare(EddyVM *vm, Value a, Value b, int op) {
     }
 }
 
-#define CMP_METHOD(cname, pyname, op)                                                \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {  \
-        if (nargs < 1 || !is_float(vm, args[0])) return self_error(vm, pyname, args, nargs); \
-        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                   \
-        return float_richcompare(vm, args[0], args[1], op);                          \
+#define CMP_METHOD(cname, pyname, op)                                                              \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        if (nargs < 1 || !is_float(vm, args[0])) return self_error(vm, pyname, args, nargs);       \
+        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                                 \
+        return float_richcompare(vm, args[0], args[1], op);                                        \
     }
 CMP_METHOD(float_lt_m, "__lt__", CMP_LT)
 CMP_METHOD(float_le_m, "__le__", CMP_LE)
@@ -924,7 +942,8 @@ typedef struct MethodDef {
 } MethodDef;
 
 int float_init_type(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_float, vm->t_object, sizeof(FloatObject), TPF_BASETYPE);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_float, vm->t_object, sizeof(FloatObject), TPF_BASETYPE);
     if (!t) return -1;
     t->trace = float_trace;
     t->finalize = float_finalize;
@@ -934,21 +953,46 @@ int float_init_type(EddyVM *vm) {
     t->richcompare = float_richcompare;
     t->truthy = float_truthy_slot;
     static const MethodDef methods[] = {
-        {"__add__", float_add_m}, {"__radd__", float_radd_m}, {"__sub__", float_sub_m},
-        {"__rsub__", float_rsub_m}, {"__mul__", float_mul_m}, {"__rmul__", float_rmul_m},
-        {"__truediv__", float_truediv_m}, {"__rtruediv__", float_rtruediv_m},
-        {"__floordiv__", float_floordiv_m}, {"__rfloordiv__", float_rfloordiv_m},
-        {"__mod__", float_mod_m}, {"__rmod__", float_rmod_m}, {"__divmod__", float_divmod_m},
-        {"__rdivmod__", float_rdivmod_m}, {"__pow__", float_pow_m}, {"__rpow__", float_rpow_m},
-        {"__neg__", float_neg_m}, {"__pos__", float_pos_m}, {"__abs__", float_abs_m},
-        {"__bool__", float_bool_m}, {"__float__", float_float_m}, {"__int__", float_int_m},
-        {"__trunc__", float_trunc_m}, {"__floor__", float_floor_m}, {"__ceil__", float_ceil_m},
-        {"__hash__", float_hash_m}, {"__repr__", float_repr_m}, {"__round__", float_round_m},
-        {"__format__", float_format_m}, {"__getnewargs__", float_getnewargs_m},
-        {"__lt__", float_lt_m}, {"__le__", float_le_m}, {"__eq__", float_eq_m},
-        {"__ne__", float_ne_m}, {"__gt__", float_gt_m}, {"__ge__", float_ge_m},
-        {"is_integer", float_is_integer_m}, {"as_integer_ratio", float_ratio_m},
-        {"hex", float_hex_m}, {"conjugate", float_conjugate_m},
+        {"__add__", float_add_m},
+        {"__radd__", float_radd_m},
+        {"__sub__", float_sub_m},
+        {"__rsub__", float_rsub_m},
+        {"__mul__", float_mul_m},
+        {"__rmul__", float_rmul_m},
+        {"__truediv__", float_truediv_m},
+        {"__rtruediv__", float_rtruediv_m},
+        {"__floordiv__", float_floordiv_m},
+        {"__rfloordiv__", float_rfloordiv_m},
+        {"__mod__", float_mod_m},
+        {"__rmod__", float_rmod_m},
+        {"__divmod__", float_divmod_m},
+        {"__rdivmod__", float_rdivmod_m},
+        {"__pow__", float_pow_m},
+        {"__rpow__", float_rpow_m},
+        {"__neg__", float_neg_m},
+        {"__pos__", float_pos_m},
+        {"__abs__", float_abs_m},
+        {"__bool__", float_bool_m},
+        {"__float__", float_float_m},
+        {"__int__", float_int_m},
+        {"__trunc__", float_trunc_m},
+        {"__floor__", float_floor_m},
+        {"__ceil__", float_ceil_m},
+        {"__hash__", float_hash_m},
+        {"__repr__", float_repr_m},
+        {"__round__", float_round_m},
+        {"__format__", float_format_m},
+        {"__getnewargs__", float_getnewargs_m},
+        {"__lt__", float_lt_m},
+        {"__le__", float_le_m},
+        {"__eq__", float_eq_m},
+        {"__ne__", float_ne_m},
+        {"__gt__", float_gt_m},
+        {"__ge__", float_ge_m},
+        {"is_integer", float_is_integer_m},
+        {"as_integer_ratio", float_ratio_m},
+        {"hex", float_hex_m},
+        {"conjugate", float_conjugate_m},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (type_add_method(vm, t, methods[i].name, methods[i].fn, NATIVE_METHOD) < 0) return -1;

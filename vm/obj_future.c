@@ -60,8 +60,9 @@ FutureObject *future_new(EddyVM *vm, LoopObject *loop) {
 static int add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
     if (f->ncallbacks == f->callbacks_cap) {
         uint32_t cap = f->callbacks_cap ? f->callbacks_cap * 2 : 2;
-        FutureCallback *cbs = mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
-                                          cap * sizeof(FutureCallback));
+        FutureCallback *cbs =
+            mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
+                        cap * sizeof(FutureCallback));
         if (!cbs) return -1;
         f->callbacks = cbs;
         f->callbacks_cap = cap;
@@ -362,8 +363,10 @@ static Value m_remove_done_callback(EddyVM *vm, Value *args, int nargs, TupleObj
             if (eq < 0) return VAL_NULL;
             if (i >= f->ncallbacks) break; // __eq__ changed the list
         }
-        if (eq) removed++;
-        else f->callbacks[j++] = cb;
+        if (eq)
+            removed++;
+        else
+            f->callbacks[j++] = cb;
     }
     f->ncallbacks = j;
     return v_int(removed);
@@ -430,8 +433,10 @@ static bool format_coro(EddyVM *vm, StrBuf *b, Value coro) {
             if (r < 0) vm_err_clear(vm);
             if (r > 0 && is_str(vm, v) && AS_STR(v)->len > 0) name = v;
         }
-        if (IS_NULL(name)) strbuf_printf(b, "<%s without __name__>", vm_type_name(vm, coro));
-        else strbuf_append_str(b, AS_STR(name));
+        if (IS_NULL(name))
+            strbuf_printf(b, "<%s without __name__>", vm_type_name(vm, coro));
+        else
+            strbuf_append_str(b, AS_STR(name));
         strbuf_append_cstr(b, "()");
         return true;
     }
@@ -635,7 +640,8 @@ fail:
 // The loop a new future belongs to when none is given.
 static LoopObject *default_loop(EddyVM *vm) {
     if (vm->running_loop) return vm->running_loop;
-    if (!IS_NULL(vm->event_loop) && IS_OBJ(vm->event_loop)) return (LoopObject *)AS_OBJ(vm->event_loop);
+    if (!IS_NULL(vm->event_loop) && IS_OBJ(vm->event_loop))
+        return (LoopObject *)AS_OBJ(vm->event_loop);
     LoopObject *l = loop_new(vm, vm->t_event_loop);
     if (!l) return NULL;
     vm->event_loop = v_obj(l);
@@ -742,9 +748,7 @@ static Value fi_iter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw);
 
-Value future_await_iter(EddyVM *vm, Value future) {
-    return m_await(vm, &future, 1, NULL);
-}
+Value future_await_iter(EddyVM *vm, Value future) { return m_await(vm, &future, 1, NULL); }
 
 static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
@@ -776,12 +780,12 @@ static int yield0_next(EddyVM *vm, Value self, Value *out) {
 static Value y0_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     Value out;
-    if (yield0_next(vm, args[0], &out) == 0) return vm_raise_value(vm, v_obj(vm->exc_StopIteration));
+    if (yield0_next(vm, args[0], &out) == 0)
+        return vm_raise_value(vm, v_obj(vm->exc_StopIteration));
     return out;
 }
 
-static Value yield0_new_slot(EddyVM *vm, TypeObject *t, Value *args, int nargs,
-                            TupleObject *kw) {
+static Value yield0_new_slot(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kw) {
     (void)args, (void)nargs, (void)kw;
     Yield0Object *y = (Yield0Object *)obj_alloc(vm, t, sizeof(Yield0Object));
     return y ? v_obj(y) : VAL_NULL;
@@ -1016,7 +1020,7 @@ static Value task_wakeup_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kw)
     if (!is_future(vm, args[1]))
         return vm_raise(vm, vm->exc_TypeError, "task_wakeup() expects a Future");
     return task_run_wakeup(vm, (TaskObject *)AS_OBJ(args[0]), as_future(args[1])) < 0 ? VAL_NULL
-                                                                                  : VAL_NONE;
+                                                                                      : VAL_NONE;
 }
 
 // What the coroutine yielded decides how the task waits.
@@ -1038,8 +1042,7 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
         if (ov < 0) return -1;
         if (ov) {
             // A subclass's own add_done_callback is called, as CPython does.
-            NativeFunctionObject *cb =
-                native_new(vm, "task_wakeup", task_wakeup_fn, v_obj(t), 0);
+            NativeFunctionObject *cb = native_new(vm, "task_wakeup", task_wakeup_fn, v_obj(t), 0);
             if (!cb) return -1;
             Value arg = v_obj(cb);
             Value r = vm_call_method(vm, y, vm_names_add_done_callback(vm), &arg, 1);
@@ -1191,8 +1194,8 @@ int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited) {
 // Types
 
 int future_init_types(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_future, vm->t_object, sizeof(FutureObject),
-                                     TPF_BASETYPE);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_future, vm->t_object, sizeof(FutureObject), TPF_BASETYPE);
     if (!t) return -1;
     t->module = str_intern_cstr(vm, "_asyncio");
     if (!t->module) return -1;

@@ -37,9 +37,9 @@ typedef struct CoroOrigin {
 
 // obj_flags bits. Each one set counts once in vm->early_finalize_live, which
 // is what makes the collector look at dead objects (gc.c).
-#define GENF_UNSTARTED 1u // a coroutine not yet started (the "never awaited" warning)
-#define GENF_LIVE 2u      // started and not finished: may need closing when it dies
-#define GENF_PENDING 4u   // queued in vm->gen_pending for gen_close_pending
+#define GENF_UNSTARTED 1u     // a coroutine not yet started (the "never awaited" warning)
+#define GENF_LIVE 2u          // started and not finished: may need closing when it dies
+#define GENF_PENDING 4u       // queued in vm->gen_pending for gen_close_pending
 #define AGEN_RUNNING_ASYNC 8u // an async generator driven by an awaitable (not counted)
 
 static CoroOrigin *coro_origin(GenObject *g) {
@@ -951,7 +951,8 @@ static Value g_running(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     gen_thaw(as_gen(args[0]));
     GenObject *g = as_gen(args[0]);
-    if (OBJ_TYPE(&g->hdr) == vm->t_async_generator) return v_bool(g->hdr.obj_flags & AGEN_RUNNING_ASYNC);
+    if (OBJ_TYPE(&g->hdr) == vm->t_async_generator)
+        return v_bool(g->hdr.obj_flags & AGEN_RUNNING_ASYNC);
     return v_bool(g->state == GEN_RUNNING);
 }
 
@@ -1079,8 +1080,10 @@ static void wrapped_trace(EddyVM *vm, Obj *o) { gc_mark_value(vm, ((WrappedObjec
 // it produces an item or finishes; another awaitable starting then raises.
 
 static void agen_set_running(GenObject *g, bool on) {
-    if (on) g->hdr.obj_flags |= AGEN_RUNNING_ASYNC;
-    else g->hdr.obj_flags &= (uint16_t)~AGEN_RUNNING_ASYNC;
+    if (on)
+        g->hdr.obj_flags |= AGEN_RUNNING_ASYNC;
+    else
+        g->hdr.obj_flags &= (uint16_t)~AGEN_RUNNING_ASYNC;
 }
 
 static bool agen_running(GenObject *g) { return g->hdr.obj_flags & AGEN_RUNNING_ASYNC; }
@@ -1226,8 +1229,7 @@ Value gen_anext(EddyVM *vm, GenObject *g) {
 int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
     AwaitObject *a = (AwaitObject *)AS_OBJ(aw);
     if (a->state == AW_CLOSED) {
-        vm_raise(vm, vm->exc_RuntimeError,
-                 "cannot reuse already awaited __anext__()/asend()");
+        vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited __anext__()/asend()");
         return -1;
     }
     GenObject *g = a->agen;
@@ -1442,8 +1444,8 @@ static void coro_wrapper_trace(EddyVM *vm, Obj *o) {
 static Value coro_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "__await__", kw) < 0 || args_count(vm, "__await__", nargs - 1, 0, 0) < 0)
         return VAL_NULL;
-    CoroWrapperObject *w = (CoroWrapperObject *)obj_alloc(vm, vm->t_coroutine_wrapper,
-                                                          sizeof(CoroWrapperObject));
+    CoroWrapperObject *w =
+        (CoroWrapperObject *)obj_alloc(vm, vm->t_coroutine_wrapper, sizeof(CoroWrapperObject));
     if (!w) return VAL_NULL;
     w->coro = as_gen(args[0]);
     return v_obj(w);
@@ -1479,8 +1481,8 @@ static Value cw_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static int init_coro_wrapper_type(EddyVM *vm) {
-    TypeObject *t = type_new_builtin(vm, vm->t_coroutine_wrapper, vm->t_object,
-                                     sizeof(CoroWrapperObject), 0);
+    TypeObject *t =
+        type_new_builtin(vm, vm->t_coroutine_wrapper, vm->t_object, sizeof(CoroWrapperObject), 0);
     if (!t) return -1;
     t->trace = coro_wrapper_trace;
     t->iter = gen_iter;

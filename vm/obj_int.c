@@ -65,8 +65,10 @@ static void load_u64(Mag *m, uint64_t u, int sign) {
 }
 
 static void load_i64(Mag *m, int64_t i) {
-    if (i < 0) load_u64(m, 0 - (uint64_t)i, -1);
-    else load_u64(m, (uint64_t)i, 1);
+    if (i < 0)
+        load_u64(m, 0 - (uint64_t)i, -1);
+    else
+        load_u64(m, (uint64_t)i, 1);
 }
 
 // v must satisfy is_int().
@@ -286,8 +288,8 @@ static int mag_mul(EddyVM *vm, digit *r, const digit *a, size_t na, const digit 
     }
     // a = a1*B^h + a0, b = b1*B^h + b0; z1 = (a0+a1)(b0+b1) - z0 - z2.
     size_t h = nb / 2, na1 = na - h, nb1 = nb - h;
-    if (mag_mul(vm, r, a, h, b, h) < 0) return -1;                        // z0
-    if (mag_mul(vm, r + 2 * h, a + h, na1, b + h, nb1) < 0) return -1;    // z2
+    if (mag_mul(vm, r, a, h, b, h) < 0) return -1;                     // z0
+    if (mag_mul(vm, r + 2 * h, a + h, na1, b + h, nb1) < 0) return -1; // z2
     size_t ns = (na1 + 1) + (nb1 + 1);
     size_t tmp_len = ns + (na1 + 1) + (nb1 + 1);
     digit *tmp = mem_alloc(vm, tmp_len * sizeof(digit));
@@ -409,13 +411,15 @@ static Value big_addsub(EddyVM *vm, Value av, Value bv, int bsign) {
 
 Value int_add(EddyVM *vm, Value a, Value b) {
     int64_t r;
-    if (IS_INT(a) && IS_INT(b) && !__builtin_add_overflow(AS_INT(a), AS_INT(b), &r)) return v_int(r);
+    if (IS_INT(a) && IS_INT(b) && !__builtin_add_overflow(AS_INT(a), AS_INT(b), &r))
+        return v_int(r);
     return big_addsub(vm, a, b, 1);
 }
 
 Value int_sub(EddyVM *vm, Value a, Value b) {
     int64_t r;
-    if (IS_INT(a) && IS_INT(b) && !__builtin_sub_overflow(AS_INT(a), AS_INT(b), &r)) return v_int(r);
+    if (IS_INT(a) && IS_INT(b) && !__builtin_sub_overflow(AS_INT(a), AS_INT(b), &r))
+        return v_int(r);
     return big_addsub(vm, a, b, -1);
 }
 
@@ -514,12 +518,14 @@ static int divmod_values(EddyVM *vm, Value a, Value b, Value *q, Value *r, const
 
 Value int_floordiv(EddyVM *vm, Value a, Value b) {
     Value q;
-    if (divmod_values(vm, a, b, &q, NULL, "integer division or modulo by zero") < 0) return VAL_NULL;
+    if (divmod_values(vm, a, b, &q, NULL, "integer division or modulo by zero") < 0)
+        return VAL_NULL;
     return q;
 }
 
 Value int_mod(EddyVM *vm, Value a, Value b) {
-    if (IS_INT(a) && IS_INT(b) && AS_INT(b) > 0 && AS_INT(a) >= 0) return v_int(AS_INT(a) % AS_INT(b));
+    if (IS_INT(a) && IS_INT(b) && AS_INT(b) > 0 && AS_INT(a) >= 0)
+        return v_int(AS_INT(a) % AS_INT(b));
     Value r;
     if (divmod_values(vm, a, b, NULL, &r, "integer modulo by zero") < 0) return VAL_NULL;
     return r;
@@ -592,7 +598,8 @@ double int_frexp(Value v, int64_t *e) {
         size_t wd = (size_t)(shift / 32);
         int wb = (int)(shift % 32);
         unsigned __int128 acc = 0;
-        for (size_t i = 0; i < 3 && wd + i < m.n; i++) acc |= (unsigned __int128)m.d[wd + i] << (32 * i);
+        for (size_t i = 0; i < 3 && wd + i < m.n; i++)
+            acc |= (unsigned __int128)m.d[wd + i] << (32 * i);
         top = (uint64_t)(acc >> wb);
         top &= ((uint64_t)1 << 55) - 1;
         bool sticky = (acc & (((unsigned __int128)1 << wb) - 1)) != 0;
@@ -627,7 +634,8 @@ double int_to_double(EddyVM *vm, Value v, bool *overflow) {
 
 Value int_from_double(EddyVM *vm, double d) {
     if (isnan(d)) return vm_raise(vm, vm->exc_ValueError, "cannot convert float NaN to integer");
-    if (isinf(d)) return vm_raise(vm, vm->exc_OverflowError, "cannot convert float infinity to integer");
+    if (isinf(d))
+        return vm_raise(vm, vm->exc_OverflowError, "cannot convert float infinity to integer");
     if (d > -9223372036854775808.0 && d < 9223372036854775808.0) return v_int((int64_t)d);
     int e;
     double m = frexp(fabs(d), &e); // d = m * 2**e, e >= 64
@@ -849,7 +857,8 @@ Value int_pow(EddyVM *vm, Value a, Value b, Value mod) {
             if (IS_NULL(e)) return e;
         }
         Value r = v_int(1);
-        if (IS_INT(m) && AS_INT(m) == 1) r = v_int(0);
+        if (IS_INT(m) && AS_INT(m) == 1)
+            r = v_int(0);
         else if (IS_INT(m) && AS_INT(m) <= 0xffffffffLL && IS_INT(base)) {
             // Everything fits in 64-bit products.
             uint64_t mm = (uint64_t)AS_INT(m), x = (uint64_t)AS_INT(base), acc = 1;
@@ -967,8 +976,10 @@ Value int_truediv(EddyVM *vm, Value av, Value bv) {
     if (IS_NULL(x)) return x;
     Value y = from_mag(vm, b.d, b.n, 1);
     if (IS_NULL(y)) return y;
-    if (shift < 0) x = int_lshift(vm, x, v_int(-shift));
-    else y = int_lshift(vm, y, v_int(shift));
+    if (shift < 0)
+        x = int_lshift(vm, x, v_int(-shift));
+    else
+        y = int_lshift(vm, y, v_int(shift));
     if (IS_NULL(x) || IS_NULL(y)) return VAL_NULL;
     Value q, r;
     if (big_divmod_trunc(vm, x, y, &q, &r) < 0) return VAL_NULL;
@@ -977,14 +988,14 @@ Value int_truediv(EddyVM *vm, Value av, Value bv) {
     uint64_t qu = (uint64_t)qi;
     int inexact = int_sign(r) != 0;
     int x_bits = 64 - __builtin_clzll(qu);
-    int extra_bits = (x_bits > DBL_MIN_EXP - shift ? x_bits : (int)(DBL_MIN_EXP - shift)) - DBL_MANT_DIG;
+    int extra_bits =
+        (x_bits > DBL_MIN_EXP - shift ? x_bits : (int)(DBL_MIN_EXP - shift)) - DBL_MANT_DIG;
     uint64_t mask = (uint64_t)1 << (extra_bits - 1);
     uint64_t low = qu | (uint64_t)inexact;
     if ((low & mask) && (low & (3 * mask - 1))) low += mask;
     qu = low & ~(2 * mask - 1);
     double dx = (double)qu;
-    if (shift + x_bits >= DBL_MAX_EXP &&
-        (shift + x_bits > DBL_MAX_EXP || dx == ldexp(1.0, x_bits)))
+    if (shift + x_bits >= DBL_MAX_EXP && (shift + x_bits > DBL_MAX_EXP || dx == ldexp(1.0, x_bits)))
         return vm_raise(vm, vm->exc_OverflowError, "integer division result too large for a float");
     double res = ldexp(dx, (int)shift);
     return v_float(negate ? -res : res);
@@ -999,9 +1010,10 @@ static const char DIGIT_CHARS[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 // "00".."99": base 10 converts two digits per division (by a constant,
 // which the compiler turns into a multiply).
-static const char DIGIT_PAIRS[201] =
-    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
-    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+static const char DIGIT_PAIRS[201] = "0001020304050607080910111213141516171819202122232425262728293"
+                                     "031323334353637383940414243444546474849"
+                                     "5051525354555657585960616263646566676869707172737475767778798"
+                                     "081828384858687888990919293949596979899";
 
 // str() of a machine int, the common case of str()/repr()/f-strings.
 static Value small_to_decimal(EddyVM *vm, int64_t x) {
@@ -1120,7 +1132,9 @@ Value int_to_str(EddyVM *vm, Value v, int base) {
     return s ? v_obj(s) : VAL_NULL;
 }
 
-static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+static bool is_space(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
 
 static int digit_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -1287,10 +1301,10 @@ invalid:
 // ---------------------------------------------------------------------------
 // The int type: natives.
 
-#define SELF_CHECK(name)                                                                        \
-    if (nargs < 1 || !is_int(vm, args[0]))                                                     \
-        return vm_raise(vm, vm->exc_TypeError,                                                 \
-                        "descriptor '" name "' requires a 'int' object but received a '%s'", \
+#define SELF_CHECK(name)                                                                           \
+    if (nargs < 1 || !is_int(vm, args[0]))                                                         \
+        return vm_raise(vm, vm->exc_TypeError,                                                     \
+                        "descriptor '" name "' requires a 'int' object but received a '%s'",       \
                         nargs < 1 ? "NoneType" : vm_type_name(vm, args[0]));
 
 static Value arity(EddyVM *vm, int want, int nargs) {
@@ -1298,13 +1312,13 @@ static Value arity(EddyVM *vm, int want, int nargs) {
                     want == 1 ? "" : "s", nargs);
 }
 
-#define BINARY(cname, pyname, expr)                                                    \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {   \
-        SELF_CHECK(pyname)                                                            \
-        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                    \
-        Value a = args[0], b = args[1];                                               \
-        if (!is_int(vm, b)) return vm->not_implemented;                               \
-        return expr;                                                                  \
+#define BINARY(cname, pyname, expr)                                                                \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        SELF_CHECK(pyname)                                                                         \
+        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                                 \
+        Value a = args[0], b = args[1];                                                            \
+        if (!is_int(vm, b)) return vm->not_implemented;                                            \
+        return expr;                                                                               \
     }
 
 static Value divmod_tuple(EddyVM *vm, Value a, Value b) {
@@ -1360,12 +1374,12 @@ static Value int_rpow_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames
     return int_pow(vm, args[1], args[0], mod);
 }
 
-#define UNARY(cname, pyname, expr)                                                    \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {   \
-        SELF_CHECK(pyname)                                                            \
-        if (nargs != 1 || kwnames) return arity(vm, 0, nargs - 1);                    \
-        Value a = args[0];                                                            \
-        return expr;                                                                  \
+#define UNARY(cname, pyname, expr)                                                                 \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        SELF_CHECK(pyname)                                                                         \
+        if (nargs != 1 || kwnames) return arity(vm, 0, nargs - 1);                                 \
+        Value a = args[0];                                                                         \
+        return expr;                                                                               \
     }
 
 static Value int_float_value(EddyVM *vm, Value a) {
@@ -1446,7 +1460,8 @@ static Value int_format_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwnam
     SELF_CHECK("__format__")
     if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);
     if (!is_str(vm, args[1]))
-        return vm_raise(vm, vm->exc_TypeError, "__format__() argument must be str, not %T", args[1]);
+        return vm_raise(vm, vm->exc_TypeError, "__format__() argument must be str, not %T",
+                        args[1]);
     // An empty spec means str(self): "True" for bools, a subclass's __str__.
     if (AS_STR(args[1])->len == 0 && !IS_INT(args[0])) {
         if (IS_BOOL(args[0])) {
@@ -1476,8 +1491,10 @@ static int parse_byteorder(EddyVM *vm, Value v, bool *little) {
         return -1;
     }
     StrObject *s = AS_STR(v);
-    if (s->len == 6 && memcmp(s->data, "little", 6) == 0) *little = true;
-    else if (s->len == 3 && memcmp(s->data, "big", 3) == 0) *little = false;
+    if (s->len == 6 && memcmp(s->data, "little", 6) == 0)
+        *little = true;
+    else if (s->len == 3 && memcmp(s->data, "big", 3) == 0)
+        *little = false;
     else {
         vm_raise(vm, vm->exc_ValueError, "byteorder must be either 'little' or 'big'");
         return -1;
@@ -1507,8 +1524,10 @@ static Value int_to_bytes_m(EddyVM *vm, Value *args, int nargs, TupleObject *kwn
     // Fits? unsigned: bit_length <= 8*len; signed: value in [-2**(8len-1), 2**(8len-1)).
     int64_t bits = mag_bit_length(m.d, m.n);
     bool fits;
-    if (!is_signed) fits = bits <= 8 * length;
-    else if (m.sign >= 0) fits = bits < 8 * length || m.n == 0;
+    if (!is_signed)
+        fits = bits <= 8 * length;
+    else if (m.sign >= 0)
+        fits = bits < 8 * length || m.n == 0;
     else {
         // -2**(k) fits exactly when |x| is a power of two with bits-1 == 8len-1.
         bool pow2 = true;
@@ -1627,7 +1646,8 @@ static Value parse_bytes_like(EddyVM *vm, Value x, int base) {
 // int(x=0) / int(x, base=10)
 static Value int_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kwnames) {
     Value x = nargs > 0 ? args[0] : VAL_NULL, basev = nargs > 1 ? args[1] : VAL_NULL;
-    if (nargs > 2) return vm_raise(vm, vm->exc_TypeError, "int() takes at most 2 arguments (%d given)", nargs);
+    if (nargs > 2)
+        return vm_raise(vm, vm->exc_TypeError, "int() takes at most 2 arguments (%d given)", nargs);
     if (kwnames) {
         for (size_t i = 0; i < kwnames->len; i++) {
             StrObject *k = AS_STR(kwnames->items[i]);
@@ -1637,22 +1657,28 @@ static Value int_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObj
                 return vm_raise(vm, vm->exc_TypeError,
                                 "argument for int() given by name ('base') and position (2)");
             } else {
-                return vm_raise(vm, vm->exc_TypeError, "'%U' is an invalid keyword argument for int()", k);
+                return vm_raise(vm, vm->exc_TypeError,
+                                "'%U' is an invalid keyword argument for int()", k);
             }
         }
     }
     Value r;
     if (IS_NULL(x)) {
-        if (!IS_NULL(basev)) return vm_raise(vm, vm->exc_TypeError, "int() missing string argument");
+        if (!IS_NULL(basev))
+            return vm_raise(vm, vm->exc_TypeError, "int() missing string argument");
         r = v_int(0);
     } else if (!IS_NULL(basev)) {
         int64_t base;
         if (vm_index_i64(vm, basev, &base) < 0) return VAL_NULL;
         if (base != 0 && (base < 2 || base > 36))
             return vm_raise(vm, vm->exc_ValueError, "int() base must be >= 2 and <= 36, or 0");
-        if (is_str(vm, x)) r = parse_str(vm, AS_STR(x), (int)base);
-        else if (is_bytes_like(vm, x)) r = parse_bytes_like(vm, x, (int)base);
-        else return vm_raise(vm, vm->exc_TypeError, "int() can't convert non-string with explicit base");
+        if (is_str(vm, x))
+            r = parse_str(vm, AS_STR(x), (int)base);
+        else if (is_bytes_like(vm, x))
+            r = parse_bytes_like(vm, x, (int)base);
+        else
+            return vm_raise(vm, vm->exc_TypeError,
+                            "int() can't convert non-string with explicit base");
     } else if (IS_INT(x)) {
         r = x;
     } else if (is_int(vm, x)) {
@@ -1716,7 +1742,8 @@ done:
 
 static Value bool_new(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kwnames) {
     if (kwnames) return vm_raise(vm, vm->exc_TypeError, "bool() takes no keyword arguments");
-    if (nargs > 1) return vm_raise(vm, vm->exc_TypeError, "bool expected at most 1 argument, got %d", nargs);
+    if (nargs > 1)
+        return vm_raise(vm, vm->exc_TypeError, "bool expected at most 1 argument, got %d", nargs);
     if (nargs == 0) return VAL_FALSE;
     int r = vm_truthy(vm, args[0]);
     if (r < 0) return VAL_NULL;
@@ -1748,11 +1775,11 @@ static Value int_richcompare(EddyVM *vm, Value a, Value b, int op) {
     }
 }
 
-#define CMP_METHOD(cname, pyname, op)                                               \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) { \
-        SELF_CHECK(pyname)                                                          \
-        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                  \
-        return int_richcompare(vm, args[0], args[1], op);                           \
+#define CMP_METHOD(cname, pyname, op)                                                              \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        SELF_CHECK(pyname)                                                                         \
+        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                                 \
+        return int_richcompare(vm, args[0], args[1], op);                                          \
     }
 CMP_METHOD(int_lt_m, "__lt__", CMP_LT)
 CMP_METHOD(int_le_m, "__le__", CMP_LE)
@@ -1778,13 +1805,13 @@ static Value bool_repr_slot(EddyVM *vm, Value self) {
     return s ? v_obj(s) : VAL_NULL;
 }
 
-#define BOOL_BINARY(cname, pyname, cop, intfn, swap)                                   \
-    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {    \
-        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                     \
-        Value a = args[0], b = args[1];                                                \
-        if (IS_BOOL(a) && IS_BOOL(b)) return v_bool(AS_BOOL(a) cop AS_BOOL(b));         \
-        if (!is_int(vm, a) || !is_int(vm, b)) return vm->not_implemented;              \
-        return swap ? intfn(vm, b, a) : intfn(vm, a, b);                               \
+#define BOOL_BINARY(cname, pyname, cop, intfn, swap)                                               \
+    static Value cname(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {                 \
+        if (nargs != 2 || kwnames) return arity(vm, 1, nargs - 1);                                 \
+        Value a = args[0], b = args[1];                                                            \
+        if (IS_BOOL(a) && IS_BOOL(b)) return v_bool(AS_BOOL(a) cop AS_BOOL(b));                    \
+        if (!is_int(vm, a) || !is_int(vm, b)) return vm->not_implemented;                          \
+        return swap ? intfn(vm, b, a) : intfn(vm, a, b);                                           \
     }
 BOOL_BINARY(bool_and_m, "__and__", &, int_and, 0)
 BOOL_BINARY(bool_rand_m, "__rand__", &, int_and, 1)
@@ -1817,25 +1844,58 @@ int int_init_types(EddyVM *vm) {
     t->richcompare = int_richcompare;
     t->truthy = int_truthy_slot;
     static const MethodDef methods[] = {
-        {"__add__", int_add_m}, {"__radd__", int_radd_m}, {"__sub__", int_sub_m},
-        {"__rsub__", int_rsub_m}, {"__mul__", int_mul_m}, {"__rmul__", int_rmul_m},
-        {"__truediv__", int_truediv_m}, {"__rtruediv__", int_rtruediv_m},
-        {"__floordiv__", int_floordiv_m}, {"__rfloordiv__", int_rfloordiv_m},
-        {"__mod__", int_mod_m}, {"__rmod__", int_rmod_m}, {"__divmod__", int_divmod_m},
-        {"__rdivmod__", int_rdivmod_m}, {"__pow__", int_pow_m}, {"__rpow__", int_rpow_m},
-        {"__lshift__", int_lshift_m}, {"__rlshift__", int_rlshift_m},
-        {"__rshift__", int_rshift_m}, {"__rrshift__", int_rrshift_m}, {"__and__", int_and_m},
-        {"__rand__", int_rand_m}, {"__or__", int_or_m}, {"__ror__", int_ror_m},
-        {"__xor__", int_xor_m}, {"__rxor__", int_rxor_m}, {"__neg__", int_neg_m},
-        {"__pos__", int_pos_m}, {"__abs__", int_abs_m}, {"__invert__", int_invert_m},
-        {"__int__", int_int_m}, {"__index__", int_int_m}, {"__float__", int_float_m},
-        {"__trunc__", int_int_m}, {"__floor__", int_int_m}, {"__ceil__", int_int_m},
-        {"__bool__", int_bool_m}, {"__hash__", int_hash_m}, {"__repr__", int_repr_m},
-        {"__round__", int_round_m}, {"__format__", int_format_m},
-        {"__getnewargs__", int_getnewargs_m}, {"__lt__", int_lt_m}, {"__le__", int_le_m},
-        {"__eq__", int_eq_m}, {"__ne__", int_ne_m}, {"__gt__", int_gt_m}, {"__ge__", int_ge_m},
-        {"bit_length", int_bit_length_m}, {"bit_count", int_bit_count_m},
-        {"to_bytes", int_to_bytes_m}, {"as_integer_ratio", int_as_integer_ratio_m},
+        {"__add__", int_add_m},
+        {"__radd__", int_radd_m},
+        {"__sub__", int_sub_m},
+        {"__rsub__", int_rsub_m},
+        {"__mul__", int_mul_m},
+        {"__rmul__", int_rmul_m},
+        {"__truediv__", int_truediv_m},
+        {"__rtruediv__", int_rtruediv_m},
+        {"__floordiv__", int_floordiv_m},
+        {"__rfloordiv__", int_rfloordiv_m},
+        {"__mod__", int_mod_m},
+        {"__rmod__", int_rmod_m},
+        {"__divmod__", int_divmod_m},
+        {"__rdivmod__", int_rdivmod_m},
+        {"__pow__", int_pow_m},
+        {"__rpow__", int_rpow_m},
+        {"__lshift__", int_lshift_m},
+        {"__rlshift__", int_rlshift_m},
+        {"__rshift__", int_rshift_m},
+        {"__rrshift__", int_rrshift_m},
+        {"__and__", int_and_m},
+        {"__rand__", int_rand_m},
+        {"__or__", int_or_m},
+        {"__ror__", int_ror_m},
+        {"__xor__", int_xor_m},
+        {"__rxor__", int_rxor_m},
+        {"__neg__", int_neg_m},
+        {"__pos__", int_pos_m},
+        {"__abs__", int_abs_m},
+        {"__invert__", int_invert_m},
+        {"__int__", int_int_m},
+        {"__index__", int_int_m},
+        {"__float__", int_float_m},
+        {"__trunc__", int_int_m},
+        {"__floor__", int_int_m},
+        {"__ceil__", int_int_m},
+        {"__bool__", int_bool_m},
+        {"__hash__", int_hash_m},
+        {"__repr__", int_repr_m},
+        {"__round__", int_round_m},
+        {"__format__", int_format_m},
+        {"__getnewargs__", int_getnewargs_m},
+        {"__lt__", int_lt_m},
+        {"__le__", int_le_m},
+        {"__eq__", int_eq_m},
+        {"__ne__", int_ne_m},
+        {"__gt__", int_gt_m},
+        {"__ge__", int_ge_m},
+        {"bit_length", int_bit_length_m},
+        {"bit_count", int_bit_count_m},
+        {"to_bytes", int_to_bytes_m},
+        {"as_integer_ratio", int_as_integer_ratio_m},
         {"conjugate", int_conjugate_m},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -1847,7 +1907,8 @@ int int_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "denominator", int_denominator_get) < 0)
         return -1;
 
-    TypeObject *b = type_new_builtin(vm, vm->t_bool, vm->t_int, sizeof(BigIntObject), TPF_INT_SUBCLASS);
+    TypeObject *b =
+        type_new_builtin(vm, vm->t_bool, vm->t_int, sizeof(BigIntObject), TPF_INT_SUBCLASS);
     if (!b) return -1;
     b->trace = int_trace;
     b->finalize = int_finalize;
@@ -1857,8 +1918,8 @@ int int_init_types(EddyVM *vm) {
     b->richcompare = int_richcompare;
     b->truthy = int_truthy_slot;
     static const MethodDef bool_methods[] = {
-        {"__and__", bool_and_m}, {"__rand__", bool_rand_m}, {"__or__", bool_or_m},
-        {"__ror__", bool_ror_m}, {"__xor__", bool_xor_m},   {"__rxor__", bool_rxor_m},
+        {"__and__", bool_and_m},   {"__rand__", bool_rand_m}, {"__or__", bool_or_m},
+        {"__ror__", bool_ror_m},   {"__xor__", bool_xor_m},   {"__rxor__", bool_rxor_m},
         {"__repr__", bool_repr_m},
     };
     for (size_t i = 0; i < sizeof bool_methods / sizeof bool_methods[0]; i++)

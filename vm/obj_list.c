@@ -129,8 +129,7 @@ int list_extend(EddyVM *vm, ListObject *l, Value iterable) {
 
 static void list_trace(EddyVM *vm, Obj *o) {
     ListObject *l = (ListObject *)o;
-    for (size_t i = 0; i < l->len; i++)
-        gc_mark_value(vm, l->items[i]);
+    for (size_t i = 0; i < l->len; i++) gc_mark_value(vm, l->items[i]);
 }
 
 static void list_finalize(EddyVM *vm, Obj *o) {
@@ -282,8 +281,7 @@ static Value list_getitem(EddyVM *vm, Value self, Value key) {
         if (step == 1) {
             if (n) memcpy(r->items, l->items + start, (size_t)n * sizeof(Value));
         } else {
-            for (int64_t k = 0, j = start; k < n; k++, j += step)
-                r->items[k] = l->items[j];
+            for (int64_t k = 0, j = start; k < n; k++, j += step) r->items[k] = l->items[j];
         }
         r->len = (size_t)n;
         return v_obj(r);
@@ -663,15 +661,13 @@ int list_sort(EddyVM *vm, ListObject *l, Value key, bool reverse) {
         goto restore;
     }
     nroots++;
-    for (size_t i = 0; i < tmp->cap; i++)
-        tmp->items[i] = VAL_NONE;
+    for (size_t i = 0; i < tmp->cap; i++) tmp->items[i] = VAL_NONE;
     tmp->len = tmp->cap;
     status = merge_sort(&c, arr, tmp->items, n);
 
 restore:
     if (keyed && keyed->len == 2 * n) {
-        for (size_t i = 0; i < n; i++)
-            holder->items[i] = keyed->items[2 * i + 1];
+        for (size_t i = 0; i < n; i++) holder->items[i] = keyed->items[2 * i + 1];
     }
     if (reverse) reverse_values(holder->items, n);
     bool modified = l->items != NULL || l->len != 0;
@@ -693,9 +689,8 @@ restore:
 // Methods
 
 static Value m_append(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    if (EDDY_UNLIKELY(kw || nargs != 2) &&
-        (args_no_kw(vm, "list.append", kw) < 0 ||
-         args_count(vm, "list.append", nargs - 1, 1, 1) < 0))
+    if (EDDY_UNLIKELY(kw || nargs != 2) && (args_no_kw(vm, "list.append", kw) < 0 ||
+                                            args_count(vm, "list.append", nargs - 1, 1, 1) < 0))
         return VAL_NULL;
     if (list_append(vm, AS_LIST(args[0]), args[1]) < 0) return VAL_NULL;
     return VAL_NONE;
@@ -968,8 +963,7 @@ static Value m_mul(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     ListObject *r = list_new(vm, total);
     if (!r) return VAL_NULL;
     if (a->len == 1) {
-        for (size_t i = 0; i < total; i++)
-            r->items[i] = a->items[0];
+        for (size_t i = 0; i < total; i++) r->items[i] = a->items[0];
     } else {
         for (int64_t k = 0; k < n; k++)
             memcpy(r->items + (size_t)k * a->len, a->items, a->len * sizeof(Value));

@@ -127,8 +127,7 @@ static void insert_clean(SetEntry *table, size_t mask, Value key, int64_t hash) 
 
 static int table_resize(EddyVM *vm, SetObject *s, size_t minused) {
     size_t newsize = SET_MINSIZE;
-    while (newsize <= minused)
-        newsize <<= 1;
+    while (newsize <= minused) newsize <<= 1;
     if (newsize > ((size_t)1 << 40)) {
         vm_raise_nomem(vm);
         return -1;
@@ -301,8 +300,7 @@ static int merge(EddyVM *vm, SetObject *s, SetObject *other) {
     }
     if (ensure_table(vm, s) < 0) return -1;
     if (s->fill == 0 && s->mask == other->mask && other->fill == other->used) {
-        for (size_t i = 0; i <= other->mask; i++)
-            s->table[i] = other->table[i];
+        for (size_t i = 0; i <= other->mask; i++) s->table[i] = other->table[i];
         s->fill = other->fill;
         s->used = other->used;
         return 0;
@@ -694,8 +692,7 @@ static Value set_repr(EddyVM *vm, Value self) {
     if (!keys || vm_push_root(vm, v_obj(keys)) < 0) return VAL_NULL;
     size_t pos = 0;
     SetEntry *e;
-    while (set_next(s, &pos, &e) && keys->len < keys->cap)
-        keys->items[keys->len++] = e->key;
+    while (set_next(s, &pos, &e) && keys->len < keys->cap) keys->items[keys->len++] = e->key;
     StrBuf b;
     strbuf_init(vm, &b);
     vm->c_depth++;
@@ -736,8 +733,7 @@ static int frozenset_hash(EddyVM *vm, Value self, int64_t *out) {
     }
     uint64_t hash = 0;
     if (s->table) {
-        for (size_t i = 0; i <= s->mask; i++)
-            hash ^= shuffle_bits((uint64_t)s->table[i].hash);
+        for (size_t i = 0; i <= s->mask; i++) hash ^= shuffle_bits((uint64_t)s->table[i].hash);
     }
     // Unallocated table: CPython's 8 unused entries hash to 0 each (even count).
     if (s->table && ((s->mask + 1 - s->fill) & 1)) hash ^= shuffle_bits(0);

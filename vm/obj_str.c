@@ -1034,8 +1034,8 @@ static const char *utf8_error_reason(const unsigned char *s, size_t n, size_t *b
 
 // Raise UnicodeDecodeError / UnicodeEncodeError with CPython's five args
 // (encoding, object, start, end, reason); the message comes from their __str__.
-static void raise_codec_error(EddyVM *vm, TypeObject *t, const char *enc, Value obj,
-                              size_t start, size_t end, const char *reason) {
+static void raise_codec_error(EddyVM *vm, TypeObject *t, const char *enc, Value obj, size_t start,
+                              size_t end, const char *reason) {
     StrObject *e = str_from_cstr(vm, enc), *r = e ? str_from_cstr(vm, reason) : NULL;
     if (!r || IS_NULL(obj)) return;
     TupleObject *args = tuple_from(
@@ -1589,8 +1589,8 @@ static StrObject *decode_bytes(EddyVM *vm, const uint8_t *data, size_t len, Valu
         if (data[i] >= 0x80 && kind == 1) {
             if (mode == 0) {
                 strbuf_discard(&b);
-                raise_codec_error(vm, vm->exc_UnicodeDecodeError, "ascii",
-                                  bytes_new(vm, data, len), i, i + 1, "ordinal not in range(128)");
+                raise_codec_error(vm, vm->exc_UnicodeDecodeError, "ascii", bytes_new(vm, data, len),
+                                  i, i + 1, "ordinal not in range(128)");
                 return NULL;
             }
             if (mode == 2) strbuf_append_codepoint(&b, 0xFFFD);
@@ -1623,10 +1623,9 @@ static Value encode_str(EddyVM *vm, StrObject *s, const char *enc, int kind, int
                     end++;
                 }
                 mem_free(vm, out, s->ncp + 1);
-                raise_codec_error(vm, vm->exc_UnicodeEncodeError,
-                                  kind == 1 ? "ascii" : "latin-1", v_obj(s), pos, end,
-                                  kind == 1 ? "ordinal not in range(128)"
-                                            : "ordinal not in range(256)");
+                raise_codec_error(
+                    vm, vm->exc_UnicodeEncodeError, kind == 1 ? "ascii" : "latin-1", v_obj(s), pos,
+                    end, kind == 1 ? "ordinal not in range(128)" : "ordinal not in range(256)");
                 return VAL_NULL;
             }
             if (mode == 2) out[n++] = '?';

@@ -39,8 +39,7 @@ TupleObject *tuple_new(EddyVM *vm, size_t len) {
     if (len == 0 && vm->empty_tuple) return vm->empty_tuple;
     TupleObject *t = tuple_alloc(vm, vm->t_tuple, len);
     if (!t) return NULL;
-    for (size_t i = 0; i < len; i++)
-        t->items[i] = VAL_NONE;
+    for (size_t i = 0; i < len; i++) t->items[i] = VAL_NONE;
     return t;
 }
 
@@ -81,8 +80,7 @@ static Value tuple_new_slot(EddyVM *vm, TypeObject *t, Value *args, int nargs,
 
 static void tuple_trace(EddyVM *vm, Obj *o) {
     TupleObject *t = (TupleObject *)o;
-    for (size_t i = 0; i < t->len; i++)
-        gc_mark_value(vm, t->items[i]);
+    for (size_t i = 0; i < t->len; i++) gc_mark_value(vm, t->items[i]);
 }
 
 static void tuple_iter_trace(EddyVM *vm, Obj *o) {
@@ -204,8 +202,7 @@ static Value tuple_getitem(EddyVM *vm, Value self, Value key) {
         if (step == 1 && n == (int64_t)t->len && is_exact(self, vm->t_tuple)) return self;
         TupleObject *r = tuple_new(vm, (size_t)n);
         if (!r) return VAL_NULL;
-        for (int64_t k = 0, j = start; k < n; k++, j += step)
-            r->items[k] = t->items[j];
+        for (int64_t k = 0, j = start; k < n; k++, j += step) r->items[k] = t->items[j];
         return v_obj(r);
     } else if (is_int(vm, key) ||
                !IS_NULL(type_lookup(vm, vm_type_of(vm, key), vm->names.__index__))) {

@@ -72,8 +72,10 @@ static void update_plain_attrs(TypeObject *t) {
             break;
         }
     }
-    if (plain) t->hdr.obj_flags |= TYPE_PLAIN_ATTRS;
-    else t->hdr.obj_flags &= (uint16_t)~TYPE_PLAIN_ATTRS;
+    if (plain)
+        t->hdr.obj_flags |= TYPE_PLAIN_ATTRS;
+    else
+        t->hdr.obj_flags &= (uint16_t)~TYPE_PLAIN_ATTRS;
 }
 
 static void assign_version(EddyVM *vm, TypeObject *t) {

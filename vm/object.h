@@ -29,10 +29,10 @@ typedef struct Obj {
     // interpreter measured slower (fib +10%, 4% more instructions in
     // interp_run, from the objects' changed field layout).
     void *reserved;
-    uint8_t gc_marked;   // set during mark
-    uint8_t gc_pinned;   // 1: never collected (static singletons, interned strings)
-    uint16_t obj_flags;  // free for the type's own use
-    uint32_t size;       // bytes allocated for the object itself (set by obj_alloc)
+    uint8_t gc_marked;  // set during mark
+    uint8_t gc_pinned;  // 1: never collected (static singletons, interned strings)
+    uint16_t obj_flags; // free for the type's own use
+    uint32_t size;      // bytes allocated for the object itself (set by obj_alloc)
 } Obj;
 
 // ---------------------------------------------------------------------------
@@ -79,15 +79,15 @@ enum {
 // __add__ etc. in their dicts. The interpreter fast-paths int/float/str.
 struct TypeObject {
     Obj hdr;
-    StrObject *name;     // "int", "MyClass"
-    StrObject *qualname; // "Outer.MyClass"
-    StrObject *module;   // "builtins", "__main__"; may be NULL
-    TypeObject *base;    // first base (object's base is NULL)
-    TupleObject *bases;  // tuple of TypeObject
-    TupleObject *mro;    // C3 linearisation, starts with this type
-    DictObject *dict;    // attributes and methods
-    uint32_t flags;      // TPF_*
-    uint32_t version;    // changes whenever this type's or a base's dict changes (caches)
+    StrObject *name;        // "int", "MyClass"
+    StrObject *qualname;    // "Outer.MyClass"
+    StrObject *module;      // "builtins", "__main__"; may be NULL
+    TypeObject *base;       // first base (object's base is NULL)
+    TupleObject *bases;     // tuple of TypeObject
+    TupleObject *mro;       // C3 linearisation, starts with this type
+    DictObject *dict;       // attributes and methods
+    uint32_t flags;         // TPF_*
+    uint32_t version;       // changes whenever this type's or a base's dict changes (caches)
     uint32_t instance_size; // bytes allocated for an instance
     int32_t dict_offset;    // offset of the DictObject* __dict__ field; 0 = none
     TypeObject *layout;     // the builtin type whose C layout instances have
@@ -100,8 +100,8 @@ struct TypeObject {
     Value (*str)(EddyVM *vm, Value self);                       // NULL: use repr
     int (*hash)(EddyVM *vm, Value self, int64_t *out);          // 0 ok, -1 error
     Value (*richcompare)(EddyVM *vm, Value a, Value b, int op); // may return NotImplemented
-    int (*truthy)(EddyVM *vm, Value self);                      // 1/0, -1 error; NULL: use len, else true
-    Value (*getattr)(EddyVM *vm, Value self, StrObject *name);  // NULL + AttributeError
+    int (*truthy)(EddyVM *vm, Value self); // 1/0, -1 error; NULL: use len, else true
+    Value (*getattr)(EddyVM *vm, Value self, StrObject *name);        // NULL + AttributeError
     int (*setattr)(EddyVM *vm, Value self, StrObject *name, Value v); // v V_NULL: delete; 0/-1
     Value (*call)(EddyVM *vm, Value self, Value *args, int nargs, TupleObject *kwnames);
     Value (*iter)(EddyVM *vm, Value self);
@@ -109,7 +109,7 @@ struct TypeObject {
     int64_t (*len)(EddyVM *vm, Value self);          // -1 error
     Value (*getitem)(EddyVM *vm, Value self, Value key);
     int (*setitem)(EddyVM *vm, Value self, Value key, Value v); // v V_NULL: delete; 0/-1
-    int (*contains)(EddyVM *vm, Value self, Value item);         // 1/0, -1 error; NULL: iterate
+    int (*contains)(EddyVM *vm, Value self, Value item);        // 1/0, -1 error; NULL: iterate
     // Descriptor protocol. descr_get(descr, obj, owner): obj is V_NULL when
     // accessed on the class. descr_set present => data descriptor.
     Value (*descr_get)(EddyVM *vm, Value descr, Value obj, TypeObject *owner);
@@ -123,12 +123,12 @@ struct TypeObject {
 // str: immutable UTF-8, NUL-terminated, hash cached. (vm/obj_str.c)
 struct StrObject {
     Obj hdr;
-    int64_t hash;   // -1 until computed
-    size_t len;     // bytes, excluding the NUL
-    size_t ncp;     // code points
-    bool ascii;     // len == ncp: O(1) indexing
-    bool interned;  // the one interned copy of these bytes
-    char data[];    // len bytes + NUL
+    int64_t hash;  // -1 until computed
+    size_t len;    // bytes, excluding the NUL
+    size_t ncp;    // code points
+    bool ascii;    // len == ncp: O(1) indexing
+    bool interned; // the one interned copy of these bytes
+    char data[];   // len bytes + NUL
 };
 
 // tuple: fixed length, immutable once built. (vm/obj_tuple.c)
@@ -226,13 +226,13 @@ typedef struct CodeObject {
     TupleObject *freevars; // (str)
     // For each cellvar that is also an argument: its local index, else -1.
     // The interpreter copies such args into their cells at frame entry.
-    int32_t *cell2arg;     // ncells entries, or NULL when no cellvar is an arg
-    uint32_t argcount;     // positional args, including positional-only
+    int32_t *cell2arg; // ncells entries, or NULL when no cellvar is an arg
+    uint32_t argcount; // positional args, including positional-only
     uint32_t posonlyargcount;
     uint32_t kwonlyargcount;
     uint32_t nlocals, ncells, nfrees;
-    uint32_t stacksize;    // max operand stack depth
-    uint32_t flags;        // CO_*
+    uint32_t stacksize; // max operand stack depth
+    uint32_t flags;     // CO_*
     uint32_t firstlineno;
     LineEntry *lines;
     uint32_t nlines;
@@ -254,9 +254,9 @@ typedef struct FunctionObject {
     TupleObject *closure;   // tuple of CellObject, len == code->nfrees; may be NULL
     StrObject *name;
     StrObject *qualname;
-    StrObject *module;      // globals["__name__"] at creation; may be NULL
-    DictObject *dict;       // function attributes; created lazily
-    Value doc;              // V_NONE if none
+    StrObject *module; // globals["__name__"] at creation; may be NULL
+    DictObject *dict;  // function attributes; created lazily
+    Value doc;         // V_NONE if none
 } FunctionObject;
 
 // A builtin function or method (vm/obj_func.c). self is V_NULL for a plain
@@ -266,9 +266,9 @@ typedef struct NativeFunctionObject {
     Obj hdr;
     const char *name; // static string
     NativeFn fn;
-    Value self;       // bound receiver (module functions: V_NULL)
+    Value self;        // bound receiver (module functions: V_NULL)
     TypeObject *owner; // for methods: the type that defines it, else NULL
-    uint32_t flags;   // NATIVE_* below
+    uint32_t flags;    // NATIVE_* below
 } NativeFunctionObject;
 
 enum {
@@ -307,7 +307,7 @@ typedef struct ExceptionObject {
     Value cause;     // __cause__: exception or None
     Value context;   // __context__: exception or None
     bool suppress_context;
-    Value notes;     // __notes__ list or V_NULL
+    Value notes;      // __notes__ list or V_NULL
     Value suggestion; // NameError raised by the VM: the "Did you mean" name (str) or V_NULL
 } ExceptionObject;
 

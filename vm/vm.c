@@ -53,11 +53,10 @@ static int intern_names(EddyVM *vm) {
 
 static int init_types(EddyVM *vm) {
     int (*const inits[])(EddyVM *) = {
-        object_init_types, func_init_types, code_init_type,  int_init_types,
-        float_init_type,   str_init_types,  bytes_init_types, tuple_init_types,
-        list_init_types,   dict_init_types, set_init_types,   range_init_types,
-        slice_init_type,   iter_init_types, module_init_type, traceback_init_type,
-        io_init_types,     gen_init_types, loop_init_types, future_init_types,
+        object_init_types,   func_init_types,  code_init_type,   int_init_types,  float_init_type,
+        str_init_types,      bytes_init_types, tuple_init_types, list_init_types, dict_init_types,
+        set_init_types,      range_init_types, slice_init_type,  iter_init_types, module_init_type,
+        traceback_init_type, io_init_types,    gen_init_types,   loop_init_types, future_init_types,
     };
     for (size_t i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
         if (inits[i](vm) < 0) return -1;

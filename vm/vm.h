@@ -42,8 +42,8 @@
 #define EDDY_UNLIKELY(x) (x)
 #endif
 
-struct Fiber;  // vm/frame.h
-struct Frame;  // vm/frame.h
+struct Fiber; // vm/frame.h
+struct Frame; // vm/frame.h
 
 typedef struct Names {
 #define NAME(field, text) StrObject *field;
@@ -53,7 +53,7 @@ typedef struct Names {
 
 struct EddyVM {
     // ---- memory (vm/mem.c, vm/gc.c)
-    EddyAllocFn alloc_fn;  // realloc-like host hook
+    EddyAllocFn alloc_fn; // realloc-like host hook
     void *alloc_ud;
     size_t bytes_allocated; // live bytes counted through mem.c
     size_t mem_limit;       // 0 = unlimited; exceeding raises MemoryError
@@ -66,8 +66,8 @@ struct EddyVM {
     // default filter, each (file, line, name) is reported once. Raw memory.
     uint64_t *warned;
     size_t warned_len, warned_cap;
-    bool gray_overflow;     // the gray stack could not grow: rescan (gc.c)
-    Obj **objects;          // every heap object, oldest first (gc.c)
+    bool gray_overflow; // the gray stack could not grow: rescan (gc.c)
+    Obj **objects;      // every heap object, oldest first (gc.c)
     size_t objects_len, objects_cap;
     // Small-block pools (mem.c): free list per 16-byte size class.
 #define POOL_MAX 1024
@@ -76,14 +76,14 @@ struct EddyVM {
     struct FreeBlock *pool_free[POOL_CLASSES];
     struct PoolPage *pool_pages;
     char *pool_bump, *pool_end;
-    Obj **gray;             // gray stack
+    Obj **gray; // gray stack
 #define MARK_RING 8
     Obj *mark_ring[MARK_RING]; // marks waiting for their prefetch (gc.c)
     unsigned mark_ring_pos;
     size_t gray_len, gray_cap;
-    Value *roots;           // temporary root stack (vm_push_root)
+    Value *roots; // temporary root stack (vm_push_root)
     size_t roots_len, roots_cap;
-    uint64_t fail_alloc_at;  // testing: fail the Nth allocation (0 = never)
+    uint64_t fail_alloc_at; // testing: fail the Nth allocation (0 = never)
     uint64_t alloc_count;
 
     // ---- interned strings (vm/obj_str.c): open-addressing set of StrObject*
@@ -106,24 +106,24 @@ struct EddyVM {
     StrObject *char_cache[128]; // one-character ASCII strings (obj_str.c)
 
     // ---- errors (vm/error.c)
-    Value exc;              // pending exception (ExceptionObject) or V_NULL
-    Value memory_error;     // preallocated MemoryError instance
-    Value handled_exc;      // exception currently being handled (sys.exc_info) or V_NULL
+    Value exc;          // pending exception (ExceptionObject) or V_NULL
+    Value memory_error; // preallocated MemoryError instance
+    Value handled_exc;  // exception currently being handled (sys.exc_info) or V_NULL
 
     // ---- interpreter (vm/interp.c, vm/call.c, vm/frame.h)
-    struct Fiber *fiber;    // the running fiber (main fiber for now)
+    struct Fiber *fiber; // the running fiber (main fiber for now)
     struct Fiber *main_fiber;
     uint32_t recursion_limit; // max frame depth (sys.setrecursionlimit), default 1000
     uint32_t native_depth;    // nested dispatch loops (native -> script calls)
     uint32_t c_depth;         // recursion guard for C-recursive helpers (repr of nested lists ...)
     // Attribute/method cache (vm/obj_type.c): keyed by (type version, name)
     struct AttrCacheEntry *attr_cache; // 4096 entries
-    volatile int interrupt;  // host asked to stop (checked at safe points)
+    volatile int interrupt;            // host asked to stop (checked at safe points)
 
     // ---- modules (vm/import.c)
-    DictObject *modules;      // sys.modules
-    ModuleObject *builtins;   // the builtins module
-    ModuleObject *sys;        // the sys module
+    DictObject *modules;    // sys.modules
+    ModuleObject *builtins; // the builtins module
+    ModuleObject *sys;      // the sys module
     DictObject *builtins_dict;
     ListObject *path;         // sys.path
     DictObject *source_cache; // filename -> str source, for tracebacks of -c / REPL code
@@ -133,14 +133,14 @@ struct EddyVM {
     DictObject *native_modules;
 
     // ---- asyncio (vm/loop.c, vm/obj_future.c, stdlib/mod_asyncio.c)
-    struct LoopObject *running_loop; // the loop inside run_forever(), or NULL
-    Value event_loop;                // set_event_loop()'s loop, or V_NULL
-    Value current_task;              // the task whose step is running, or V_NULL
+    struct LoopObject *running_loop;  // the loop inside run_forever(), or NULL
+    Value event_loop;                 // set_event_loop()'s loop, or V_NULL
+    Value current_task;               // the task whose step is running, or V_NULL
     struct GenConsumer *gen_consumer; // the innermost gen_foreach (vm/frame.h), or NULL
-    struct TaskObject **tasks;       // every pending task: the loop keeps them alive
+    struct TaskObject **tasks;        // every pending task: the loop keeps them alive
     size_t tasks_len, tasks_cap;
-    uint64_t task_counter;           // default names Task-1, Task-2, ...
-    TypeObject *exc_CancelledError;  // created with the _asyncio_core module
+    uint64_t task_counter;          // default names Task-1, Task-2, ...
+    TypeObject *exc_CancelledError; // created with the _asyncio_core module
     TypeObject *exc_InvalidStateError;
 
     // ---- ints (vm/obj_int.c): sys.set_int_max_str_digits(); 0 = no limit.
@@ -154,18 +154,18 @@ struct EddyVM {
     // until gen_close_pending() closes them after the collection. Raw memory.
     Obj **gen_pending;
     size_t gen_pending_len, gen_pending_cap;
-    bool gen_closing;        // gen_close_pending() is running
-    uint64_t gen_closed;     // how many it has closed (gc.collect() repeats while it grows)
-    bool gc_disabled;        // gc.disable(): reported by gc.isenabled() only (stdlib/mod_gc.c)
+    bool gen_closing;    // gen_close_pending() is running
+    uint64_t gen_closed; // how many it has closed (gc.collect() repeats while it grows)
+    bool gc_disabled;    // gc.disable(): reported by gc.isenabled() only (stdlib/mod_gc.c)
 
-    int exit_code;           // set when SystemExit ends a run (api.c)
+    int exit_code; // set when SystemExit ends a run (api.c)
     int argc;
     char **argv;
 };
 
 // ===========================================================================
 // vm/mem.c - the one allocator everything goes through
-void *mem_alloc(EddyVM *vm, size_t size);              // NULL + MemoryError on failure
+void *mem_alloc(EddyVM *vm, size_t size); // NULL + MemoryError on failure
 void *mem_realloc(EddyVM *vm, void *p, size_t old_size, size_t new_size); // NULL + MemoryError
 void mem_free(EddyVM *vm, void *p, size_t size);
 // The out-of-line paths of mem_alloc_fast and mem_free_fast (below).
@@ -262,27 +262,29 @@ void vm_pop_roots(EddyVM *vm, size_t n);
 // TypeObject in types.def exists (blank, named) and names.def is interned.
 // Each fills in its types with type_new_builtin()/type_add_method(); vm.c
 // then calls type_ready() on all of types.def in order. 0 / -1.
-int object_init_types(EddyVM *vm);  // obj_object.c / obj_type.c: object type super property
-                                    //   classmethod staticmethod NoneType NotImplementedType ellipsis
-int type_init_types(EddyVM *vm);    // obj_type.c, called by object_init_types (added by obj_type.c)
-int ops_init_types(EddyVM *vm);     // ops.c, called by object_init_types (added by ops.c)
-int func_init_types(EddyVM *vm);    // obj_func.c: function builtin_function method cell
-int code_init_type(EddyVM *vm);     // obj_code.c
-int int_init_types(EddyVM *vm);     // obj_int.c: int bool
-int float_init_type(EddyVM *vm);    // obj_float.c
-int str_init_types(EddyVM *vm);     // obj_str.c: str str_iterator
-int bytes_init_types(EddyVM *vm);   // obj_bytes.c
-int tuple_init_types(EddyVM *vm);   // obj_tuple.c
-int list_init_types(EddyVM *vm);    // obj_list.c
-int dict_init_types(EddyVM *vm);    // obj_dict.c
-int set_init_types(EddyVM *vm);     // obj_set.c
-int range_init_types(EddyVM *vm);   // obj_range.c
-int slice_init_type(EddyVM *vm);    // obj_slice.c
-int iter_init_types(EddyVM *vm);    // obj_iter.c: enumerate zip map filter reversed iterator callable_iterator
-int module_init_type(EddyVM *vm);   // import.c
+int object_init_types(
+    EddyVM *vm);                  // obj_object.c / obj_type.c: object type super property
+                                  //   classmethod staticmethod NoneType NotImplementedType ellipsis
+int type_init_types(EddyVM *vm);  // obj_type.c, called by object_init_types (added by obj_type.c)
+int ops_init_types(EddyVM *vm);   // ops.c, called by object_init_types (added by ops.c)
+int func_init_types(EddyVM *vm);  // obj_func.c: function builtin_function method cell
+int code_init_type(EddyVM *vm);   // obj_code.c
+int int_init_types(EddyVM *vm);   // obj_int.c: int bool
+int float_init_type(EddyVM *vm);  // obj_float.c
+int str_init_types(EddyVM *vm);   // obj_str.c: str str_iterator
+int bytes_init_types(EddyVM *vm); // obj_bytes.c
+int tuple_init_types(EddyVM *vm); // obj_tuple.c
+int list_init_types(EddyVM *vm);  // obj_list.c
+int dict_init_types(EddyVM *vm);  // obj_dict.c
+int set_init_types(EddyVM *vm);   // obj_set.c
+int range_init_types(EddyVM *vm); // obj_range.c
+int slice_init_type(EddyVM *vm);  // obj_slice.c
+int iter_init_types(
+    EddyVM *vm); // obj_iter.c: enumerate zip map filter reversed iterator callable_iterator
+int module_init_type(EddyVM *vm);    // import.c
 int traceback_init_type(EddyVM *vm); // error.c
-int io_init_types(EddyVM *vm);      // stdlib/mod_io.c
-int gen_init_types(EddyVM *vm);     // obj_gen.c: generator frame
+int io_init_types(EddyVM *vm);       // stdlib/mod_io.c
+int gen_init_types(EddyVM *vm);      // obj_gen.c: generator frame
 // obj_gen.c: anext(aiter, default)'s awaitable. V_NULL + MemoryError.
 Value gen_anext_awaitable_new(EddyVM *vm, Value aiter, Value dflt);
 // obj_gen.c, for the collector: after marking, keep alive (mark) every dead
@@ -300,8 +302,8 @@ void gen_close_all(EddyVM *vm);
 // gc.c / vm_free: release the queue's memory.
 void gen_free_pending(EddyVM *vm);
 int gc_module_init(EddyVM *vm, ModuleObject *m); // stdlib/mod_gc.c: the gc module
-int loop_init_types(EddyVM *vm);    // loop.c: event loop, Handle, TimerHandle
-int future_init_types(EddyVM *vm);  // obj_future.c: Future, FutureIter, Task
+int loop_init_types(EddyVM *vm);                 // loop.c: event loop, Handle, TimerHandle
+int future_init_types(EddyVM *vm);               // obj_future.c: Future, FutureIter, Task
 // `await future` for an exact Future or Task: its FutureIter (obj_future.c).
 Value future_await_iter(EddyVM *vm, Value future);
 // GC: the running loop, the pending tasks and the asyncio exception types (loop.c).
@@ -324,11 +326,11 @@ void vm_free(EddyVM *vm);
 // Raise an exception of type t with a message built by str_format().
 // Always returns V_NULL so callers can `return vm_raise(...)`.
 Value vm_raise(EddyVM *vm, TypeObject *t, const char *fmt, ...);
-Value vm_raise_value(EddyVM *vm, Value exc);  // exc: instance or class (instantiated)
-Value vm_raise_nomem(EddyVM *vm);             // the preallocated MemoryError
+Value vm_raise_value(EddyVM *vm, Value exc); // exc: instance or class (instantiated)
+Value vm_raise_nomem(EddyVM *vm);            // the preallocated MemoryError
 bool vm_err_occurred(EddyVM *vm);
 bool vm_err_matches(EddyVM *vm, TypeObject *t); // pending exception isinstance of t
-Value vm_err_fetch(EddyVM *vm);               // take the pending exception (V_NULL if none)
+Value vm_err_fetch(EddyVM *vm);                 // take the pending exception (V_NULL if none)
 void vm_err_clear(EddyVM *vm);
 // Raise NameError "name 'x' is not defined" from a running frame, with its
 // `name` attribute and the "Did you mean" suggestion CPython 3.11 prints.
@@ -376,32 +378,35 @@ struct Frame *vm_current_frame(EddyVM *vm);
 
 // ===========================================================================
 // vm/ops.c - abstract operations (dispatch through type slots / dunders)
-TypeObject *vm_type_of(EddyVM *vm, Value v); // never NULL
+TypeObject *vm_type_of(EddyVM *vm, Value v);   // never NULL
 const char *vm_type_name(EddyVM *vm, Value v); // "int", "MyClass"
-Value vm_repr(EddyVM *vm, Value v);  // str or V_NULL
-Value vm_str(EddyVM *vm, Value v);   // str or V_NULL
+Value vm_repr(EddyVM *vm, Value v);            // str or V_NULL
+Value vm_str(EddyVM *vm, Value v);             // str or V_NULL
 Value vm_ascii(EddyVM *vm, Value v);
 Value vm_format(EddyVM *vm, Value v, Value spec); // format(v, spec); spec is a str
-int vm_hash(EddyVM *vm, Value v, int64_t *out); // TypeError "unhashable type: 'list'"
-int vm_truthy(EddyVM *vm, Value v);             // 1/0/-1
-int vm_eq(EddyVM *vm, Value a, Value b);        // 1/0/-1 (a == b with fallbacks; identity first)
-Value vm_compare(EddyVM *vm, Value a, Value b, int op); // CMP_*; TypeError "'<' not supported between instances of 'int' and 'str'"
-int vm_compare_bool(EddyVM *vm, Value a, Value b, int op); // 1/0/-1
+int vm_hash(EddyVM *vm, Value v, int64_t *out);   // TypeError "unhashable type: 'list'"
+int vm_truthy(EddyVM *vm, Value v);               // 1/0/-1
+int vm_eq(EddyVM *vm, Value a, Value b);          // 1/0/-1 (a == b with fallbacks; identity first)
+Value vm_compare(
+    EddyVM *vm, Value a, Value b,
+    int op); // CMP_*; TypeError "'<' not supported between instances of 'int' and 'str'"
+int vm_compare_bool(EddyVM *vm, Value a, Value b, int op);   // 1/0/-1
 Value vm_binary_op(EddyVM *vm, int binop, Value a, Value b); // BINOP_* incl. inplace variants
 Value vm_unary_op(EddyVM *vm, int opcode, Value a);          // OP_UNARY_NEGATIVE/POSITIVE/INVERT
 Value vm_getattr(EddyVM *vm, Value obj, StrObject *name);
-int vm_getattr_opt(EddyVM *vm, Value obj, StrObject *name, Value *out); // 1/0 (AttributeError swallowed)/-1
+int vm_getattr_opt(EddyVM *vm, Value obj, StrObject *name,
+                   Value *out); // 1/0 (AttributeError swallowed)/-1
 int vm_setattr(EddyVM *vm, Value obj, StrObject *name, Value v); // v V_NULL: delete
 Value vm_getitem(EddyVM *vm, Value c, Value k);
 int vm_setitem(EddyVM *vm, Value c, Value k, Value v); // v V_NULL: delete
 int vm_contains(EddyVM *vm, Value c, Value item);      // 1/0/-1
-Value vm_iter(EddyVM *vm, Value v);            // TypeError "'int' object is not iterable"
-int vm_next(EddyVM *vm, Value it, Value *out); // 1 item / 0 exhausted / -1 error
-int64_t vm_len(EddyVM *vm, Value v);           // -1 error
+Value vm_iter(EddyVM *vm, Value v);                    // TypeError "'int' object is not iterable"
+int vm_next(EddyVM *vm, Value it, Value *out);         // 1 item / 0 exhausted / -1 error
+int64_t vm_len(EddyVM *vm, Value v);                   // -1 error
 int vm_isinstance(EddyVM *vm, Value v, Value cls); // cls may be a tuple; honours __instancecheck__
 int vm_issubclass(EddyVM *vm, Value derived, Value cls);
-bool type_is_subtype(TypeObject *a, TypeObject *b); // MRO walk, no errors
-Value vm_index(EddyVM *vm, Value v); // __index__ -> int value, TypeError otherwise
+bool type_is_subtype(TypeObject *a, TypeObject *b);  // MRO walk, no errors
+Value vm_index(EddyVM *vm, Value v);                 // __index__ -> int value, TypeError otherwise
 int vm_index_i64(EddyVM *vm, Value v, int64_t *out); // IndexError/OverflowError on huge
 // Call fn for each item of iterable; stops early when fn returns nonzero.
 int vm_foreach(EddyVM *vm, Value iterable, int (*fn)(EddyVM *vm, Value item, void *ud), void *ud);
@@ -419,7 +424,7 @@ Value vm_call_special(EddyVM *vm, Value descr, Value self, Value *args, int narg
 static inline bool is_type(EddyVM *vm, Value v);
 TypeObject *type_new_builtin(EddyVM *vm, TypeObject *t, TypeObject *base, size_t instance_size,
                              uint32_t flags); // fills a blank TypeObject from types.def
-int type_ready(EddyVM *vm, TypeObject *t); // mro, slot inheritance, version; 0/-1
+int type_ready(EddyVM *vm, TypeObject *t);    // mro, slot inheritance, version; 0/-1
 // Register a native method / classmethod / staticmethod / property getter.
 int type_add_method(EddyVM *vm, TypeObject *t, const char *name, NativeFn fn, uint32_t flags);
 int type_add_getter(EddyVM *vm, TypeObject *t, const char *name, NativeFn getter);
@@ -487,25 +492,27 @@ Value exc_prep_reraise_star(EddyVM *vm, Value orig, Value excs);
 
 // ===========================================================================
 // vm/obj_int.c - int (small and big) and bool
-bool is_int(EddyVM *vm, Value v);          // small or big int, or bool
+bool is_int(EddyVM *vm, Value v); // small or big int, or bool
 bool is_bigint(Value v);
-Value int_from_i64(EddyVM *vm, int64_t i);   // == v_int(i)
+Value int_from_i64(EddyVM *vm, int64_t i); // == v_int(i)
 Value int_from_u64(EddyVM *vm, uint64_t u);
 Value int_from_double(EddyVM *vm, double d); // truncates; OverflowError for inf, ValueError for nan
 // Parse digits (underscores allowed as in literals when `literal`); base 0
 // detects 0x/0o/0b. ValueError "invalid literal for int() with base 10: 'x'".
 Value int_from_string(EddyVM *vm, const char *s, size_t len, int base, bool literal);
-int int_to_i64(EddyVM *vm, Value v, int64_t *out); // OverflowError "Python int too large to convert to C int64"
+int int_to_i64(EddyVM *vm, Value v,
+               int64_t *out); // OverflowError "Python int too large to convert to C int64"
 double int_to_double(EddyVM *vm, Value v, bool *overflow); // int too large -> *overflow
-Value int_to_str(EddyVM *vm, Value v, int base); // base 2/8/10/16, no prefix; str
-int int_sign(Value v); // -1 / 0 / 1
-int int_compare(Value a, Value b); // both ints: -1/0/1
+Value int_to_str(EddyVM *vm, Value v, int base);           // base 2/8/10/16, no prefix; str
+int int_sign(Value v);                                     // -1 / 0 / 1
+int int_compare(Value a, Value b);                         // both ints: -1/0/1
 int64_t int_hash(Value v);
 // Arithmetic on ints (small or big); results normalised to V_INT when they fit.
 Value int_add(EddyVM *vm, Value a, Value b);
 Value int_sub(EddyVM *vm, Value a, Value b);
 Value int_mul(EddyVM *vm, Value a, Value b);
-Value int_floordiv(EddyVM *vm, Value a, Value b); // ZeroDivisionError "integer division or modulo by zero"
+Value int_floordiv(EddyVM *vm, Value a,
+                   Value b); // ZeroDivisionError "integer division or modulo by zero"
 Value int_mod(EddyVM *vm, Value a, Value b);
 Value int_pow(EddyVM *vm, Value a, Value b, Value mod); // mod V_NULL: none; negative exp -> float
 Value int_neg(EddyVM *vm, Value a);
@@ -522,12 +529,12 @@ int int_divmod(EddyVM *vm, Value a, Value b, Value *q, Value *r); // floor seman
 int64_t int_bit_length(Value v);
 double int_frexp(Value v, int64_t *e); // v = m * 2**e, 0.5 <= |m| < 1 (m correctly rounded)
 // vm/obj_float.c
-Value float_repr(EddyVM *vm, double d); // shortest round-trip, CPython's repr
+Value float_repr(EddyVM *vm, double d);                 // shortest round-trip, CPython's repr
 size_t float_repr_buf(double d, char *buf, size_t cap); // same, into buf (>= 32 bytes)
 Value float_floordiv(EddyVM *vm, double a, double b);
 Value float_mod(EddyVM *vm, double a, double b);
 Value float_pow(EddyVM *vm, double a, double b);
-int64_t float_hash(double d); // equal to int_hash for integral values
+int64_t float_hash(double d);                           // equal to int_hash for integral values
 int float_from_value(EddyVM *vm, Value v, double *out); // float(v) for int/float/bool; -1 TypeError
 // Added by obj_float.c: parse float() text (whitespace, sign, '_', inf/nan);
 // 0, or -1 with ValueError "could not convert string to float: 'abc'".
@@ -556,17 +563,17 @@ bool str_eq(StrObject *a, StrObject *b);
 int str_compare(StrObject *a, StrObject *b); // code-point order: -1/0/1
 StrObject *str_concat(EddyVM *vm, StrObject *a, StrObject *b);
 Value str_getitem_index(EddyVM *vm, StrObject *s, int64_t i); // IndexError
-Value str_mod(EddyVM *vm, Value fmt, Value args); // "fmt" % args
+Value str_mod(EddyVM *vm, Value fmt, Value args);             // "fmt" % args
 Value str_repr(EddyVM *vm, StrObject *s);
 // Added by obj_str.c for format.c, obj_bytes.c and other builders:
 // a str of `len` bytes / `ncp` code points whose data the caller fills in
 // (data[len] is already NUL; hash not yet computed). NULL + MemoryError.
 StrObject *str_alloc(EddyVM *vm, size_t len, size_t ncp);
 StrObject *str_from_codepoint(EddyVM *vm, uint32_t cp); // chr(cp); cp must be <= 0x10FFFF
-size_t utf8_decode(const char *s, uint32_t *cp); // one code point of trusted UTF-8; bytes used
+size_t utf8_decode(const char *s, uint32_t *cp);      // one code point of trusted UTF-8; bytes used
 int64_t str_hash_bytes(const void *data, size_t len); // the str hash function (never -1)
-bool unicode_isspace(uint32_t cp);   // str.isspace() of one code point
-int unicode_decimal(uint32_t cp);    // decimal digit value 0-9, or -1 (int("\u0663"))
+bool unicode_isspace(uint32_t cp);                    // str.isspace() of one code point
+int unicode_decimal(uint32_t cp); // decimal digit value 0-9, or -1 (int("\u0663"))
 // Copy s into buf (s->len bytes) with Unicode decimal digits mapped to ASCII
 // and Unicode spaces to ' ', as int() and float() parse text. Returns the
 // number of bytes written (never more than s->len).
@@ -623,13 +630,13 @@ EDDY_NODISCARD int list_append(EddyVM *vm, ListObject *l, Value v); // 0/-1
 int list_extend(EddyVM *vm, ListObject *l, Value iterable);
 int list_sort(EddyVM *vm, ListObject *l, Value key, bool reverse); // stable (timsort or merge)
 DictObject *dict_new(EddyVM *vm);
-int dict_get(EddyVM *vm, DictObject *d, Value key, Value *out); // 1/0/-1
+int dict_get(EddyVM *vm, DictObject *d, Value key, Value *out);             // 1/0/-1
 EDDY_NODISCARD int dict_set(EddyVM *vm, DictObject *d, Value key, Value v); // 0/-1
 int dict_del(EddyVM *vm, DictObject *d, Value key); // 1 deleted / 0 missing / -1
 // Fast paths for str keys that never run script code (str == str only).
-Value dict_get_str(DictObject *d, StrObject *key);            // V_NULL if absent
+Value dict_get_str(DictObject *d, StrObject *key); // V_NULL if absent
 EDDY_NODISCARD int dict_set_str(EddyVM *vm, DictObject *d, StrObject *key, Value v);
-int dict_del_str(EddyVM *vm, DictObject *d, StrObject *key);  // 1/0
+int dict_del_str(EddyVM *vm, DictObject *d, StrObject *key); // 1/0
 // Iterate: size_t pos = 0; while (dict_next(d, &pos, &k, &v)) ...
 bool dict_next(DictObject *d, size_t *pos, Value *key, Value *value);
 DictObject *dict_copy(EddyVM *vm, DictObject *d);
@@ -723,7 +730,9 @@ static inline bool is_str(EddyVM *vm, Value v) {
     (void)vm;
     return IS_OBJ(v) && (OBJ_TYPE(AS_OBJ(v))->flags & TPF_STR_SUBCLASS);
 }
-static inline bool is_exact(Value v, TypeObject *t) { return IS_OBJ(v) && OBJ_TYPE(AS_OBJ(v)) == t; }
+static inline bool is_exact(Value v, TypeObject *t) {
+    return IS_OBJ(v) && OBJ_TYPE(AS_OBJ(v)) == t;
+}
 static inline StrObject *AS_STR(Value v) { return (StrObject *)AS_OBJ(v); }
 static inline TupleObject *AS_TUPLE(Value v) { return (TupleObject *)AS_OBJ(v); }
 static inline ListObject *AS_LIST(Value v) { return (ListObject *)AS_OBJ(v); }

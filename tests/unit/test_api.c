@@ -19,17 +19,19 @@ static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_siz
         return NULL;
     }
     void *p = realloc(ptr, new_size);
-    if (p) live_bytes += new_size;
-    else live_bytes += old_size;
+    if (p)
+        live_bytes += new_size;
+    else
+        live_bytes += old_size;
     return p;
 }
 
 START_TEST(test_run_string_ok) {
     EddyVM *vm = eddy_vm_new(NULL);
     ck_assert_ptr_nonnull(vm);
-    ck_assert_int_eq(eddy_run_string(vm, "x = [i * i for i in range(10)]\nassert x[3] == 9\n",
-                                     "<test>"),
-                     EDDY_OK);
+    ck_assert_int_eq(
+        eddy_run_string(vm, "x = [i * i for i in range(10)]\nassert x[3] == 9\n", "<test>"),
+        EDDY_OK);
     eddy_vm_free(vm);
 }
 END_TEST

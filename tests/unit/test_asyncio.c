@@ -19,8 +19,10 @@ static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_siz
         return NULL;
     }
     void *p = realloc(ptr, new_size);
-    if (p) live_bytes += new_size;
-    else live_bytes += old_size;
+    if (p)
+        live_bytes += new_size;
+    else
+        live_bytes += old_size;
     return p;
 }
 

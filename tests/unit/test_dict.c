@@ -41,10 +41,8 @@ END_TEST
 
 START_TEST(test_delete_100k) {
     DictObject *d = dict_new(vm);
-    for (int64_t i = 0; i < 100000; i++)
-        ck_assert_int_eq(dict_set(vm, d, v_int(i), v_int(i)), 0);
-    for (int64_t i = 0; i < 100000; i++)
-        ck_assert_int_eq(dict_del(vm, d, v_int(i)), 1);
+    for (int64_t i = 0; i < 100000; i++) ck_assert_int_eq(dict_set(vm, d, v_int(i), v_int(i)), 0);
+    for (int64_t i = 0; i < 100000; i++) ck_assert_int_eq(dict_del(vm, d, v_int(i)), 1);
     ck_assert_uint_eq(d->len, 0);
     ck_assert_int_eq(dict_del(vm, d, v_int(5)), 0);
     size_t pos = 0;
@@ -54,10 +52,8 @@ END_TEST
 
 START_TEST(test_order_after_deletes) {
     DictObject *d = dict_new(vm);
-    for (int64_t i = 0; i < 1000; i++)
-        ck_assert_int_eq(dict_set(vm, d, v_int(i), v_int(i)), 0);
-    for (int64_t i = 0; i < 1000; i += 2)
-        ck_assert_int_eq(dict_del(vm, d, v_int(i)), 1);
+    for (int64_t i = 0; i < 1000; i++) ck_assert_int_eq(dict_set(vm, d, v_int(i), v_int(i)), 0);
+    for (int64_t i = 0; i < 1000; i += 2) ck_assert_int_eq(dict_del(vm, d, v_int(i)), 1);
     // Re-inserting a deleted key appends it at the end.
     ck_assert_int_eq(dict_set(vm, d, v_int(0), VAL_NONE), 0);
     size_t pos = 0;
@@ -144,10 +140,8 @@ END_TEST
 
 START_TEST(test_copy_update) {
     DictObject *d = dict_new(vm);
-    for (int64_t i = 0; i < 100; i++)
-        ck_assert_int_eq(dict_set(vm, d, v_int(i), v_int(i * i)), 0);
-    for (int64_t i = 0; i < 100; i += 3)
-        ck_assert_int_eq(dict_del(vm, d, v_int(i)), 1);
+    for (int64_t i = 0; i < 100; i++) ck_assert_int_eq(dict_set(vm, d, v_int(i), v_int(i * i)), 0);
+    for (int64_t i = 0; i < 100; i += 3) ck_assert_int_eq(dict_del(vm, d, v_int(i)), 1);
     DictObject *c = dict_copy(vm, d);
     ck_assert_ptr_nonnull(c);
     ck_assert_uint_eq(c->len, d->len);

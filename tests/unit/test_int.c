@@ -95,8 +95,9 @@ END_TEST
 START_TEST(test_string_round_trip) {
     Value a = parse(A);
     Value hex = int_to_str(vm, a, 16);
-    ck_assert_str_eq(AS_STR(hex)->data,
-                     "1fd5863c3eb0469ec21a937a76f3432ffd73d97e447606b683ecf6f6e4a7ae225bfaff1eaaf8b0a1");
+    ck_assert_str_eq(
+        AS_STR(hex)->data,
+        "1fd5863c3eb0469ec21a937a76f3432ffd73d97e447606b683ecf6f6e4a7ae225bfaff1eaaf8b0a1");
     Value back = int_from_string(vm, AS_STR(hex)->data, AS_STR(hex)->len, 16, false);
     ck_assert_int_eq(int_compare(a, back), 0);
     Value bin = int_to_str(vm, int_neg(vm, a), 2);
@@ -195,7 +196,8 @@ START_TEST(test_bitwise_and_shifts) {
     ck_assert_int_eq(int_compare(int_invert(vm, a), int_sub(vm, na, v_int(1))), 0);
     assert_int_str(int_xor(vm, a, a), "0");
     assert_int_str(int_and(vm, a, na), "1");
-    assert_int_str(int_or(vm, na, v_int(0)), "-" "265613988875874769338781322035779626829233452653394"
+    assert_int_str(int_or(vm, na, v_int(0)), "-"
+                                             "265613988875874769338781322035779626829233452653394"
                                              "495974574961739092490901302182994384699044001");
     assert_int_str(int_rshift(vm, int_lshift(vm, a, v_int(100)), v_int(100)), A);
     assert_int_str(int_rshift(vm, v_int(-5), v_int(1)), "-3");

@@ -111,15 +111,19 @@ START_TEST(test_exception_handler) {
     EddyVM *vm = vm_new(NULL);
     ck_assert_ptr_nonnull(vm);
     // try: return 1 / 0  except: return 42
-    uint32_t words[] = {
-        INSTR(OP_LOAD_CONST, 0), INSTR(OP_LOAD_CONST, 1), INSTR(OP_BINARY_OP, BINOP_TRUEDIV), 0,
-        INSTR(OP_RETURN_VALUE, 0),
-        // handler at 5: [exc]
-        INSTR(OP_POP_TOP, 0), INSTR(OP_LOAD_CONST, 2), INSTR(OP_RETURN_VALUE, 0)};
+    uint32_t words[] = {INSTR(OP_LOAD_CONST, 0), INSTR(OP_LOAD_CONST, 1),
+                        INSTR(OP_BINARY_OP, BINOP_TRUEDIV), 0, INSTR(OP_RETURN_VALUE, 0),
+                        // handler at 5: [exc]
+                        INSTR(OP_POP_TOP, 0), INSTR(OP_LOAD_CONST, 2), INSTR(OP_RETURN_VALUE, 0)};
     Value consts[] = {v_int(1), v_int(0), v_int(42)};
     ExcEntry exc[] = {{.start = 0, .end = 5, .handler = 5, .depth = 0, .push_lasti = 0}};
-    CodeSpec spec = {.words = words, .nwords = 8, .consts = consts, .nconsts = 3, .stacksize = 2,
-                     .exc = exc, .nexc = 1};
+    CodeSpec spec = {.words = words,
+                     .nwords = 8,
+                     .consts = consts,
+                     .nconsts = 3,
+                     .stacksize = 2,
+                     .exc = exc,
+                     .nexc = 1};
     Value r = run_module(vm, make_code(vm, &spec));
     ck_assert(IS_INT(r));
     ck_assert_int_eq(AS_INT(r), 42);
@@ -156,19 +160,34 @@ END_TEST
 START_TEST(test_recursion_error) {
     EddyVM *vm = vm_new(NULL);
     ck_assert_ptr_nonnull(vm);
-    uint32_t fwords[] = {INSTR(OP_LOAD_GLOBAL, (0 << 1) | 1), 0, 0, INSTR(OP_CALL, 0), 0,
-                         INSTR(OP_RETURN_VALUE, 0)};
+    uint32_t fwords[] = {
+        INSTR(OP_LOAD_GLOBAL, (0 << 1) | 1), 0, 0, INSTR(OP_CALL, 0), 0, INSTR(OP_RETURN_VALUE, 0)};
     const char *fnames[] = {"f"};
-    CodeSpec fspec = {.words = fwords, .nwords = 6, .names = fnames, .nnames = 1, .stacksize = 2,
-                      .flags = CO_OPTIMIZED | CO_NEWLOCALS, .name = "f"};
+    CodeSpec fspec = {.words = fwords,
+                      .nwords = 6,
+                      .names = fnames,
+                      .nnames = 1,
+                      .stacksize = 2,
+                      .flags = CO_OPTIMIZED | CO_NEWLOCALS,
+                      .name = "f"};
     CodeObject *fcode = make_code(vm, &fspec);
-    uint32_t words[] = {INSTR(OP_LOAD_CONST, 0), INSTR(OP_MAKE_FUNCTION, 0),
-                        INSTR(OP_STORE_NAME, 0), INSTR(OP_LOAD_NAME, 0), INSTR(OP_PUSH_NULL, 0),
-                        INSTR(OP_CALL, 0), 0, INSTR(OP_RETURN_VALUE, 0)};
+    uint32_t words[] = {INSTR(OP_LOAD_CONST, 0),
+                        INSTR(OP_MAKE_FUNCTION, 0),
+                        INSTR(OP_STORE_NAME, 0),
+                        INSTR(OP_LOAD_NAME, 0),
+                        INSTR(OP_PUSH_NULL, 0),
+                        INSTR(OP_CALL, 0),
+                        0,
+                        INSTR(OP_RETURN_VALUE, 0)};
     Value consts[] = {v_obj(fcode)};
     const char *names[] = {"f"};
-    CodeSpec spec = {.words = words, .nwords = 8, .consts = consts, .nconsts = 1, .names = names,
-                     .nnames = 1, .stacksize = 2};
+    CodeSpec spec = {.words = words,
+                     .nwords = 8,
+                     .consts = consts,
+                     .nconsts = 1,
+                     .names = names,
+                     .nnames = 1,
+                     .stacksize = 2};
     Value r = run_module(vm, make_code(vm, &spec));
     ck_assert(IS_NULL(r));
     ck_assert(vm_err_matches(vm, vm->exc_RecursionError));
@@ -198,8 +217,13 @@ START_TEST(test_call_binding) {
     uint32_t fwords[] = {INSTR(OP_LOAD_FAST, 0), INSTR(OP_LOAD_FAST, 1),
                          INSTR(OP_BINARY_OP, BINOP_SUB), 0, INSTR(OP_RETURN_VALUE, 0)};
     const char *vars[] = {"a", "b"};
-    CodeSpec fspec = {.words = fwords, .nwords = 5, .varnames = vars, .nvarnames = 2,
-                      .argcount = 2, .stacksize = 2, .flags = CO_OPTIMIZED | CO_NEWLOCALS,
+    CodeSpec fspec = {.words = fwords,
+                      .nwords = 5,
+                      .varnames = vars,
+                      .nvarnames = 2,
+                      .argcount = 2,
+                      .stacksize = 2,
+                      .flags = CO_OPTIMIZED | CO_NEWLOCALS,
                       .name = "f"};
     CodeObject *fcode = make_code(vm, &fspec);
     DictObject *globals = dict_new(vm);

@@ -19,8 +19,7 @@ static void teardown(void) { vm_free(vm); }
 static ListObject *ints(const int64_t *v, size_t n) {
     ListObject *l = list_new(vm, 0);
     ck_assert_ptr_nonnull(l);
-    for (size_t i = 0; i < n; i++)
-        ck_assert_int_eq(list_append(vm, l, v_int(v[i])), 0);
+    for (size_t i = 0; i < n; i++) ck_assert_int_eq(list_append(vm, l, v_int(v[i])), 0);
     return l;
 }
 
@@ -32,12 +31,10 @@ static const char *repr_of(Value v) {
 
 START_TEST(test_append_100k) {
     ListObject *l = list_new(vm, 0);
-    for (int64_t i = 0; i < 100000; i++)
-        ck_assert_int_eq(list_append(vm, l, v_int(i)), 0);
+    for (int64_t i = 0; i < 100000; i++) ck_assert_int_eq(list_append(vm, l, v_int(i)), 0);
     ck_assert_uint_eq(l->len, 100000);
     ck_assert_uint_ge(l->cap, l->len);
-    for (int64_t i = 0; i < 100000; i++)
-        ck_assert_int_eq(AS_INT(l->items[i]), i);
+    for (int64_t i = 0; i < 100000; i++) ck_assert_int_eq(AS_INT(l->items[i]), i);
 }
 END_TEST
 

@@ -29,8 +29,8 @@ START_TEST(test_tokens_positions) {
     SyntaxErrorInfo err;
     int n = lex_all("x = foo(1, 'a')\n", NULL, t, 16, &err);
     ck_assert_int_eq(n, 10);
-    TokKind want[] = {TK_NAME, TK_EQUAL, TK_NAME, TK_LPAR, TK_NUMBER, TK_COMMA, TK_STRING,
-                      TK_RPAR, TK_NEWLINE, TK_EOF};
+    TokKind want[] = {TK_NAME,  TK_EQUAL,  TK_NAME, TK_LPAR,    TK_NUMBER,
+                      TK_COMMA, TK_STRING, TK_RPAR, TK_NEWLINE, TK_EOF};
     for (int i = 0; i < 10; i++) ck_assert_int_eq(t[i].kind, want[i]);
     ck_assert_int_eq(t[2].line, 1);
     ck_assert_int_eq(t[2].col, 4);
@@ -44,10 +44,10 @@ START_TEST(test_operators) {
     TokKind k[32];
     SyntaxErrorInfo err;
     int n = lex_all(":= -> **= //= @= ... != <= >= << >>= ** //\n", k, NULL, 32, &err);
-    TokKind want[] = {TK_COLONEQUAL, TK_RARROW, TK_DOUBLESTAREQUAL, TK_DOUBLESLASHEQUAL,
-                      TK_ATEQUAL, TK_ELLIPSIS, TK_NOTEQUAL, TK_LESSEQUAL, TK_GREATEREQUAL,
-                      TK_LEFTSHIFT, TK_RIGHTSHIFTEQUAL, TK_DOUBLESTAR, TK_DOUBLESLASH,
-                      TK_NEWLINE, TK_EOF};
+    TokKind want[] = {
+        TK_COLONEQUAL,      TK_RARROW,     TK_DOUBLESTAREQUAL, TK_DOUBLESLASHEQUAL, TK_ATEQUAL,
+        TK_ELLIPSIS,        TK_NOTEQUAL,   TK_LESSEQUAL,       TK_GREATEREQUAL,     TK_LEFTSHIFT,
+        TK_RIGHTSHIFTEQUAL, TK_DOUBLESTAR, TK_DOUBLESLASH,     TK_NEWLINE,          TK_EOF};
     ck_assert_int_eq(n, 15);
     for (int i = 0; i < n; i++) ck_assert_int_eq(k[i], want[i]);
 }
@@ -57,9 +57,9 @@ START_TEST(test_indent_dedent) {
     TokKind k[64];
     SyntaxErrorInfo err;
     int n = lex_all("if a:\n    if b:\n\n        c\n  # comment\nd\n", k, NULL, 64, &err);
-    TokKind want[] = {TK_IF, TK_NAME, TK_COLON, TK_NEWLINE, TK_INDENT, TK_IF, TK_NAME, TK_COLON,
-                      TK_NEWLINE, TK_INDENT, TK_NAME, TK_NEWLINE, TK_DEDENT, TK_DEDENT, TK_NAME,
-                      TK_NEWLINE, TK_EOF};
+    TokKind want[] = {TK_IF,     TK_NAME,   TK_COLON,   TK_NEWLINE, TK_INDENT, TK_IF,
+                      TK_NAME,   TK_COLON,  TK_NEWLINE, TK_INDENT,  TK_NAME,   TK_NEWLINE,
+                      TK_DEDENT, TK_DEDENT, TK_NAME,    TK_NEWLINE, TK_EOF};
     ck_assert_int_eq(n, (int)(sizeof want / sizeof want[0]));
     for (int i = 0; i < n; i++) ck_assert_int_eq(k[i], want[i]);
 }
@@ -69,9 +69,9 @@ START_TEST(test_implicit_joining_and_continuation) {
     TokKind k[64];
     SyntaxErrorInfo err;
     int n = lex_all("x = (1,\n     2)\ny = 1 + \\\n  2", k, NULL, 64, &err);
-    TokKind want[] = {TK_NAME, TK_EQUAL, TK_LPAR, TK_NUMBER, TK_COMMA, TK_NUMBER, TK_RPAR,
-                      TK_NEWLINE, TK_NAME, TK_EQUAL, TK_NUMBER, TK_PLUS, TK_NUMBER, TK_NEWLINE,
-                      TK_EOF};
+    TokKind want[] = {TK_NAME,   TK_EQUAL, TK_LPAR,    TK_NUMBER,  TK_COMMA,
+                      TK_NUMBER, TK_RPAR,  TK_NEWLINE, TK_NAME,    TK_EQUAL,
+                      TK_NUMBER, TK_PLUS,  TK_NUMBER,  TK_NEWLINE, TK_EOF};
     ck_assert_int_eq(n, (int)(sizeof want / sizeof want[0]));
     for (int i = 0; i < n; i++) ck_assert_int_eq(k[i], want[i]);
 }
@@ -139,7 +139,8 @@ START_TEST(test_string_escapes) {
     Expr *e = parse_expr(a, "'a\\n\\t\\x41\\u00e9\\U0001F600\\101\\0z' 'q'", &err);
     ck_assert_ptr_nonnull(e);
     ck_assert_int_eq(e->v.constant.kind, CONST_STR);
-    const char want[] = "a\n\tA\xC3\xA9\xF0\x9F\x98\x80" "A\0zq";
+    const char want[] = "a\n\tA\xC3\xA9\xF0\x9F\x98\x80"
+                        "A\0zq";
     ck_assert_uint_eq(e->v.constant.len, sizeof want - 1);
     ck_assert(memcmp(e->v.constant.text, want, sizeof want - 1) == 0);
     e = parse_expr(a, "b'\\xff\\x00' rb'\\n'", &err);
@@ -198,8 +199,8 @@ START_TEST(test_incomplete) {
     const char *open_inputs[] = {"foo(1,\n", "if x:\n", "s = '''abc\n", "x = 1 + \\\n",
                                  "def f():\n"};
     for (size_t i = 0; i < sizeof open_inputs / sizeof open_inputs[0]; i++) {
-        ck_assert_ptr_null(parse_source(a, open_inputs[i], strlen(open_inputs[i]), PARSE_SINGLE,
-                                        &err));
+        ck_assert_ptr_null(
+            parse_source(a, open_inputs[i], strlen(open_inputs[i]), PARSE_SINGLE, &err));
         ck_assert_msg(err.incomplete, "not incomplete: %s (%s)", open_inputs[i], err.msg);
     }
     ck_assert_ptr_null(parse_source(a, "x = )\n", 6, PARSE_SINGLE, &err));
