@@ -569,6 +569,9 @@ static ALWAYS_INLINE Value binary_fast(EddyVM *vm, uint32_t op, Value a, Value b
             if (y != 0 && !(y == -1 && x == INT64_MIN)) return v_int(floordiv_i64(x, y));
             return int_floordiv(vm, a, b);
         case BINOP_MOD:
+            // A power-of-two divisor: Python's floor modulo is a mask (two's
+            // complement), with no division.
+            if (y > 0 && (y & (y - 1)) == 0) return v_int(x & (y - 1));
             if (y != 0 && !(y == -1 && x == INT64_MIN)) return v_int(mod_i64(x, y));
             return int_mod(vm, a, b);
         case BINOP_TRUEDIV: return int_truediv(vm, a, b);
