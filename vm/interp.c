@@ -2476,9 +2476,8 @@ dispatch:
                 frame = resumer;
                 LOAD_FRAME();
                 if (EDDY_LIKELY(INSTR_OP(*instr) == OP_FOR_ITER)) {
-                    PUSH(v);
-                    ip = instr + 1 + opcode_caches[OP_FOR_ITER];
-                    DISPATCH();
+                    ip = instr + 1;
+                    FOR_ITER_DELIVER(v); // (with the STORE_FAST that usually follows)
                 }
             } else {
                 // (an await chain is frozen at once: frame.h, O(1) resume)
