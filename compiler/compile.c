@@ -1403,8 +1403,9 @@ static int compile_with(Compiler *c, Stmt *s, int32_t pos) {
     return 0;
 }
 
-static int compile_try_except(Compiler *c, Stmt *s) {
-    int32_t except = unit_new_label(c), end = unit_new_label(c), cleanup = unit_new_label(c);
+// The part `try`/`except` and `try`/`except*` share: the body under a
+// handler at `except`, the else block, a jump to `end`; then `except` is bound.
+static int try_body_and_else(Compiler *c, Stmt *s, int32_t except, int32_t end) {
     CHECK(unit_push_handler(c, except, 0, false));
     CHECK(push_fblock(c, FB_TRY_EXCEPT, -1, -1, NULL));
     CHECK(visit_stmts(c, s->v.try_.body));
@@ -1413,6 +1414,12 @@ static int compile_try_except(Compiler *c, Stmt *s) {
     CHECK(visit_stmts(c, s->v.try_.orelse));
     CHECK(unit_emit_jump(c, OP_JUMP, end));
     unit_bind_label(c, except);
+    return 0;
+}
+
+static int compile_try_except(Compiler *c, Stmt *s) {
+    int32_t except = unit_new_label(c), end = unit_new_label(c), cleanup = unit_new_label(c);
+    CHECK(try_body_and_else(c, s, except, end));
     // [exc] -> [prev exc]; the cleanup handler keeps prev.
     CHECK(unit_push_handler(c, cleanup, 0, true));
     int32_t hclean = unit_top_handler(c);
@@ -1486,14 +1493,7 @@ static int compile_try_except(Compiler *c, Stmt *s) {
 static int compile_try_star(Compiler *c, Stmt *s) {
     int32_t except = unit_new_label(c), end = unit_new_label(c), cleanup = unit_new_label(c);
     int32_t reraise = unit_new_label(c);
-    CHECK(unit_push_handler(c, except, 0, false));
-    CHECK(push_fblock(c, FB_TRY_EXCEPT, -1, -1, NULL));
-    CHECK(visit_stmts(c, s->v.try_.body));
-    pop_fblock(c);
-    unit_pop_handler(c);
-    CHECK(visit_stmts(c, s->v.try_.orelse));
-    CHECK(unit_emit_jump(c, OP_JUMP, end));
-    unit_bind_label(c, except);
+    CHECK(try_body_and_else(c, s, except, end));
     // [exc] -> [prev orig [] orig]; the cleanup handler keeps prev.
     CHECK(unit_push_handler(c, cleanup, 0, true));
     CHECK(unit_emit(c, OP_PUSH_EXC_INFO, 0));

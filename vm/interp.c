@@ -843,6 +843,24 @@ INTERP_OPTIMIZE Value interp_run(EddyVM *vm, Frame *entry) {
         DISPATCH();                                                                                \
     } while (0)
 
+// t = the truth of v for the conditional jumps: bool, None and small ints
+// inline, anything else through vm_truthy (which may run __bool__/__len__).
+#define TRUTH_OF(v, t)                                                                             \
+    do {                                                                                           \
+        Value tv_ = (v);                                                                           \
+        if (IS_BOOL(tv_)) {                                                                        \
+            (t) = AS_BOOL(tv_);                                                                    \
+        } else if (IS_NONE(tv_)) {                                                                 \
+            (t) = 0;                                                                               \
+        } else if (IS_INT(tv_)) {                                                                  \
+            (t) = AS_INT(tv_) != 0;                                                                \
+        } else {                                                                                   \
+            SYNC();                                                                                \
+            (t) = vm_truthy(vm, tv_);                                                              \
+            if ((t) < 0) goto error;                                                               \
+        }                                                                                          \
+    } while (0)
+
 // Push the bool `test` (an expression of the handler's locals), or, when a
 // POP_JUMP_IF_FALSE / POP_JUMP_IF_TRUE follows (`if a < b:`), run that jump
 // right here without boxing the bool: a superinstruction, in effect.
@@ -1758,19 +1776,8 @@ dispatch:
             DISPATCH();
         }
         TARGET(POP_JUMP_IF_FALSE) {
-            Value v = TOP();
             int t;
-            if (IS_BOOL(v))
-                t = AS_BOOL(v);
-            else if (IS_NONE(v))
-                t = 0;
-            else if (IS_INT(v))
-                t = AS_INT(v) != 0;
-            else {
-                SYNC();
-                t = vm_truthy(vm, v);
-                if (t < 0) goto error;
-            }
+            TRUTH_OF(TOP(), t);
             sp--;
             if (!t) {
                 ip = code->code + arg;
@@ -1779,19 +1786,8 @@ dispatch:
             DISPATCH();
         }
         TARGET(POP_JUMP_IF_TRUE) {
-            Value v = TOP();
             int t;
-            if (IS_BOOL(v))
-                t = AS_BOOL(v);
-            else if (IS_NONE(v))
-                t = 0;
-            else if (IS_INT(v))
-                t = AS_INT(v) != 0;
-            else {
-                SYNC();
-                t = vm_truthy(vm, v);
-                if (t < 0) goto error;
-            }
+            TRUTH_OF(TOP(), t);
             sp--;
             if (t) {
                 ip = code->code + arg;
@@ -1816,19 +1812,8 @@ dispatch:
             DISPATCH();
         }
         TARGET(JUMP_IF_FALSE_OR_POP) {
-            Value v = TOP();
             int t;
-            if (IS_BOOL(v))
-                t = AS_BOOL(v);
-            else if (IS_NONE(v))
-                t = 0;
-            else if (IS_INT(v))
-                t = AS_INT(v) != 0;
-            else {
-                SYNC();
-                t = vm_truthy(vm, v);
-                if (t < 0) goto error;
-            }
+            TRUTH_OF(TOP(), t);
             if (!t)
                 ip = code->code + arg;
             else
@@ -1836,19 +1821,8 @@ dispatch:
             DISPATCH();
         }
         TARGET(JUMP_IF_TRUE_OR_POP) {
-            Value v = TOP();
             int t;
-            if (IS_BOOL(v))
-                t = AS_BOOL(v);
-            else if (IS_NONE(v))
-                t = 0;
-            else if (IS_INT(v))
-                t = AS_INT(v) != 0;
-            else {
-                SYNC();
-                t = vm_truthy(vm, v);
-                if (t < 0) goto error;
-            }
+            TRUTH_OF(TOP(), t);
             if (t)
                 ip = code->code + arg;
             else
@@ -2786,6 +2760,7 @@ exception_unwind : {
 #undef TOP
 #undef SECOND
 #undef SAFEPOINT
+#undef TRUTH_OF
 #undef NAME_AT
 #undef CACHE
 #undef SKIP_CACHES

@@ -613,13 +613,19 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
     return 0;
 }
 
+// Can loop start running now? 0, or -1 with CPython's RuntimeError.
+static int check_can_run(EddyVM *vm, LoopObject *loop) {
+    const char *why = loop->closed       ? "Event loop is closed"
+                      : loop->running    ? "This event loop is already running"
+                      : vm->running_loop ? "Cannot run the event loop while another loop is running"
+                                         : NULL;
+    if (!why) return 0;
+    vm_raise(vm, vm->exc_RuntimeError, "%s", why);
+    return -1;
+}
+
 static Value run_forever(EddyVM *vm, LoopObject *loop) {
-    if (loop->closed) return vm_raise(vm, vm->exc_RuntimeError, "Event loop is closed");
-    if (loop->running)
-        return vm_raise(vm, vm->exc_RuntimeError, "This event loop is already running");
-    if (vm->running_loop)
-        return vm_raise(vm, vm->exc_RuntimeError,
-                        "Cannot run the event loop while another loop is running");
+    if (check_can_run(vm, loop) < 0) return VAL_NULL;
     poller_open(vm, loop);
     loop->running = true;
     vm->running_loop = loop;
@@ -647,12 +653,7 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
         args_count(vm, "run_until_complete", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
     LoopObject *loop = as_loop(args[0]);
-    if (loop->closed) return vm_raise(vm, vm->exc_RuntimeError, "Event loop is closed");
-    if (loop->running)
-        return vm_raise(vm, vm->exc_RuntimeError, "This event loop is already running");
-    if (vm->running_loop)
-        return vm_raise(vm, vm->exc_RuntimeError,
-                        "Cannot run the event loop while another loop is running");
+    if (check_can_run(vm, loop) < 0) return VAL_NULL;
     Value fv = args[1];
     bool new_task = false;
     if (!is_future(vm, fv)) {
@@ -685,16 +686,7 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
     Value result = VAL_NULL;
     // Stop the loop when f is done: a done callback of kind "stop".
     if (f->state == FUT_PENDING) {
-        if (f->ncallbacks == f->callbacks_cap) {
-            uint32_t cap = f->callbacks_cap ? f->callbacks_cap * 2 : 4;
-            FutureCallback *cbs =
-                mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
-                            cap * sizeof(FutureCallback));
-            if (!cbs) goto done;
-            f->callbacks = cbs;
-            f->callbacks_cap = cap;
-        }
-        f->callbacks[f->ncallbacks++] = (FutureCallback){v_obj(loop), CB_STOP_LOOP};
+        if (future_add_callback(vm, f, v_obj(loop), CB_STOP_LOOP) < 0) goto done;
     } else if (loop_schedule(vm, loop, READY_STOP, v_obj(loop), fv) < 0) {
         goto done;
     }

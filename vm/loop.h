@@ -149,6 +149,8 @@ int loop_init_types(EddyVM *vm);
 // ---------------------------------------------------------------------------
 // vm/obj_future.c
 FutureObject *future_new(EddyVM *vm, LoopObject *loop);
+// Add a done callback of the given kind (CB_*) to a pending future. 0 / -1.
+int future_add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind);
 // Complete a pending future (no state check). 0 / -1.
 int future_set_result(EddyVM *vm, FutureObject *f, Value v);
 int future_set_exception(EddyVM *vm, FutureObject *f, Value exc);

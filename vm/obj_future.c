@@ -57,7 +57,7 @@ FutureObject *future_new(EddyVM *vm, LoopObject *loop) {
     return f;
 }
 
-static int add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
+int future_add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
     if (f->ncallbacks == f->callbacks_cap) {
         uint32_t cap = f->callbacks_cap ? f->callbacks_cap * 2 : 2;
         FutureCallback *cbs =
@@ -344,7 +344,7 @@ static Value m_add_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject
         if (loop_schedule(vm, f->loop, READY_FUTURE_CALLBACK, a[1], args[0]) < 0) return VAL_NULL;
         return VAL_NONE;
     }
-    return add_callback(vm, f, a[1], CB_CALL) < 0 ? VAL_NULL : VAL_NONE;
+    return future_add_callback(vm, f, a[1], CB_CALL) < 0 ? VAL_NULL : VAL_NONE;
 }
 
 static Value m_remove_done_callback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -823,9 +823,6 @@ void task_unregister(EddyVM *vm, TaskObject *t) {
     last->registry_index = t->registry_index;
 }
 
-// Forget a finished task: O(1) swap-remove.
-static void unregister_task(EddyVM *vm, TaskObject *t) { task_unregister(vm, t); }
-
 static void task_trace(EddyVM *vm, Obj *o) {
     future_trace(vm, o);
     TaskObject *t = (TaskObject *)o;
@@ -1050,7 +1047,7 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
         } else if (w->state != FUT_PENDING) {
             // Already done (e.g. completed by a callback): wake up at once.
             if (loop_schedule(vm, t->fut.loop, READY_TASK_WAKEUP, v_obj(t), y) < 0) return -1;
-        } else if (add_callback(vm, w, v_obj(t), CB_TASK_WAKEUP) < 0) {
+        } else if (future_add_callback(vm, w, v_obj(t), CB_TASK_WAKEUP) < 0) {
             return -1;
         }
         t->fut_waiter = y;
@@ -1139,7 +1136,7 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
         vm_pop_roots(vm, 1);
         return rc;
     }
-    unregister_task(vm, t);
+    task_unregister(vm, t);
     if (r == 0) {
         if (t->must_cancel) {
             t->must_cancel = false;

@@ -8,23 +8,7 @@
 
 #include "eddy.h"
 
-static size_t live_bytes;
-
-// A counting allocator, to check that freeing a VM returns every byte.
-static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
-    (void)ud;
-    live_bytes -= old_size;
-    if (new_size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    void *p = realloc(ptr, new_size);
-    if (p)
-        live_bytes += new_size;
-    else
-        live_bytes += old_size;
-    return p;
-}
+#include "counting_alloc.h"
 
 START_TEST(test_run_string_ok) {
     EddyVM *vm = eddy_vm_new(NULL);

@@ -9,22 +9,7 @@
 
 #include "eddy.h"
 
-static size_t live_bytes;
-
-static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
-    (void)ud;
-    live_bytes -= old_size;
-    if (new_size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    void *p = realloc(ptr, new_size);
-    if (p)
-        live_bytes += new_size;
-    else
-        live_bytes += old_size;
-    return p;
-}
+#include "counting_alloc.h"
 
 // Run src; the script reports success with SystemExit(0) (any other exit
 // code or an exception fails the test).
