@@ -92,12 +92,17 @@ int future_set_result(EddyVM *vm, FutureObject *f, Value v) {
 }
 
 // Remember f until its loop closes, to report the exception if nobody
-// retrieves it; compacts the list when it has doubled.
-static int track_unretrieved(EddyVM *vm, FutureObject *f) {
+// retrieves it; compacts the list when it has doubled. Only a diagnostic:
+// out of memory (a task that hit the memory limit is the usual reason to be
+// here) it is skipped, and the future completes all the same.
+static void track_unretrieved(EddyVM *vm, FutureObject *f) {
     LoopObject *loop = f->loop;
     if (!loop->unretrieved) {
         loop->unretrieved = list_new(vm, 4);
-        if (!loop->unretrieved) return -1;
+        if (!loop->unretrieved) {
+            vm_err_clear(vm);
+            return;
+        }
     }
     ListObject *u = loop->unretrieved;
     if (u->len >= 64 && u->len >= 2 * loop->unretrieved_checked) {
@@ -107,14 +112,14 @@ static int track_unretrieved(EddyVM *vm, FutureObject *f) {
         u->len = j;
         loop->unretrieved_checked = j;
     }
-    return list_append(vm, u, v_obj(f));
+    if (list_append(vm, u, v_obj(f)) < 0) vm_err_clear(vm);
 }
 
 int future_set_exception(EddyVM *vm, FutureObject *f, Value exc) {
     f->exception = exc;
     f->state = FUT_FINISHED;
     f->log_traceback = true;
-    if (track_unretrieved(vm, f) < 0) return -1;
+    track_unretrieved(vm, f);
     return schedule_callbacks(vm, f);
 }
 
