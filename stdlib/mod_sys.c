@@ -35,6 +35,43 @@ static Value sys_getrecursionlimit(EddyVM *vm, Value *args, int nargs, TupleObje
     return v_int(vm->recursion_limit);
 }
 
+static Value sys_get_coroutine_origin_tracking_depth(EddyVM *vm, Value *args, int nargs,
+                                                     TupleObject *kwnames) {
+    (void)args;
+    if (args_no_kw(vm, "sys.get_coroutine_origin_tracking_depth", kwnames) < 0) return VAL_NULL;
+    if (nargs)
+        return vm_raise(vm, vm->exc_TypeError,
+                        "sys.get_coroutine_origin_tracking_depth() takes no arguments (%d given)",
+                        nargs);
+    return v_int(vm->coro_origin_depth);
+}
+
+// How many frames each new coroutine records as cr_origin (vm/obj_gen.c).
+static Value sys_set_coroutine_origin_tracking_depth(EddyVM *vm, Value *args, int nargs,
+                                                     TupleObject *kwnames) {
+    static const char *const names[] = {"depth"};
+    Value a[1];
+    if (args_parse(vm, "set_coroutine_origin_tracking_depth", args, nargs, kwnames, names, 1, 1, 1,
+                   a) < 0)
+        return VAL_NULL;
+    if (IS_FLOAT(a[0]))
+        return vm_raise(vm, vm->exc_TypeError,
+                        "'float' object cannot be interpreted as an integer");
+    int64_t n;
+    if (vm_index_i64(vm, a[0], &n) < 0) {
+        if (vm_err_matches(vm, vm->exc_OverflowError) || vm_err_matches(vm, vm->exc_IndexError)) {
+            vm_err_clear(vm);
+            return vm_raise(vm, vm->exc_OverflowError, "Python int too large to convert to C int");
+        }
+        return VAL_NULL;
+    }
+    if (n > INT_MAX || n < INT_MIN)
+        return vm_raise(vm, vm->exc_OverflowError, "Python int too large to convert to C int");
+    if (n < 0) return vm_raise(vm, vm->exc_ValueError, "depth must be >= 0");
+    vm->coro_origin_depth = (uint32_t)n;
+    return VAL_NONE;
+}
+
 static Value sys_setrecursionlimit(EddyVM *vm, Value *args, int nargs, TupleObject *kwnames) {
     if (args_no_kw(vm, "setrecursionlimit", kwnames) < 0 ||
         args_count(vm, "setrecursionlimit", nargs, 1, 1) < 0)
@@ -324,6 +361,8 @@ int sys_init(EddyVM *vm, ModuleObject *m) {
         {"exit", sys_exit},
         {"getrecursionlimit", sys_getrecursionlimit},
         {"setrecursionlimit", sys_setrecursionlimit},
+        {"get_coroutine_origin_tracking_depth", sys_get_coroutine_origin_tracking_depth},
+        {"set_coroutine_origin_tracking_depth", sys_set_coroutine_origin_tracking_depth},
         {"exc_info", sys_exc_info},
         {"intern", sys_intern},
         {"displayhook", sys_displayhook},

@@ -553,6 +553,163 @@ void vm_print_source_line(EddyVM *vm, FILE *out, StrObject *filename, uint32_t l
     source_free(vm, &sc);
 }
 
+// ---------------------------------------------------------------------------
+// Captured stacks (coroutine.cr_origin, asyncio debug mode)
+
+size_t vm_capture_stack(EddyVM *vm, Frame *from, StackEntry *out, size_t max) {
+    size_t n = 0;
+    for (Frame *f = from ? from : vm_current_frame(vm); f && n < max; f = f->prev) {
+        CodeObject *code = f->code;
+        // instr is the instruction each frame is executing (a caller's CALL
+        // or SEND): synced before anything that can run native code.
+        uint32_t pc = 0;
+        if (f->instr && f->instr >= code->code && f->instr < code->code + code->ncode)
+            pc = (uint32_t)(f->instr - code->code);
+        if (out) out[n] = (StackEntry){code, pc};
+        n++;
+    }
+    return n;
+}
+
+// Line `lineno` of the cached file, stripped as str.strip() does; false if
+// there is none.
+static bool source_line_stripped(EddyVM *vm, SourceCache *sc, StrObject *filename, uint32_t lineno,
+                                 const char **out, size_t *len) {
+    if (!filename || !lineno || !source_load(vm, sc, filename) ||
+        !source_line(sc, lineno, out, len))
+        return false;
+    const char *line = *out;
+    size_t n = *len;
+    while (n > 0 && (is_space(*line) || *line == '\r')) line++, n--;
+    while (n > 0 && (is_space(line[n - 1]) || line[n - 1] == '\r')) n--;
+    *out = line;
+    *len = n;
+    return true;
+}
+
+ListObject *vm_stack_summary(EddyVM *vm, const StackEntry *stack, size_t n) {
+    // Allocation never collects, so nothing here needs rooting.
+    ListObject *l = list_new(vm, n);
+    if (!l) return NULL;
+    SourceCache sc;
+    memset(&sc, 0, sizeof sc);
+    for (size_t i = n; i-- > 0;) {
+        CodeObject *code = stack[i].code;
+        uint32_t lineno = code_line_of(code, stack[i].pc);
+        const char *text = "";
+        size_t len = 0;
+        source_line_stripped(vm, &sc, code->filename, lineno, &text, &len);
+        StrObject *line = str_new(vm, text, len);
+        Value items[4] = {code->filename ? v_obj(code->filename) : VAL_NONE, v_int(lineno),
+                          code->name ? v_obj(code->name) : VAL_NONE, line ? v_obj(line) : VAL_NULL};
+        TupleObject *t = line ? tuple_from(vm, items, 4) : NULL;
+        if (!t || list_append(vm, l, v_obj(t)) < 0) {
+            l = NULL;
+            break;
+        }
+    }
+    source_free(vm, &sc);
+    return l;
+}
+
+// One item of a stack summary as (filename, lineno, name, line), unpacked
+// the way `filename, lineno, name, line = frame` does. 0 / -1.
+static int summary_item(EddyVM *vm, Value item, Value out[4]) {
+    if (!is_exact(item, vm->t_tuple) && !is_exact(item, vm->t_list)) {
+        vm_raise(vm, vm->exc_TypeError, "cannot unpack non-iterable %s object",
+                 vm_type_name(vm, item));
+        return -1;
+    }
+    bool tuple = is_exact(item, vm->t_tuple);
+    size_t n = tuple ? ((TupleObject *)AS_OBJ(item))->len : ((ListObject *)AS_OBJ(item))->len;
+    Value *items =
+        tuple ? ((TupleObject *)AS_OBJ(item))->items : ((ListObject *)AS_OBJ(item))->items;
+    if (n != 4) {
+        if (n > 4)
+            vm_raise(vm, vm->exc_ValueError, "too many values to unpack (expected 4)");
+        else
+            vm_raise(vm, vm->exc_ValueError, "not enough values to unpack (expected 4, got %zu)",
+                     n);
+        return -1;
+    }
+    memcpy(out, items, 4 * sizeof(Value));
+    return 0;
+}
+
+int vm_format_stack_summary(EddyVM *vm, StrBuf *b, ListObject *summary) {
+    // traceback.StackSummary.format(): "[Previous line repeated N more
+    // times]" replaces the fourth and later repeats of the same entry.
+    SourceCache sc;
+    memset(&sc, 0, sizeof sc);
+    StrObject *last = NULL; // the previous entry's "File" line
+    long count = 0;
+    int rc = -1;
+    if (vm_push_root(vm, v_obj(summary)) < 0) return -1;
+    size_t roots = 1;
+    for (size_t i = 0; i < summary->len; i++) {
+        Value it[4];
+        if (summary_item(vm, summary->items[i], it) < 0) goto done;
+        Value file = vm_str(vm, it[0]);
+        if (IS_NULL(file) || vm_push_root(vm, file) < 0) goto done;
+        roots++;
+        Value lineno = vm_str(vm, it[1]);
+        if (IS_NULL(lineno) || vm_push_root(vm, lineno) < 0) goto done;
+        roots++;
+        Value name = vm_str(vm, it[2]);
+        if (IS_NULL(name)) goto done;
+        StrObject *head = str_format(vm, "  File \"%U\", line %U, in %U\n", AS_STR(file),
+                                     AS_STR(lineno), AS_STR(name));
+        vm_pop_roots(vm, 2);
+        roots -= 2;
+        if (!head) goto done;
+        if (!last || !str_eq(last, head)) {
+            if (count > TB_RECURSIVE_CUTOFF) {
+                long more = count - TB_RECURSIVE_CUTOFF;
+                strbuf_printf(b, "  [Previous line repeated %ld more time%s]\n", more,
+                              more > 1 ? "s" : "");
+            }
+            if (last) vm_pop_roots(vm, 1), roots--;
+            last = head;
+            if (vm_push_root(vm, v_obj(head)) < 0) goto done;
+            roots++;
+            count = 0;
+        }
+        if (++count > TB_RECURSIVE_CUTOFF) continue;
+        strbuf_append_str(b, head);
+        // The line as given; None means "look it up" (FrameSummary.line).
+        const char *text = NULL;
+        size_t len = 0;
+        if (IS_NONE(it[3])) {
+            int64_t ln = IS_INT(it[1]) ? AS_INT(it[1]) : 0;
+            if (is_str(vm, it[0]) && ln > 0 && ln <= UINT32_MAX)
+                source_line_stripped(vm, &sc, AS_STR(it[0]), (uint32_t)ln, &text, &len);
+        } else {
+            Value line = vm_str(vm, it[3]);
+            if (IS_NULL(line)) goto done;
+            text = AS_STR(line)->data;
+            len = AS_STR(line)->len;
+            while (len > 0 && (is_space(*text) || *text == '\r' || *text == '\n')) text++, len--;
+            while (len > 0 &&
+                   (is_space(text[len - 1]) || text[len - 1] == '\r' || text[len - 1] == '\n'))
+                len--;
+        }
+        if (len) {
+            strbuf_append_cstr(b, "    ");
+            strbuf_append(b, text, len);
+            strbuf_append_char(b, '\n');
+        }
+    }
+    if (count > TB_RECURSIVE_CUTOFF) {
+        long more = count - TB_RECURSIVE_CUTOFF;
+        strbuf_printf(b, "  [Previous line repeated %ld more time%s]\n", more, more > 1 ? "s" : "");
+    }
+    rc = b->failed ? -1 : 0;
+done:
+    vm_pop_roots(vm, roots);
+    source_free(vm, &sc);
+    return rc;
+}
+
 // The traceback under `header`; the entries start with `prefix`, but the
 // "[Previous line repeated ...]" lines do not (as in CPython 3.11).
 static void print_traceback(EddyVM *vm, FILE *out, TracebackObject *tb, const char *header,

@@ -223,6 +223,113 @@ static int poller_wait(EddyVM *vm, LoopObject *loop, double timeout) {
 }
 
 // ---------------------------------------------------------------------------
+// Debug mode: creation stacks (CPython's _source_traceback)
+//
+// A future, task or handle created while its loop is in debug mode
+// remembers the stack that created it. The stacks live in a side table keyed
+// by the object (open addressing, linear probing, backward-shift deletion)
+// rather than in a field of every object: with debug mode off the table is
+// empty, and the only cost is one test in the finalizers.
+
+typedef struct SourceTraceback {
+    Obj *owner;         // NULL: a free slot
+    StackEntry *frames; // innermost first (mem_alloc'ed)
+    size_t n;
+} SourceTraceback;
+
+static size_t stb_home(Obj *o, size_t cap) {
+    uint64_t h = (uint64_t)(uintptr_t)o * 0x9E3779B97F4A7C15u;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+static SourceTraceback *stb_find(EddyVM *vm, Obj *o) {
+    if (EDDY_LIKELY(vm->source_tbs_len == 0)) return NULL;
+    size_t mask = vm->source_tbs_cap - 1;
+    for (size_t i = stb_home(o, vm->source_tbs_cap);; i = (i + 1) & mask) {
+        SourceTraceback *e = &vm->source_tbs[i];
+        if (e->owner == o) return e;
+        if (!e->owner) return NULL;
+    }
+}
+
+// Keep the table at most half full. 0 / -1 MemoryError.
+static int stb_reserve(EddyVM *vm) {
+    if ((vm->source_tbs_len + 1) * 2 <= vm->source_tbs_cap) return 0;
+    size_t cap = vm->source_tbs_cap ? vm->source_tbs_cap * 2 : 64;
+    SourceTraceback *t = mem_alloc(vm, cap * sizeof *t);
+    if (!t) return -1;
+    memset(t, 0, cap * sizeof *t);
+    for (size_t i = 0; i < vm->source_tbs_cap; i++) {
+        SourceTraceback *e = &vm->source_tbs[i];
+        if (!e->owner) continue;
+        size_t j = stb_home(e->owner, cap);
+        while (t[j].owner) j = (j + 1) & (cap - 1);
+        t[j] = *e;
+    }
+    if (vm->source_tbs) mem_free(vm, vm->source_tbs, vm->source_tbs_cap * sizeof *t);
+    vm->source_tbs = t;
+    vm->source_tbs_cap = cap;
+    return 0;
+}
+
+void loop_forget_source_tb(EddyVM *vm, Obj *o) {
+    SourceTraceback *e = stb_find(vm, o);
+    if (!e) return;
+    mem_free(vm, e->frames, e->n * sizeof(StackEntry));
+    vm->source_tbs_len--;
+    // Move each later entry of the probe run into the hole unless its home
+    // slot lies cyclically after the hole (then it must stay where it is).
+    size_t mask = vm->source_tbs_cap - 1;
+    size_t hole = (size_t)(e - vm->source_tbs);
+    for (size_t j = (hole + 1) & mask; vm->source_tbs[j].owner; j = (j + 1) & mask) {
+        size_t home = stb_home(vm->source_tbs[j].owner, vm->source_tbs_cap);
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            vm->source_tbs[hole] = vm->source_tbs[j];
+            hole = j;
+        }
+    }
+    vm->source_tbs[hole].owner = NULL;
+}
+
+void loop_record_source_tb(EddyVM *vm, Obj *o, size_t limit) {
+    loop_forget_source_tb(vm, o); // Future.__init__ may run again
+    size_t n = vm_capture_stack(vm, NULL, NULL, limit);
+    if (n == 0) return;
+    StackEntry *frames = NULL;
+    if (stb_reserve(vm) < 0 || !(frames = mem_alloc(vm, n * sizeof *frames))) {
+        vm_err_clear(vm); // only a diagnostic
+        return;
+    }
+    vm_capture_stack(vm, NULL, frames, n);
+    size_t mask = vm->source_tbs_cap - 1;
+    size_t i = stb_home(o, vm->source_tbs_cap);
+    while (vm->source_tbs[i].owner) i = (i + 1) & mask;
+    vm->source_tbs[i] = (SourceTraceback){o, frames, n};
+    vm->source_tbs_len++;
+}
+
+Value loop_source_tb(EddyVM *vm, Obj *o) {
+    SourceTraceback *e = stb_find(vm, o);
+    if (!e) return VAL_NONE;
+    ListObject *l = vm_stack_summary(vm, e->frames, e->n);
+    return l ? v_obj(l) : VAL_NULL;
+}
+
+void loop_append_created_at(EddyVM *vm, StrBuf *b, Obj *o) {
+    SourceTraceback *e = stb_find(vm, o);
+    if (!e) return;
+    CodeObject *code = e->frames[0].code;
+    strbuf_printf(b, " created at %s:%u", code->filename ? code->filename->data : "None",
+                  (unsigned)code_line_of(code, e->frames[0].pc));
+}
+
+// o._source_traceback (Future, Task, Handle).
+static Value get_source_traceback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    return loop_source_tb(vm, AS_OBJ(args[0]));
+}
+
+// ---------------------------------------------------------------------------
 // Errors in callbacks
 
 static bool is_fatal(EddyVM *vm, Value exc) {
@@ -239,10 +346,36 @@ static int write_stderr(EddyVM *vm, StrObject *s) {
     return 0;
 }
 
+// A creation stack in the handler's report: the header, then the stack as
+// traceback.format_list() prints it, trailing whitespace stripped. 0 / -1.
+static int append_creation_stack(EddyVM *vm, StrBuf *b, const char *header, ListObject *stack) {
+    StrBuf tb;
+    strbuf_init(vm, &tb);
+    if (vm_format_stack_summary(vm, &tb, stack) < 0) {
+        strbuf_discard(&tb);
+        return -1;
+    }
+    while (tb.len && strchr(" \t\n\r\f\v", tb.data[tb.len - 1])) tb.len--;
+    strbuf_append_cstr(b, header);
+    strbuf_append(b, tb.data, tb.len);
+    strbuf_discard(&tb);
+    return 0;
+}
+
 // CPython's BaseEventLoop.default_exception_handler: the message, then each
-// other key of the context in sorted order as `key: repr(value)`, then the
-// exception's traceback.
-static int default_exception_handler(EddyVM *vm, DictObject *context) {
+// other key of the context in sorted order as `key: repr(value)` (creation
+// stacks formatted), then the exception's traceback.
+static int default_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *context) {
+    // In debug mode, the creation stack of the handle running now, unless
+    // the context has one of its own (CPython adds it to the dict too).
+    if (loop && loop->current_handle &&
+        IS_NULL(dict_get_str(context, str_intern_cstr(vm, "source_traceback")))) {
+        Value tb = loop_source_tb(vm, &loop->current_handle->hdr);
+        if (IS_NULL(tb)) return -1;
+        if (!IS_NONE(tb) &&
+            dict_set_str(vm, context, str_intern_cstr(vm, "handle_traceback"), tb) < 0)
+            return -1;
+    }
     StrBuf b;
     strbuf_init(vm, &b);
     Value message = dict_get_str(context, str_intern_cstr(vm, "message"));
@@ -267,6 +400,18 @@ static int default_exception_handler(EddyVM *vm, DictObject *context) {
     for (size_t i = 0; i < keys->len; i++) {
         Value val;
         if (dict_get(vm, context, keys->items[i], &val) <= 0) continue;
+        const char *key = is_str(vm, keys->items[i]) ? AS_STR(keys->items[i])->data : "";
+        const char *header =
+            strcmp(key, "source_traceback") == 0   ? "Object created at (most recent call last):\n"
+            : strcmp(key, "handle_traceback") == 0 ? "Handle created at (most recent call last):\n"
+                                                   : NULL;
+        if (header && is_exact(val, vm->t_list)) {
+            strbuf_append_char(&b, '\n');
+            strbuf_append_cstr(&b, key);
+            strbuf_append_cstr(&b, ": ");
+            if (append_creation_stack(vm, &b, header, AS_LIST(val)) < 0) goto fail;
+            continue;
+        }
         Value r = vm_repr(vm, val);
         if (IS_NULL(r)) goto fail;
         strbuf_append_char(&b, '\n');
@@ -296,7 +441,7 @@ int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *contex
     if (vm_push_root(vm, v_obj(context)) < 0) return -1;
     int rc = 0;
     if (IS_NONE(loop->exception_handler)) {
-        rc = default_exception_handler(vm, context);
+        rc = default_exception_handler(vm, loop, context);
     } else {
         Value args[2] = {v_obj(loop), v_obj(context)};
         Value r = vm_call(vm, loop->exception_handler, args, 2, NULL);
@@ -318,7 +463,7 @@ int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *contex
                         dict_set_str(vm, c2, str_intern_cstr(vm, "context"), v_obj(context)) < 0)
                         rc = -1;
                     else
-                        rc = default_exception_handler(vm, c2);
+                        rc = default_exception_handler(vm, loop, c2);
                     vm_pop_roots(vm, 1);
                 }
             }
@@ -350,6 +495,16 @@ void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, co
         vm_err_clear(vm);
         return;
     }
+    // Debug mode: where the handle, future or task was created.
+    if (!IS_NULL(subject) && IS_OBJ(subject)) {
+        Value tb = loop_source_tb(vm, AS_OBJ(subject));
+        if (IS_NULL(tb) || (!IS_NONE(tb) &&
+                            dict_set_str(vm, c, str_intern_cstr(vm, "source_traceback"), tb) < 0)) {
+            vm_pop_roots(vm, 1);
+            vm_err_clear(vm);
+            return;
+        }
+    }
     if (loop_call_exception_handler(vm, loop, c) < 0 && !is_fatal(vm, vm->exc)) vm_err_clear(vm);
     vm_pop_roots(vm, 1);
 }
@@ -374,9 +529,7 @@ static bool format_callback(EddyVM *vm, StrBuf *b, Value cb, TupleObject *args) 
     strbuf_append_char(b, '(');
     for (size_t i = 0; args && i < args->len; i++) {
         if (i) strbuf_append_cstr(b, ", ");
-        Value r = vm_repr(vm, args->items[i]);
-        if (IS_NULL(r)) return false;
-        strbuf_append_str(b, AS_STR(r));
+        if (!future_reprlib(vm, b, args->items[i])) return false; // reprlib.repr(arg)
     }
     strbuf_append_char(b, ')');
     if (is_exact(target, vm->t_function)) {
@@ -408,6 +561,7 @@ static Value handle_repr(EddyVM *vm, Value self) {
             return VAL_NULL;
         }
     }
+    loop_append_created_at(vm, &b, &h->hdr);
     strbuf_append_char(&b, '>');
     StrObject *s = strbuf_finish(&b);
     return s ? v_obj(s) : VAL_NULL;
@@ -442,6 +596,8 @@ static void handle_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)h->args);
     gc_mark_obj(vm, (Obj *)h->loop);
 }
+
+static void handle_finalize(EddyVM *vm, Obj *o) { loop_forget_source_tb(vm, o); }
 
 static HandleObject *as_handle(Value v) { return (HandleObject *)AS_OBJ(v); }
 
@@ -512,9 +668,17 @@ static int run_entry(EddyVM *vm, LoopObject *loop, ReadyEntry *e) {
         Value r = vm_call1(vm, e->a, e->b);
         if (IS_NULL(r)) {
             if (is_fatal(vm, vm->exc)) return -1;
-            TupleObject *args = tuple_from(vm, &e->b, 1);
-            if (!args) return -1;
-            report_callback_error(vm, loop, VAL_NULL, e->a, args);
+            // CPython queues done callbacks as Handles, and the report shows
+            // one: make it now (Eddy's queue entry is not an object).
+            Value exc = vm_err_fetch(vm);
+            if (vm_push_root(vm, exc) < 0) return -1;
+            HandleObject *h = handle_new(vm, loop, e->a, &e->b, 1, false);
+            vm->exc = exc;
+            vm_pop_roots(vm, 1);
+            if (!h) return -1;
+            if (vm_push_root(vm, v_obj(h)) < 0) return -1;
+            report_callback_error(vm, loop, v_obj(h), e->a, h->args);
+            vm_pop_roots(vm, 1);
             if (vm_err_occurred(vm)) return -1;
         }
         return 0;
@@ -598,9 +762,11 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         if (timed) {
             if (e.kind == READY_TASK_STEP || e.kind == READY_TASK_WAKEUP)
                 task_position(vm, (TaskObject *)AS_OBJ(e.a), &from_code, &from_line);
+            if (e.kind == READY_HANDLE) loop->current_handle = as_handle(e.a);
             t0 = loop_time();
         }
         int r = run_entry(vm, loop, &e);
+        loop->current_handle = NULL;
         if (timed && r == 0) {
             double dt = loop_time() - t0;
             if (dt >= loop->slow_callback_duration)
@@ -624,15 +790,31 @@ static int check_can_run(EddyVM *vm, LoopObject *loop) {
     return -1;
 }
 
+// CPython's _set_coroutine_origin_tracking: while a loop in debug mode
+// runs, every new coroutine records DEBUG_STACK_DEPTH (10) frames of where
+// it was created (cr_origin, and the "never awaited" warning shows them).
+static void set_origin_tracking(EddyVM *vm, LoopObject *loop, bool on) {
+    if (on == (loop->origin_saved_depth >= 0)) return;
+    if (on) {
+        loop->origin_saved_depth = (int32_t)vm->coro_origin_depth;
+        vm->coro_origin_depth = 10;
+    } else {
+        vm->coro_origin_depth = (uint32_t)loop->origin_saved_depth;
+        loop->origin_saved_depth = -1;
+    }
+}
+
 static Value run_forever(EddyVM *vm, LoopObject *loop) {
     if (check_can_run(vm, loop) < 0) return VAL_NULL;
     poller_open(vm, loop);
     loop->running = true;
     vm->running_loop = loop;
+    set_origin_tracking(vm, loop, loop->debug);
     int r = 0;
     do {
         r = run_once(vm, loop);
     } while (r == 0 && !loop->stopping);
+    set_origin_tracking(vm, loop, false);
     loop->stopping = false;
     loop->running = false;
     vm->running_loop = NULL;
@@ -863,7 +1045,10 @@ static Value l_set_debug(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)kw;
     int t = vm_truthy(vm, args[1]);
     if (t < 0) return VAL_NULL;
-    as_loop(args[0])->debug = t;
+    LoopObject *loop = as_loop(args[0]);
+    loop->debug = t;
+    // CPython switches tracking from the next iteration; Eddy at once.
+    if (loop->running) set_origin_tracking(vm, loop, t);
     return VAL_NONE;
 }
 
@@ -886,6 +1071,15 @@ static int check_open(EddyVM *vm, LoopObject *loop) {
     return -1;
 }
 
+HandleObject *loop_call_soon(EddyVM *vm, LoopObject *loop, Value cb, Value *args, int nargs) {
+    HandleObject *h = handle_new(vm, loop, cb, args, nargs, false);
+    if (!h || loop_schedule(vm, loop, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return NULL;
+    // CPython's Handle keeps DEBUG_STACK_DEPTH (10) frames counted from
+    // inside call_soon, whose two frames it then drops: 8 remain.
+    if (loop->debug) loop_record_source_tb(vm, &h->hdr, 8);
+    return h;
+}
+
 // call_soon(callback, *args, context=None)
 static Value l_call_soon(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     LoopObject *loop = as_loop(args[0]);
@@ -900,9 +1094,8 @@ static Value l_call_soon(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (loop->debug && !vm_type_of(vm, cb)->call)
         return vm_raise(vm, vm->exc_TypeError,
                         "a callable object was expected by call_soon(), got %R", cb);
-    HandleObject *h = handle_new(vm, loop, cb, args + 2, nargs - 2, false);
-    if (!h || loop_schedule(vm, loop, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return VAL_NULL;
-    return v_obj(h);
+    HandleObject *h = loop_call_soon(vm, loop, cb, args + 2, nargs - 2);
+    return h ? v_obj(h) : VAL_NULL;
 }
 
 static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *kw,
@@ -936,6 +1129,8 @@ static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, T
     HandleObject *h = handle_new(vm, loop, cb, args + 3, nargs - 3, true);
     if (!h) return VAL_NULL;
     h->when = t;
+    // As call_soon; call_later goes through call_at, one frame more.
+    if (loop->debug) loop_record_source_tb(vm, &h->hdr, relative ? 7 : 8);
     if (loop_schedule_at(vm, loop, t, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return VAL_NULL;
     return v_obj(h);
 }
@@ -990,7 +1185,8 @@ static Value l_default_exception_handler(EddyVM *vm, Value *args, int nargs, Tup
         return VAL_NULL;
     if (!is_exact(args[1], vm->t_dict))
         return vm_raise(vm, vm->exc_TypeError, "context must be a dict");
-    return default_exception_handler(vm, AS_DICT(args[1])) < 0 ? VAL_NULL : VAL_NONE;
+    return default_exception_handler(vm, as_loop(args[0]), AS_DICT(args[1])) < 0 ? VAL_NULL
+                                                                                 : VAL_NONE;
 }
 
 static Value l_call_exception_handler(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1046,6 +1242,7 @@ LoopObject *loop_new(EddyVM *vm, TypeObject *t) {
     l->task_factory = VAL_NONE;
     l->slow_callback_duration = 0.1;
     l->epoll_fd = l->wake_fd = -1;
+    l->origin_saved_depth = -1;
     // Debug mode from the environment, as CPython's PYTHONASYNCIODEBUG.
     const char *env = getenv("EDDY_ASYNCIO_DEBUG");
     if (!env || !*env) env = getenv("PYTHONASYNCIODEBUG");
@@ -1069,12 +1266,24 @@ void loop_mark_roots(EddyVM *vm) {
     gc_mark_obj(vm, (Obj *)vm->exc_CancelledError);
     gc_mark_obj(vm, (Obj *)vm->exc_InvalidStateError);
     for (size_t i = 0; i < vm->tasks_len; i++) gc_mark_obj(vm, (Obj *)vm->tasks[i]);
+    // The code objects of the creation stacks (not their owners: the table
+    // forgets an entry when its owner is freed).
+    for (size_t i = 0; vm->source_tbs_len && i < vm->source_tbs_cap; i++) {
+        SourceTraceback *e = &vm->source_tbs[i];
+        for (size_t k = 0; e->owner && k < e->n; k++) gc_mark_obj(vm, (Obj *)e->frames[k].code);
+    }
 }
 
 void loop_free_all(EddyVM *vm) {
     if (vm->tasks) mem_free(vm, vm->tasks, vm->tasks_cap * sizeof(TaskObject *));
     vm->tasks = NULL;
     vm->tasks_len = vm->tasks_cap = 0;
+    for (size_t i = 0; i < vm->source_tbs_cap; i++)
+        if (vm->source_tbs[i].owner)
+            mem_free(vm, vm->source_tbs[i].frames, vm->source_tbs[i].n * sizeof(StackEntry));
+    if (vm->source_tbs) mem_free(vm, vm->source_tbs, vm->source_tbs_cap * sizeof(SourceTraceback));
+    vm->source_tbs = NULL;
+    vm->source_tbs_len = vm->source_tbs_cap = 0;
 }
 
 int loop_init_types(EddyVM *vm) {
@@ -1126,12 +1335,14 @@ int loop_init_types(EddyVM *vm) {
         t->module = str_intern_cstr(vm, "asyncio.events");
         if (!t->module) return -1;
         t->trace = handle_trace;
+        t->finalize = handle_finalize;
         t->repr = handle_repr;
         if (type_add_method(vm, t, "cancel", h_cancel, NATIVE_METHOD) < 0 ||
             type_add_method(vm, t, "cancelled", h_cancelled, NATIVE_METHOD) < 0 ||
             type_add_method(vm, t, "get_context", h_get_context, NATIVE_METHOD) < 0)
             return -1;
         if (i && type_add_method(vm, t, "when", h_when, NATIVE_METHOD) < 0) return -1;
+        if (type_add_getter(vm, t, "_source_traceback", get_source_traceback) < 0) return -1;
     }
     return 0;
 }

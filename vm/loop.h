@@ -72,6 +72,13 @@ struct LoopObject {
     int epoll_fd;      // -1 until first needed
     int wake_fd;       // eventfd registered with epoll_fd, -1 until first needed
     uint32_t io_count; // descriptors registered besides wake_fd (none yet: no I/O API)
+    // Debug mode: the Handle whose callback runs now, or NULL (for the
+    // exception handler's "handle_traceback"; valid while it runs).
+    struct HandleObject *current_handle;
+    // While it runs in debug mode: the coroutine origin tracking depth to
+    // restore when it stops (CPython's _set_coroutine_origin_tracking); -1
+    // when it did not turn tracking on.
+    int32_t origin_saved_depth;
     bool running, stopping, closed, debug;
 };
 
@@ -135,6 +142,8 @@ double loop_time(void);
 static inline LoopObject *loop_running(EddyVM *vm) { return vm->running_loop; }
 // The running loop, or NULL + RuntimeError "no running event loop".
 LoopObject *loop_get_running(EddyVM *vm);
+// loop.call_soon(cb, *args): a Handle, queued. NULL + MemoryError.
+HandleObject *loop_call_soon(EddyVM *vm, LoopObject *loop, Value cb, Value *args, int nargs);
 // Report an error from a callback through the loop's exception handler
 // (message, exception; the pending exception is consumed).
 void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject, Value exc);
@@ -145,6 +154,18 @@ void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, co
 int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *context);
 LoopObject *loop_new(EddyVM *vm, TypeObject *t);
 int loop_init_types(EddyVM *vm);
+// Debug mode: remember the running stack (at most `limit` frames, innermost
+// ones) as the place where o (a future, task or handle) was created, for
+// its _source_traceback. Best effort: out of memory it records nothing.
+void loop_record_source_tb(EddyVM *vm, Obj *o, size_t limit);
+// Forget o's creation stack (its finalizer). No-op with none recorded.
+void loop_forget_source_tb(EddyVM *vm, Obj *o);
+// o._source_traceback: a list of (filename, lineno, name, line) tuples,
+// outermost first, or None. V_NULL + MemoryError.
+Value loop_source_tb(EddyVM *vm, Obj *o);
+// Append " created at FILE:LINE" (the innermost frame of o's creation stack)
+// to b, as CPython's reprs do in debug mode; nothing if none was recorded.
+void loop_append_created_at(EddyVM *vm, StrBuf *b, Obj *o);
 
 // ---------------------------------------------------------------------------
 // vm/obj_future.c
@@ -175,6 +196,8 @@ bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line)
 Value future_cancelled_error(EddyVM *vm, FutureObject *f);
 // repr(future/task) as CPython prints it.
 Value future_repr(EddyVM *vm, Value self);
+// Append reprlib.repr(v) (CPython's abbreviated repr) to b. false + error.
+bool future_reprlib(EddyVM *vm, StrBuf *b, Value v);
 int future_init_types(EddyVM *vm);
 
 #endif

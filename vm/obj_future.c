@@ -39,6 +39,7 @@ static void future_finalize(EddyVM *vm, Obj *o) {
     FutureObject *f = (FutureObject *)o;
     if (f->callbacks) mem_free(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback));
     f->callbacks = NULL;
+    loop_forget_source_tb(vm, o);
 }
 
 static void future_init_fields(FutureObject *f, LoopObject *loop) {
@@ -54,6 +55,8 @@ FutureObject *future_new(EddyVM *vm, LoopObject *loop) {
     FutureObject *f = (FutureObject *)obj_alloc(vm, vm->t_future, sizeof(FutureObject));
     if (!f) return NULL;
     future_init_fields(f, loop);
+    // Debug mode: where it was created (CPython keeps the whole stack).
+    if (loop->debug) loop_record_source_tb(vm, &f->hdr, SIZE_MAX);
     return f;
 }
 
@@ -80,6 +83,13 @@ static int schedule_callbacks(EddyVM *vm, FutureObject *f) {
         uint32_t kind = cb->kind == CB_TASK_WAKEUP ? READY_TASK_WAKEUP
                         : cb->kind == CB_STOP_LOOP ? READY_STOP
                                                    : READY_FUTURE_CALLBACK;
+        if (kind == READY_FUTURE_CALLBACK && f->loop->debug) {
+            // Debug mode: a real Handle, which records where the future
+            // was completed, as CPython's call_soon(callback, future) does.
+            Value arg = v_obj(f);
+            if (!loop_call_soon(vm, f->loop, cb->fn, &arg, 1)) return -1;
+            continue;
+        }
         if (loop_schedule(vm, f->loop, kind, cb->fn, v_obj(f)) < 0) return -1;
     }
     return 0;
@@ -574,6 +584,8 @@ static bool reprlib_value(EddyVM *vm, StrBuf *b, Value v, int level) {
     return true;
 }
 
+bool future_reprlib(EddyVM *vm, StrBuf *b, Value v) { return reprlib_value(vm, b, v, 6); }
+
 Value future_repr(EddyVM *vm, Value self) {
     if (!future_ready(vm, as_future(self))) return VAL_NULL;
     FutureObject *f = as_future(self);
@@ -631,6 +643,7 @@ Value future_repr(EddyVM *vm, Value self) {
         strbuf_append_cstr(&b, " wait_for=");
         strbuf_append_str(&b, AS_STR(r));
     }
+    loop_append_created_at(vm, &b, &f->hdr);
     strbuf_append_char(&b, '>');
     StrObject *s = strbuf_finish(&b);
     return s ? v_obj(s) : VAL_NULL;
@@ -678,6 +691,7 @@ static Value future_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         return vm_raise(vm, vm->exc_TypeError, "loop must be an Eddy event loop, got %R", a[1]);
     }
     f->loop = loop;
+    if (loop->debug) loop_record_source_tb(vm, &f->hdr, SIZE_MAX);
     return VAL_NONE;
 }
 
@@ -870,6 +884,7 @@ TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name) {
     TaskObject *t = (TaskObject *)obj_alloc(vm, vm->t_task, sizeof(TaskObject));
     if (!t) return NULL;
     task_init_fields(vm, t, loop, coro);
+    if (loop->debug) loop_record_source_tb(vm, &t->fut.hdr, SIZE_MAX);
     if (vm_push_root(vm, v_obj(t)) < 0) return NULL;
     int r = task_set_name(vm, t, name);
     if (r == 0) r = task_start(vm, t);
@@ -906,6 +921,7 @@ static Value task_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     }
     t->fut.loop = loop;
     t->coro = a[1];
+    if (loop->debug) loop_record_source_tb(vm, &t->fut.hdr, SIZE_MAX);
     if (task_set_name(vm, t, IS_NULL(a[3]) ? VAL_NONE : a[3]) < 0) return VAL_NULL;
     if (task_start(vm, t) < 0) return VAL_NULL;
     return VAL_NONE;
@@ -1192,6 +1208,12 @@ int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited) {
     return task_run_step(vm, t, exc);
 }
 
+// _source_traceback: where it was created, in debug mode (vm/loop.c).
+static Value m_source_traceback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    return loop_source_tb(vm, AS_OBJ(args[0]));
+}
+
 // ---------------------------------------------------------------------------
 // Types
 
@@ -1230,7 +1252,8 @@ int future_init_types(EddyVM *vm) {
         type_add_property(vm, t, "_log_traceback", m_get_log_traceback, m_set_log_traceback) < 0 ||
         type_add_property(vm, t, "_cancel_message", m_get_cancel_message, m_set_cancel_message) <
             0 ||
-        type_add_getter(vm, t, "_state", m_state) < 0)
+        type_add_getter(vm, t, "_state", m_state) < 0 ||
+        type_add_getter(vm, t, "_source_traceback", m_source_traceback) < 0)
         return -1;
 
     t = type_new_builtin(vm, vm->t_future_iter, vm->t_object, sizeof(FutureIterObject), 0);

@@ -30,9 +30,13 @@ typedef struct FrameObject {
 
 // A coroutine's creation site, stored after its frame_storage, for the
 // "never awaited" warning (CPython reports where the coroutine was made).
+// While sys.set_coroutine_origin_tracking_depth() is above 0 (asyncio's
+// debug mode sets 10), the creating stack follows it: `ntracked` entries,
+// innermost first, which are cr_origin. Without tracking they take no room.
 typedef struct CoroOrigin {
     CodeObject *code; // the creating frame's code, or NULL
     uint32_t pc;
+    uint32_t ntracked; // StackEntry records after this one (cr_origin); 0: None
 } CoroOrigin;
 
 // obj_flags bits. Each one set counts once in vm->early_finalize_live, which
@@ -44,6 +48,14 @@ typedef struct CoroOrigin {
 
 static CoroOrigin *coro_origin(GenObject *g) {
     return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
+}
+
+static StackEntry *coro_origin_stack(CoroOrigin *orig) { return (StackEntry *)(void *)(orig + 1); }
+
+// How many frames a coroutine created now by the frame `caller` tracks.
+static size_t coro_origin_count(EddyVM *vm, Frame *caller) {
+    if (EDDY_LIKELY(vm->coro_origin_depth == 0) || !caller) return 0;
+    return vm_capture_stack(vm, caller, NULL, vm->coro_origin_depth);
 }
 
 // A coroutine left GEN_CREATED or died: it no longer needs the warning pass.
@@ -60,7 +72,9 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
     TypeObject *t = coro                             ? vm->t_coroutine
                     : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
                                                      : vm->t_generator;
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
+    size_t ntracked = coro ? coro_origin_count(vm, f->prev) : 0;
+    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) +
+                  (coro ? sizeof(CoroOrigin) + ntracked * sizeof(StackEntry) : 0);
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
     if (!g) return NULL;
     if (coro) {
@@ -72,6 +86,8 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
             orig->code = caller->code;
             orig->pc = (uint32_t)(caller->instr - caller->code->code);
         }
+        orig->ntracked = (uint32_t)ntracked;
+        if (ntracked) vm_capture_stack(vm, caller, coro_origin_stack(orig), ntracked);
         g->hdr.obj_flags |= GENF_UNSTARTED;
         vm->early_finalize_live++;
     }
@@ -303,9 +319,15 @@ const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call) {
 static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     CodeObject *co = f->code;
     size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
+    // It was created by its caller, which is still the frame below it.
+    size_t ntracked = coro_origin_count(vm, f->prev);
+    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin) +
+                  ntracked * sizeof(StackEntry);
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
     if (!g) return NULL;
+    CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
+    orig->ntracked = (uint32_t)ntracked;
+    if (ntracked) vm_capture_stack(vm, f->prev, coro_origin_stack(orig), ntracked);
     g->root = g;
     g->chain_exc = VAL_NULL;
     g->chain_len = 1;
@@ -797,6 +819,11 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)g->leaf);
     gc_mark_value(vm, g->chain_exc);
     if (g->hdr.obj_flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
+    if (OBJ_TYPE(o) == vm->t_coroutine) {
+        CoroOrigin *orig = coro_origin(g);
+        StackEntry *st = coro_origin_stack(orig);
+        for (uint32_t i = 0; i < orig->ntracked; i++) gc_mark_obj(vm, (Obj *)st[i].code);
+    }
     if (g->state == GEN_CLOSED) return;
     // A suspended frame: every Value in it. (A running one is also reached
     // through the fiber; prev then belongs to the fiber's chain.)
@@ -815,8 +842,15 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 }
 
 // Has this warning been shown before? Records it if not (when memory allows).
-static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const char *name) {
+// The creation stack is part of the message, so of what tells warnings apart.
+static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const char *name,
+                           const CoroOrigin *orig) {
     uint64_t h = fnv1a(fnv1a(14695981039346656037u, file), name) ^ line;
+    const StackEntry *st = coro_origin_stack((CoroOrigin *)orig);
+    for (uint32_t i = 0; i < orig->ntracked; i++) {
+        h = fnv1a(h, st[i].code->filename ? st[i].code->filename->data : "");
+        h = (h ^ code_line_of(st[i].code, st[i].pc)) * 1099511628211u;
+    }
     for (size_t i = 0; i < vm->warned_len; i++)
         if (vm->warned[i] == h) return true;
     if (vm->warned_len == vm->warned_cap) {
@@ -834,6 +868,38 @@ static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const ch
     return false;
 }
 
+// The creation stack in the warning, as CPython's warnings module words it
+// (traceback.format_list, outermost first). No VM objects are allocated.
+static void print_coro_origin(EddyVM *vm, const CoroOrigin *orig) {
+    fputs("Coroutine created at (most recent call last)\n", stderr);
+    const StackEntry *st = coro_origin_stack((CoroOrigin *)orig);
+    const StackEntry *last = NULL;
+    uint32_t last_line = 0;
+    long count = 0;
+    for (uint32_t i = orig->ntracked; i-- > 0;) {
+        const CodeObject *code = st[i].code;
+        uint32_t line = code_line_of(code, st[i].pc);
+        // Repeats beyond the third collapse, as in StackSummary.format().
+        if (!last || last->code->filename != code->filename || last_line != line ||
+            last->code->name != code->name) {
+            if (count > 3)
+                fprintf(stderr, "  [Previous line repeated %ld more time%s]\n", count - 3,
+                        count - 3 > 1 ? "s" : "");
+            last = &st[i];
+            last_line = line;
+            count = 0;
+        }
+        if (++count > 3) continue;
+        fprintf(stderr, "  File \"%s\", line %u, in %s\n",
+                code->filename ? code->filename->data : "<unknown>", line,
+                code->name ? code->name->data : "<unknown>");
+        vm_print_source_line(vm, stderr, code->filename, line, "    ");
+    }
+    if (count > 3)
+        fprintf(stderr, "  [Previous line repeated %ld more time%s]\n", count - 3,
+                count - 3 > 1 ? "s" : "");
+}
+
 // CPython's RuntimeWarning for a coroutine collected before it ever ran.
 // Runs before anything of the collection is freed, so code and names are
 // intact; it only writes to stderr (no objects, no script code).
@@ -847,10 +913,37 @@ static void coro_early_finalize(EddyVM *vm, Obj *o) {
     uint32_t line = code ? code_line_of(code, orig->pc) : 0;
     const char *file = code && code->filename ? code->filename->data : "sys";
     const char *name = g->qualname ? g->qualname->data : "?";
-    if (already_warned(vm, file, line, name)) return;
+    if (already_warned(vm, file, line, name, orig)) return;
     fprintf(stderr, "%s:%u: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, name);
+    if (orig->ntracked) print_coro_origin(vm, orig);
     if (code) vm_print_source_line(vm, stderr, code->filename, line, "  ");
     fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", stderr);
+}
+
+// cr_origin: ((filename, lineno, function name), ...) innermost first, or
+// None when the coroutine was created without origin tracking.
+static Value g_origin(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    CoroOrigin *orig = coro_origin(as_gen(args[0]));
+    if (!orig->ntracked) return VAL_NONE;
+    TupleObject *t = tuple_new(vm, orig->ntracked);
+    if (!t) return VAL_NULL;
+    if (vm_push_root(vm, v_obj(t)) < 0) return VAL_NULL;
+    StackEntry *st = coro_origin_stack(orig);
+    for (uint32_t i = 0; i < orig->ntracked; i++) {
+        CodeObject *code = st[i].code;
+        Value items[3] = {code->filename ? v_obj(code->filename) : VAL_NONE,
+                          v_int(code_line_of(code, st[i].pc)),
+                          code->name ? v_obj(code->name) : VAL_NONE};
+        TupleObject *entry = tuple_from(vm, items, 3);
+        if (!entry) {
+            vm_pop_roots(vm, 1);
+            return VAL_NULL;
+        }
+        t->items[i] = v_obj(entry);
+    }
+    vm_pop_roots(vm, 1);
+    return v_obj(t);
 }
 
 static Value gen_repr(EddyVM *vm, Value self) {
@@ -1570,6 +1663,7 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "cr_code", g_code) < 0 ||
         type_add_getter(vm, t, "cr_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "cr_await", g_yieldfrom) < 0 ||
+        type_add_getter(vm, t, "cr_origin", g_origin) < 0 ||
         type_add_getter(vm, t, "__name__", g_name) < 0 ||
         type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
         return -1;

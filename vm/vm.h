@@ -44,6 +44,7 @@
 
 struct Fiber; // vm/frame.h
 struct Frame; // vm/frame.h
+struct StrBuf;
 
 typedef struct Names {
 #define NAME(field, text) StrObject *field;
@@ -139,7 +140,13 @@ struct EddyVM {
     struct GenConsumer *gen_consumer; // the innermost gen_foreach (vm/frame.h), or NULL
     struct TaskObject **tasks;        // every pending task: the loop keeps them alive
     size_t tasks_len, tasks_cap;
-    uint64_t task_counter;          // default names Task-1, Task-2, ...
+    uint64_t task_counter; // default names Task-1, Task-2, ...
+    // Debug mode: where futures, tasks and handles were created, keyed by
+    // object (vm/loop.c): a side table, so the objects carry no field for it.
+    struct SourceTraceback *source_tbs;
+    size_t source_tbs_len, source_tbs_cap;
+    // sys.set_coroutine_origin_tracking_depth(): frames kept in cr_origin.
+    uint32_t coro_origin_depth;
     TypeObject *exc_CancelledError; // created with the _asyncio_core module
     TypeObject *exc_InvalidStateError;
 
@@ -349,6 +356,23 @@ uint32_t code_line_of(const CodeObject *code, uint32_t pc);
 void vm_print_source_line(EddyVM *vm, FILE *out, StrObject *filename, uint32_t lineno,
                           const char *prefix);
 const LineEntry *code_location_of(const CodeObject *code, uint32_t pc);
+// A call stack kept for a diagnostic (coroutine.cr_origin, asyncio debug
+// mode's _source_traceback): each frame's code and instruction offset.
+typedef struct StackEntry {
+    CodeObject *code; // the GC must see it while the entry is kept
+    uint32_t pc;
+} StackEntry;
+// The running stack from frame `from` (NULL: the innermost) outwards, at most
+// max frames, innermost first into out (NULL: only count). Returns how many.
+size_t vm_capture_stack(EddyVM *vm, struct Frame *from, StackEntry *out, size_t max);
+// As CPython's traceback.extract_stack() lists it: outermost first, one
+// tuple (filename, lineno, name, line) per frame, line stripped ('' when the
+// source is unavailable). NULL + MemoryError.
+ListObject *vm_stack_summary(EddyVM *vm, const StackEntry *stack, size_t n);
+// Append traceback.format_list(summary) to b: "  File ..., line N, in name"
+// and the source line per item (4-item tuples or lists), repeats collapsed
+// as CPython 3.11 does. -1 (exception pending) if an item is malformed.
+int vm_format_stack_summary(EddyVM *vm, struct StrBuf *b, ListObject *summary);
 
 // ===========================================================================
 // vm/interp.c, vm/call.c - running code

@@ -12,7 +12,10 @@
 #   NAME.status  expected exit status (absent: 0)
 #   NAME.err     expected stderr; the last line (the exception line) is
 #                compared, or all of it when the script contains the line
-#                `# test: full-stderr`
+#                `# test: full-stderr`; with `# test: full-stderr-own-frames`
+#                all of it too, but without the traceback entries of library
+#                modules (CPython's own files, absolute paths, and Eddy's
+#                `<stdlib>/...`), which differ by nature (asyncio debug mode)
 # Where python3 3.11 is installed, each .out is also re-checked against it
 # (the oracle) before Eddy runs; EDDY_RECHECK=0 turns that off.
 # Prints PASS/FAIL per test and ends with "N passed, N failed".
@@ -35,6 +38,12 @@ recheck=0
 if [ "${EDDY_RECHECK:-1}" = 1 ] && python3 --version 2>/dev/null | grep -q '^Python 3\.11\.'; then
     recheck=1
 fi
+
+# Drop library frames ("  File" lines naming an absolute path or <stdlib>,
+# with their indented source and caret lines).
+own_frames() {
+    awk 'skip && /^    / { next } { skip = 0 } /^  File "(\/|<stdlib>)/ { skip = 1; next } { print }' "$1"
+}
 
 fail() {
     echo "FAIL $1${2:+ ($2)}"
@@ -68,7 +77,10 @@ for dir in "$@"; do
         elif ! cmp -s "$name.out" "$tmp/out"; then
             problem="stdout differs"
         elif [ -f "$name.err" ]; then
-            if grep -q '^# test: full-stderr' "$test"; then
+            if grep -q '^# test: full-stderr-own-frames' "$test"; then
+                [ "$(own_frames "$name.err")" = "$(own_frames "$tmp/err")" ] ||
+                    problem="stderr differs (library frames aside)"
+            elif grep -q '^# test: full-stderr' "$test"; then
                 cmp -s "$name.err" "$tmp/err" || problem="stderr differs"
             elif [ "$(tail -n 1 "$name.err")" != "$(tail -n 1 "$tmp/err")" ]; then
                 problem="last line of stderr differs"
