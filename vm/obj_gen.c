@@ -868,6 +868,8 @@ static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const ch
     return false;
 }
 
+static bool same_name(StrObject *a, StrObject *b) { return a == b || (a && b && str_eq(a, b)); }
+
 // The creation stack in the warning, as CPython's warnings module words it
 // (traceback.format_list, outermost first). No VM objects are allocated.
 static void print_coro_origin(EddyVM *vm, const CoroOrigin *orig) {
@@ -880,8 +882,8 @@ static void print_coro_origin(EddyVM *vm, const CoroOrigin *orig) {
         const CodeObject *code = st[i].code;
         uint32_t line = code_line_of(code, st[i].pc);
         // Repeats beyond the third collapse, as in StackSummary.format().
-        if (!last || last->code->filename != code->filename || last_line != line ||
-            last->code->name != code->name) {
+        if (!last || !same_name(last->code->filename, code->filename) || last_line != line ||
+            !same_name(last->code->name, code->name)) {
             if (count > 3)
                 fprintf(stderr, "  [Previous line repeated %ld more time%s]\n", count - 3,
                         count - 3 > 1 ? "s" : "");
