@@ -272,7 +272,7 @@ static int stb_reserve(EddyVM *vm) {
     return 0;
 }
 
-void loop_forget_source_tb(EddyVM *vm, Obj *o) {
+void loop_forget_source_tb_slow(EddyVM *vm, Obj *o) {
     SourceTraceback *e = stb_find(vm, o);
     if (!e) return;
     mem_free(vm, e->frames, e->n * sizeof(StackEntry));
@@ -766,7 +766,7 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
             t0 = loop_time();
         }
         int r = run_entry(vm, loop, &e);
-        loop->current_handle = NULL;
+        if (timed) loop->current_handle = NULL;
         if (timed && r == 0) {
             double dt = loop_time() - t0;
             if (dt >= loop->slow_callback_duration)

@@ -159,7 +159,10 @@ int loop_init_types(EddyVM *vm);
 // its _source_traceback. Best effort: out of memory it records nothing.
 void loop_record_source_tb(EddyVM *vm, Obj *o, size_t limit);
 // Forget o's creation stack (its finalizer). No-op with none recorded.
-void loop_forget_source_tb(EddyVM *vm, Obj *o);
+void loop_forget_source_tb_slow(EddyVM *vm, Obj *o);
+static inline void loop_forget_source_tb(EddyVM *vm, Obj *o) {
+    if (EDDY_UNLIKELY(vm->source_tbs_len != 0)) loop_forget_source_tb_slow(vm, o);
+}
 // o._source_traceback: a list of (filename, lineno, name, line) tuples,
 // outermost first, or None. V_NULL + MemoryError.
 Value loop_source_tb(EddyVM *vm, Obj *o);

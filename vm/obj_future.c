@@ -74,8 +74,30 @@ int future_add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
     return 0;
 }
 
+// Debug mode: schedule_callbacks, but each done callback is queued as a real
+// Handle, which records where the future was completed (CPython's
+// call_soon(callback, future)). Out of line, so the common path stays small.
+static __attribute__((noinline, cold)) int schedule_callbacks_debug(EddyVM *vm, FutureObject *f) {
+    uint32_t n = f->ncallbacks;
+    f->ncallbacks = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        FutureCallback *cb = &f->callbacks[i];
+        Value arg = v_obj(f);
+        int r = 0;
+        if (cb->kind == CB_CALL)
+            r = loop_call_soon(vm, f->loop, cb->fn, &arg, 1) ? 0 : -1;
+        else
+            r = loop_schedule(vm, f->loop,
+                              cb->kind == CB_TASK_WAKEUP ? READY_TASK_WAKEUP : READY_STOP, cb->fn,
+                              arg);
+        if (r < 0) return -1;
+    }
+    return 0;
+}
+
 // Queue every done callback, in order, and forget them.
 static int schedule_callbacks(EddyVM *vm, FutureObject *f) {
+    if (EDDY_UNLIKELY(f->loop->debug)) return schedule_callbacks_debug(vm, f);
     uint32_t n = f->ncallbacks;
     f->ncallbacks = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -83,13 +105,6 @@ static int schedule_callbacks(EddyVM *vm, FutureObject *f) {
         uint32_t kind = cb->kind == CB_TASK_WAKEUP ? READY_TASK_WAKEUP
                         : cb->kind == CB_STOP_LOOP ? READY_STOP
                                                    : READY_FUTURE_CALLBACK;
-        if (kind == READY_FUTURE_CALLBACK && f->loop->debug) {
-            // Debug mode: a real Handle, which records where the future
-            // was completed, as CPython's call_soon(callback, future) does.
-            Value arg = v_obj(f);
-            if (!loop_call_soon(vm, f->loop, cb->fn, &arg, 1)) return -1;
-            continue;
-        }
         if (loop_schedule(vm, f->loop, kind, cb->fn, v_obj(f)) < 0) return -1;
     }
     return 0;

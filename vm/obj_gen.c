@@ -45,6 +45,7 @@ typedef struct CoroOrigin {
 #define GENF_LIVE 2u          // started and not finished: may need closing when it dies
 #define GENF_PENDING 4u       // queued in vm->gen_pending for gen_close_pending
 #define AGEN_RUNNING_ASYNC 8u // an async generator driven by an awaitable (not counted)
+#define GENF_ORIGIN 16u       // a coroutine with cr_origin frames (not counted)
 
 static CoroOrigin *coro_origin(GenObject *g) {
     return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
@@ -52,10 +53,20 @@ static CoroOrigin *coro_origin(GenObject *g) {
 
 static StackEntry *coro_origin_stack(CoroOrigin *orig) { return (StackEntry *)(void *)(orig + 1); }
 
-// How many frames a coroutine created now by the frame `caller` tracks.
-static size_t coro_origin_count(EddyVM *vm, Frame *caller) {
-    if (EDDY_LIKELY(vm->coro_origin_depth == 0) || !caller) return 0;
-    return vm_capture_stack(vm, caller, NULL, vm->coro_origin_depth);
+// Origin tracking (vm->coro_origin_depth > 0): the room a coroutine
+// created now by the frame `caller` needs for its frames, then, once it is
+// allocated (the stack unchanged), the frames themselves.
+static size_t coro_origin_room(EddyVM *vm, Frame *caller) {
+    if (!caller) return 0;
+    return vm_capture_stack(vm, caller, NULL, vm->coro_origin_depth) * sizeof(StackEntry);
+}
+
+static void coro_origin_track(EddyVM *vm, GenObject *g, Frame *caller) {
+    if (!caller) return;
+    CoroOrigin *orig = coro_origin(g);
+    orig->ntracked =
+        (uint32_t)vm_capture_stack(vm, caller, coro_origin_stack(orig), vm->coro_origin_depth);
+    g->hdr.obj_flags |= GENF_ORIGIN;
 }
 
 // A coroutine left GEN_CREATED or died: it no longer needs the warning pass.
@@ -72,9 +83,9 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
     TypeObject *t = coro                             ? vm->t_coroutine
                     : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
                                                      : vm->t_generator;
-    size_t ntracked = coro ? coro_origin_count(vm, f->prev) : 0;
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) +
-                  (coro ? sizeof(CoroOrigin) + ntracked * sizeof(StackEntry) : 0);
+    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
+    bool track = EDDY_UNLIKELY(vm->coro_origin_depth != 0) && coro;
+    if (track) size += coro_origin_room(vm, f->prev);
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
     if (!g) return NULL;
     if (coro) {
@@ -86,8 +97,6 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
             orig->code = caller->code;
             orig->pc = (uint32_t)(caller->instr - caller->code->code);
         }
-        orig->ntracked = (uint32_t)ntracked;
-        if (ntracked) vm_capture_stack(vm, caller, coro_origin_stack(orig), ntracked);
         g->hdr.obj_flags |= GENF_UNSTARTED;
         vm->early_finalize_live++;
     }
@@ -96,13 +105,14 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
     g->chain_exc = VAL_NULL;
     g->chain_len = 1;
     g->code = co;
+    g->nvalues = (uint32_t)nvalues;
+    if (track) coro_origin_track(vm, g, f->prev);
     g->name = co->name;
     g->qualname = f->func ? f->func->qualname : co->qualname;
     if (f->func) g->name = f->func->name;
     g->exc_state = VAL_NULL;
     g->saved_exc = VAL_NULL;
     g->state = GEN_CREATED;
-    g->nvalues = (uint32_t)nvalues;
     Frame *gf = gen_frame(g);
     memcpy(gf, f, sizeof(Frame) + (size_t)f->nlocalsplus * sizeof(Value));
     gf->flags = FRAME_HEAP;
@@ -320,14 +330,12 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     CodeObject *co = f->code;
     size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
     // It was created by its caller, which is still the frame below it.
-    size_t ntracked = coro_origin_count(vm, f->prev);
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin) +
-                  ntracked * sizeof(StackEntry);
+    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
+    if (EDDY_UNLIKELY(vm->coro_origin_depth != 0)) size += coro_origin_room(vm, f->prev);
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
     if (!g) return NULL;
-    CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
-    orig->ntracked = (uint32_t)ntracked;
-    if (ntracked) vm_capture_stack(vm, f->prev, coro_origin_stack(orig), ntracked);
+    g->nvalues = (uint32_t)nvalues;
+    if (EDDY_UNLIKELY(vm->coro_origin_depth != 0)) coro_origin_track(vm, g, f->prev);
     g->root = g;
     g->chain_exc = VAL_NULL;
     g->chain_len = 1;
@@ -337,7 +345,6 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     g->exc_state = VAL_NULL;
     g->saved_exc = VAL_NULL;
     g->state = GEN_RUNNING;
-    g->nvalues = (uint32_t)nvalues;
     Frame *gf = gen_frame(g);
     size_t used = (size_t)(f->sp - f->localsplus);
     memcpy(gf, f, sizeof(Frame) + used * sizeof(Value));
@@ -819,7 +826,7 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)g->leaf);
     gc_mark_value(vm, g->chain_exc);
     if (g->hdr.obj_flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
-    if (OBJ_TYPE(o) == vm->t_coroutine) {
+    if (EDDY_UNLIKELY(g->hdr.obj_flags & GENF_ORIGIN)) {
         CoroOrigin *orig = coro_origin(g);
         StackEntry *st = coro_origin_stack(orig);
         for (uint32_t i = 0; i < orig->ntracked; i++) gc_mark_obj(vm, (Obj *)st[i].code);
