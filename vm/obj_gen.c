@@ -814,6 +814,12 @@ void gen_free_pending(EddyVM *vm) {
 
 static GenObject *as_gen(Value v) { return (GenObject *)AS_OBJ(v); }
 
+// The code objects of a coroutine's cr_origin frames.
+static __attribute__((noinline)) void mark_origin(EddyVM *vm, CoroOrigin *orig) {
+    StackEntry *st = coro_origin_stack(orig);
+    for (uint32_t i = 0; i < orig->ntracked; i++) gc_mark_obj(vm, (Obj *)st[i].code);
+}
+
 static void gen_trace(EddyVM *vm, Obj *o) {
     GenObject *g = (GenObject *)o;
     gc_mark_obj(vm, (Obj *)g->code);
@@ -825,11 +831,10 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)g->root);
     gc_mark_obj(vm, (Obj *)g->leaf);
     gc_mark_value(vm, g->chain_exc);
-    if (g->hdr.obj_flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
-    if (EDDY_UNLIKELY(g->hdr.obj_flags & GENF_ORIGIN)) {
-        CoroOrigin *orig = coro_origin(g);
-        StackEntry *st = coro_origin_stack(orig);
-        for (uint32_t i = 0; i < orig->ntracked; i++) gc_mark_obj(vm, (Obj *)st[i].code);
+    uint16_t flags = g->hdr.obj_flags;
+    if (flags & (GENF_UNSTARTED | GENF_ORIGIN)) {
+        if (flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
+        if (EDDY_UNLIKELY(flags & GENF_ORIGIN)) mark_origin(vm, coro_origin(g));
     }
     if (g->state == GEN_CLOSED) return;
     // A suspended frame: every Value in it. (A running one is also reached
