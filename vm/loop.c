@@ -495,15 +495,13 @@ void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, co
         vm_err_clear(vm);
         return;
     }
-    // Debug mode: where the handle, future or task was created.
+    // Debug mode: where the handle, future or task was created (out of
+    // memory, the report goes without it).
     if (!IS_NULL(subject) && IS_OBJ(subject)) {
         Value tb = loop_source_tb(vm, AS_OBJ(subject));
-        if (IS_NULL(tb) || (!IS_NONE(tb) &&
-                            dict_set_str(vm, c, str_intern_cstr(vm, "source_traceback"), tb) < 0)) {
-            vm_pop_roots(vm, 1);
+        if (IS_NULL(tb) ||
+            (!IS_NONE(tb) && dict_set_str(vm, c, str_intern_cstr(vm, "source_traceback"), tb) < 0))
             vm_err_clear(vm);
-            return;
-        }
     }
     if (loop_call_exception_handler(vm, loop, c) < 0 && !is_fatal(vm, vm->exc)) vm_err_clear(vm);
     vm_pop_roots(vm, 1);

@@ -123,6 +123,87 @@ START_TEST(test_loop_frees_everything) {
 }
 END_TEST
 
+// Debug mode's creation stacks (futures, tasks and handles alive or not
+// when the VM goes, coroutine origins) are returned to the host too.
+START_TEST(test_debug_mode_frees_everything) {
+    live_bytes = 0;
+    EddyConfig config = {0};
+    config.alloc = counting_alloc;
+    EddyVM *vm = eddy_vm_new(&config);
+    ck_assert_ptr_nonnull(vm);
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w"); // the reports and never-awaited warnings
+    EddyStatus st = eddy_run_string(
+        vm,
+        "import asyncio, sys\n"
+        "async def work(i):\n"
+        "    await asyncio.sleep(0)\n"
+        "    if i == 7:\n"
+        "        raise ValueError(i)\n"
+        "    return i\n"
+        "kept = []\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    kept.append(loop.call_later(3600, print))\n"
+        "    kept.append(asyncio.Future())\n"
+        "    kept.append(work(1))\n"
+        "    for i in range(300):\n"
+        "        loop.create_future().add_done_callback(print)\n"
+        "        loop.call_soon(len, '')\n"
+        "    r = await asyncio.gather(*(work(i) for i in range(50)), return_exceptions=True)\n"
+        "    asyncio.create_task(work(7))\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    return len(r)\n"
+        "assert asyncio.run(main(), debug=True) == 50\n"
+        "assert kept[2].cr_origin is not None\n"
+        "sys.set_coroutine_origin_tracking_depth(5)\n"
+        "kept.append(work(2))\n"
+        "loop = asyncio.new_event_loop()\n"
+        "loop.set_debug(True)\n"
+        "loop.call_later(10, print)\n"
+        "loop.create_task(asyncio.sleep(10))\n",
+        "<test>");
+    ck_assert_int_eq(st, EDDY_OK);
+    eddy_vm_free(vm); // the never-awaited warnings come now
+    fclose(stderr);
+    stderr = saved;
+    ck_assert_uint_eq(live_bytes, 0);
+}
+END_TEST
+
+// Debug mode under a memory limit: recording creation stacks is best
+// effort, and the MemoryError reaches the script as in normal mode.
+START_TEST(test_debug_mode_memory_limit) {
+    EddyConfig config = {0};
+    config.memory_limit = (size_t)32 << 20;
+    EddyVM *vm = eddy_vm_new(&config);
+    ck_assert_ptr_nonnull(vm);
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w"); // never-awaited warnings
+    run_expect_exit0(vm, "import asyncio, sys\n"
+                         "async def hog():\n"
+                         "    loop = asyncio.get_running_loop()\n"
+                         "    data = []\n"
+                         "    while True:\n"
+                         "        data.append(loop.create_future())\n"
+                         "        data.append(loop.call_soon(len, ''))\n"
+                         "        data.append(hog())\n"
+                         "        if len(data) % 300 == 0:\n"
+                         "            await asyncio.sleep(0)\n"
+                         "async def main():\n"
+                         "    try:\n"
+                         "        await asyncio.create_task(hog())\n"
+                         "    except MemoryError:\n"
+                         "        return True\n"
+                         "    return False\n"
+                         "ok = asyncio.run(main(), debug=True)\n"
+                         "sys.exit(0 if ok else 1)\n");
+    eddy_vm_free(vm);
+    fclose(stderr);
+    stderr = saved;
+}
+END_TEST
+
 // Two VMs, each with its own running loop, interleaved by the host.
 START_TEST(test_two_vms) {
     EddyVM *a = eddy_vm_new(NULL);
@@ -150,6 +231,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_deep_await_recursion);
     tcase_add_test(tc, test_loop_frees_everything);
     tcase_add_test(tc, test_two_vms);
+    tcase_add_test(tc, test_debug_mode_frees_everything);
+    tcase_add_test(tc, test_debug_mode_memory_limit);
     suite_add_tcase(s, tc);
     return s;
 }
