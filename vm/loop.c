@@ -597,6 +597,15 @@ static void handle_trace(EddyVM *vm, Obj *o) {
 
 static void handle_finalize(EddyVM *vm, Obj *o) { loop_forget_source_tb(vm, o); }
 
+// Debug mode: record where handle h was created. Handles need a finalizer
+// only once one of them has a creation stack, so it is installed then: with
+// debug mode off, freeing a handle calls nothing.
+static __attribute__((noinline, cold)) void record_handle_tb(EddyVM *vm, HandleObject *h,
+                                                             size_t limit) {
+    vm->t_handle->finalize = vm->t_timer_handle->finalize = handle_finalize;
+    loop_record_source_tb(vm, &h->hdr, limit);
+}
+
 static HandleObject *as_handle(Value v) { return (HandleObject *)AS_OBJ(v); }
 
 static Value h_cancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1074,7 +1083,7 @@ HandleObject *loop_call_soon(EddyVM *vm, LoopObject *loop, Value cb, Value *args
     if (!h || loop_schedule(vm, loop, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return NULL;
     // CPython's Handle keeps DEBUG_STACK_DEPTH (10) frames counted from
     // inside call_soon, whose two frames it then drops: 8 remain.
-    if (loop->debug) loop_record_source_tb(vm, &h->hdr, 8);
+    if (loop->debug) record_handle_tb(vm, h, 8);
     return h;
 }
 
@@ -1096,8 +1105,10 @@ static Value l_call_soon(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return h ? v_obj(h) : VAL_NULL;
 }
 
-static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *kw,
-                        bool relative) {
+// Inlined into call_later and call_at (as GCC did by itself before debug
+// mode's bookkeeping grew it), so `relative` folds away on the hot path.
+static inline __attribute__((always_inline)) Value
+call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *kw, bool relative) {
     LoopObject *loop = as_loop(args[0]);
     if (kw && (kw->len != 1 || strcmp(AS_STR(kw->items[0])->data, "context") != 0))
         return vm_raise(vm, vm->exc_TypeError, "%s() got an unexpected keyword argument", fname);
@@ -1128,7 +1139,7 @@ static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, T
     if (!h) return VAL_NULL;
     h->when = t;
     // As call_soon; call_later goes through call_at, one frame more.
-    if (loop->debug) loop_record_source_tb(vm, &h->hdr, relative ? 7 : 8);
+    if (loop->debug) record_handle_tb(vm, h, relative ? 7 : 8);
     if (loop_schedule_at(vm, loop, t, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return VAL_NULL;
     return v_obj(h);
 }
@@ -1333,7 +1344,6 @@ int loop_init_types(EddyVM *vm) {
         t->module = str_intern_cstr(vm, "asyncio.events");
         if (!t->module) return -1;
         t->trace = handle_trace;
-        t->finalize = handle_finalize;
         t->repr = handle_repr;
         if (type_add_method(vm, t, "cancel", h_cancel, NATIVE_METHOD) < 0 ||
             type_add_method(vm, t, "cancelled", h_cancelled, NATIVE_METHOD) < 0 ||
