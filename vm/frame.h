@@ -230,6 +230,9 @@ void gen_stopiteration_error(EddyVM *vm, GenObject *g);
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v);
 // Raise StopIteration(value) (no args when value is None). Returns V_NULL.
 Value gen_raise_stop(EddyVM *vm, Value value);
+// The "coroutine '<name>' was never awaited" RuntimeWarning for a coroutine
+// made at code/pc (code NULL: unknown); safe inside a collection.
+void coro_warn_unawaited(EddyVM *vm, CodeObject *code, uint32_t pc, const char *name);
 // The value of a pending StopIteration, which is cleared (None if none).
 Value gen_fetch_stop_value(EddyVM *vm);
 

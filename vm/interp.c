@@ -17,6 +17,7 @@
 #endif
 
 #include "frame.h"
+#include "loop.h"
 #include "opcodes.h"
 
 // Store v with one 16-byte write. A Value built in two general registers is
@@ -2522,6 +2523,19 @@ dispatch:
                 ip = instr;
                 DISPATCH();
             }
+            if (is_exact(sub, vm->t_sleep) && IS_NONE(v)) {
+                Value r;
+                int n = sleep_step(vm, sub, VAL_NULL, &r);
+                if (n < 0) goto error;
+                if (n == 0) {
+                    sp--;
+                    sp[-1] = r;
+                    ip = code->code + arg;
+                    DISPATCH();
+                }
+                sp[-1] = r; // yielded: YIELD_VALUE follows
+                DISPATCH();
+            }
             TypeObject *st = vm_type_of(vm, sub);
             Value r;
             if (IS_NONE(v) && st->next && !(st->flags & TPF_HEAPTYPE)) {
@@ -2570,6 +2584,10 @@ dispatch:
                 DISPATCH();
             }
             if (is_exact(x, vm->t_async_gen_asend)) DISPATCH(); // its own iterator
+            if (is_exact(x, vm->t_sleep)) {                     // asyncio.sleep(): likewise
+                if (sleep_check_awaitable(vm, x) < 0) goto error;
+                DISPATCH();
+            }
             if (is_exact(x, vm->t_future) || is_exact(x, vm->t_task)) {
                 Value it = future_await_iter(vm, x);
                 if (IS_NULL(it)) goto error;

@@ -834,23 +834,27 @@ static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const ch
     return false;
 }
 
-// CPython's RuntimeWarning for a coroutine collected before it ever ran.
+// CPython's RuntimeWarning for a coroutine collected before it ever ran,
+// made at code/pc (NULL: unknown), once per place and name. It only writes
+// to stderr (no objects, no script code), so it can run inside a collection.
+void coro_warn_unawaited(EddyVM *vm, CodeObject *code, uint32_t pc, const char *name) {
+    uint32_t line = code ? code_line_of(code, pc) : 0;
+    const char *file = code && code->filename ? code->filename->data : "sys";
+    if (already_warned(vm, file, line, name)) return;
+    fprintf(stderr, "%s:%u: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, name);
+    if (code) vm_print_source_line(vm, stderr, code->filename, line, "  ");
+    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", stderr);
+}
+
 // Runs before anything of the collection is freed, so code and names are
-// intact; it only writes to stderr (no objects, no script code).
+// intact.
 static void coro_early_finalize(EddyVM *vm, Obj *o) {
     GenObject *g = (GenObject *)o;
     if (!(g->hdr.obj_flags & GENF_UNSTARTED)) return;
     coro_uncount(vm, g);
     if (g->state != GEN_CREATED) return; // closed or thrown into: no warning
     CoroOrigin *orig = coro_origin(g);
-    CodeObject *code = orig->code;
-    uint32_t line = code ? code_line_of(code, orig->pc) : 0;
-    const char *file = code && code->filename ? code->filename->data : "sys";
-    const char *name = g->qualname ? g->qualname->data : "?";
-    if (already_warned(vm, file, line, name)) return;
-    fprintf(stderr, "%s:%u: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, name);
-    if (code) vm_print_source_line(vm, stderr, code->filename, line, "  ");
-    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", stderr);
+    coro_warn_unawaited(vm, orig->code, orig->pc, g->qualname ? g->qualname->data : "?");
 }
 
 static Value gen_repr(EddyVM *vm, Value self) {
