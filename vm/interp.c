@@ -749,6 +749,12 @@ static inline Value convert_call1(EddyVM *vm, TypeObject *cls, Value a, bool *ha
 
 // GET_AWAITABLE's TypeError for x without __await__; `what` says which
 // protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
+// Does the sub-iterator v of a SEND drive an async generator (its asend
+// awaitable, or GET_ANEXT's stand-in for one: the generator itself)?
+static inline bool asend_slot(EddyVM *vm, Value v) {
+    return is_exact(v, vm->t_async_gen_asend) || is_exact(v, vm->t_async_generator);
+}
+
 static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
     const char *tn = vm_type_name(vm, x);
     switch (what) {
@@ -2148,9 +2154,9 @@ dispatch:
                     sp--; // exhausted: pop the iterator and leave the loop
                     ip = code->code + INSTR_ARG(rw);
                 } else if (INSTR_OP(rw) == OP_SEND) {
-                    if (EDDY_UNLIKELY(is_exact(sp[-1], vm->t_async_gen_asend))) {
+                    if (EDDY_UNLIKELY(asend_slot(vm, sp[-1]))) {
                         // The async generator finished: the end of iteration.
-                        gen_asend_end(sp[-1]);
+                        gen_asend_end(vm, sp[-1]);
                         vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
                         goto error;
                     }
@@ -2408,6 +2414,16 @@ dispatch:
                 }
                 c->stopped = r; // suspend here; gen_foreach reports it
             }
+            if (EDDY_UNLIKELY(code->flags & CO_ASYNC_GENERATOR) && !(frame->flags & FRAME_ITEM) &&
+                frame->prev && INSTR_OP(*frame->prev->instr) == OP_SEND &&
+                is_exact(frame->prev->sp[-1], vm->t_async_generator)) {
+                // An await inside an async generator run by GET_ANEXT suspends
+                // the awaiting frame too: give it a real awaitable (frame.h).
+                SYNC();
+                Value aw = gen_anext_materialize(vm, gen_of_frame(frame));
+                if (IS_NULL(aw)) goto error;
+                frame->prev->sp[-1] = aw;
+            }
             // Suspend: the resume point is the next instruction, and the value
             // goes to the resumer exactly like a return value from its FOR_ITER /
             // SEND / CALL (which then continues after that instruction).
@@ -2430,7 +2446,7 @@ dispatch:
                 gen_unlink(vm, fb, gen_of_frame(frame), false);
                 frame = fb->frame;
                 LOAD_FRAME();
-                gen_asend_end(sp[-1]);
+                gen_asend_end(vm, sp[-1]);
                 sp[-1] = v;
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
@@ -2461,9 +2477,9 @@ dispatch:
                 LOAD_FRAME();
             }
             if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) &&
-                INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend)) {
+                INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) {
                 // An async generator's item finishes the awaiting SEND.
-                gen_asend_end(sp[-1]);
+                gen_asend_end(vm, sp[-1]);
                 sp[-1] = gen_async_unwrap(v);
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
@@ -2622,6 +2638,26 @@ dispatch:
         TARGET(GET_ANEXT) {
             // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
             Value it = TOP();
+            if (is_exact(it, vm->t_async_generator) && INSTR_OP(ip[0]) == OP_GET_AWAITABLE &&
+                INSTR_OP(ip[1]) == OP_LOAD_CONST && INSTR_OP(ip[2]) == OP_SEND) {
+                // `async for` over an async generator: act as the SEND of
+                // `await it.__anext__()` without making the awaitable; the
+                // generator stands in for it (frame.h).
+                GenObject *g = (GenObject *)AS_OBJ(it);
+                instr = ip + 2;
+                PUSH(it);
+                SYNC();
+                if (gen_anext_begin(vm, g) < 0) goto error;
+                Frame *gf = gen_link(vm, fb, g, VAL_NONE);
+                if (!gf) {
+                    gen_asend_end(vm, it);
+                    goto error;
+                }
+                frame = gf;
+                LOAD_FRAME();
+                ip = instr;
+                DISPATCH();
+            }
             TypeObject *t = vm_type_of(vm, it);
             Value anext = type_lookup(vm, t, vm->names.__anext__);
             if (IS_NULL(anext)) {
@@ -2684,7 +2720,7 @@ dispatch:
             // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
             Frame *resumer = frame->prev;
             if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
-                is_exact(resumer->sp[-1], vm->t_async_gen_asend)) {
+                asend_slot(vm, resumer->sp[-1])) {
                 // Awaited stackless by a SEND: say so instead of allocating.
                 frame->flags |= FRAME_ITEM;
                 DISPATCH();
@@ -2731,8 +2767,7 @@ exception_unwind : {
         if (flags & FRAME_ENTRY) return VAL_NULL;
         frame = fb->frame;
         LOAD_FRAME();
-        if (INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend))
-            gen_asend_end(sp[-1]);
+        if (INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) gen_asend_end(vm, sp[-1]);
         goto error;
     }
     frame_pop(vm, fb, done);

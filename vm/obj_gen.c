@@ -1256,7 +1256,38 @@ int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
     return 1;
 }
 
-void gen_asend_end(Value aw) {
+int gen_anext_begin(EddyVM *vm, GenObject *g) {
+    // What __anext__() + the SEND's gen_asend_begin check, in the same order.
+    if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !agen_running(g))) {
+        agen_set_running(g, true);
+        return 1;
+    }
+    if (agen_running(g)) {
+        vm_raise(vm, vm->exc_RuntimeError, "anext(): asynchronous generator is already running");
+        return -1;
+    }
+    int c = gen_check_resume(vm, g, VAL_NONE);
+    if (c <= 0) {
+        if (c == 0) vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+        return -1;
+    }
+    if (g->state == GEN_CREATED && loop_track_asyncgen(vm, g) < 0) return -1;
+    agen_set_running(g, true);
+    return 1;
+}
+
+Value gen_anext_materialize(EddyVM *vm, GenObject *g) {
+    Value aw = await_new(vm, vm->t_async_gen_asend, g, VAL_NONE, false);
+    if (!IS_NULL(aw)) as_await(aw)->state = AW_ITER;
+    return aw;
+}
+
+void gen_asend_end(EddyVM *vm, Value aw) {
+    if (is_exact(aw, vm->t_async_generator)) {
+        // gen_anext_begin's stand-in for the awaitable (frame.h)
+        agen_set_running((GenObject *)AS_OBJ(aw), false);
+        return;
+    }
     AwaitObject *a = (AwaitObject *)AS_OBJ(aw);
     a->state = AW_CLOSED;
     agen_set_running(a->agen, false);
