@@ -755,6 +755,14 @@ static inline bool asend_slot(EddyVM *vm, Value v) {
     return is_exact(v, vm->t_async_gen_asend) || is_exact(v, vm->t_async_generator);
 }
 
+// Is the GET_ANEXT at `at` followed by the compiler's await of its result
+// (GET_AWAITABLE; LOAD_CONST None; SEND, none with cache words)? Then the
+// SEND is at + 3 (what gen_inline_send finds).
+static inline bool anext_awaited(const CodeObject *code, const uint32_t *at) {
+    return INSTR_OP(at[1]) == OP_GET_AWAITABLE && INSTR_OP(at[2]) == OP_LOAD_CONST &&
+           INSTR_OP(at[3]) == OP_SEND && IS_NONE(code->consts->items[INSTR_ARG(at[2])]);
+}
+
 static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
     const char *tn = vm_type_name(vm, x);
     switch (what) {
@@ -2177,8 +2185,11 @@ dispatch:
                 // An inline coroutine returned: its value is the await's, at the
                 // SEND's exit, in the slot that held the handled exception.
                 vm->handled_exc = sp[-1];
-                sp[-1] = retval;
-                ip = code->code + INSTR_ARG(*gen_inline_send(code, instr));
+                value_put(&sp[-1], retval);
+                // (after GET_ANEXT, the SEND is three instructions on)
+                const uint32_t *send =
+                    INSTR_OP(*instr) == OP_GET_ANEXT ? instr + 3 : gen_inline_send(code, instr);
+                ip = code->code + INSTR_ARG(*send);
                 SAFEPOINT();
                 DISPATCH();
             }
@@ -2447,7 +2458,7 @@ dispatch:
                 frame = fb->frame;
                 LOAD_FRAME();
                 gen_asend_end(vm, sp[-1]);
-                sp[-1] = v;
+                value_put(&sp[-1], v); // (usually stored at once by STORE_FAST)
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
             }
@@ -2638,8 +2649,7 @@ dispatch:
         TARGET(GET_ANEXT) {
             // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
             Value it = TOP();
-            if (is_exact(it, vm->t_async_generator) && INSTR_OP(ip[0]) == OP_GET_AWAITABLE &&
-                INSTR_OP(ip[1]) == OP_LOAD_CONST && INSTR_OP(ip[2]) == OP_SEND) {
+            if (is_exact(it, vm->t_async_generator) && anext_awaited(code, instr)) {
                 // `async for` over an async generator: act as the SEND of
                 // `await it.__anext__()` without making the awaitable; the
                 // generator stands in for it (frame.h).
@@ -2677,12 +2687,22 @@ dispatch:
                 // A script __anext__ runs as a frame of this loop: its result is
                 // pushed like a call's, and an `async def __anext__` runs in
                 // place (FRAME_INLINE) since GET_AWAITABLE + SEND follow.
-                Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(anext), &it, 1, NULL);
+                FunctionObject *fn = (FunctionObject *)AS_OBJ(anext);
+                Frame *nf = push_simple(vm, fb, fn, &it, 1);
+                if (!nf) nf = frame_push_call(vm, fb, fn, &it, 1, NULL);
                 if (!nf) goto error;
                 frame = nf;
                 LOAD_FRAME();
                 ip = instr;
                 SAFEPOINT();
+                if ((code->flags & CO_COROUTINE) && INSTR_OP(*ip) == OP_RETURN_GENERATOR &&
+                    anext_awaited(frame->prev->code, frame->prev->instr)) {
+                    // RETURN_GENERATOR's inline start, done here.
+                    frame->flags = FRAME_INLINE;
+                    *frame->prev->sp++ = vm->handled_exc;
+                    PUSH(VAL_NONE);
+                    ip++;
+                }
                 DISPATCH();
             }
             Value aw = call_special(vm, anext, it, t);
