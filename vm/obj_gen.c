@@ -62,7 +62,7 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
                                                      : vm->t_generator;
     size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
-    if (!g) return NULL;
+    if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
     if (coro) {
         // The caller's instr is synced at its CALL; record it without formatting.
         CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
@@ -305,7 +305,7 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
     size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
-    if (!g) return NULL;
+    if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
     g->root = g;
     g->chain_exc = VAL_NULL;
     g->chain_len = 1;
@@ -667,8 +667,8 @@ static bool is_gen_type(EddyVM *vm, TypeObject *t) {
 
 bool gen_gc_resurrect(EddyVM *vm) {
     bool any = false;
-    for (size_t i = 0; i < vm->objects_len; i++) {
-        Obj *o = vm->objects[i];
+    for (size_t i = 0; i < vm->tracked_len; i++) {
+        Obj *o = vm->tracked[i];
         if (o->gc_marked | o->gc_pinned) continue;
         if (!is_gen_type(vm, o->type) || !(o->obj_flags & (GENF_LIVE | GENF_PENDING))) continue;
         GenObject *g = (GenObject *)o;
@@ -762,8 +762,8 @@ void gen_close_all(EddyVM *vm) {
     // Closing may leave other generators suspended (a finally that starts
     // one): a few rounds, like CPython's repeated collections at exit.
     for (int round = 0; round < 4; round++) {
-        for (size_t i = 0; i < vm->objects_len; i++) {
-            Obj *o = vm->objects[i];
+        for (size_t i = 0; i < vm->tracked_len; i++) {
+            Obj *o = vm->tracked[i];
             if (!is_gen_type(vm, o->type) || !(o->obj_flags & GENF_LIVE) ||
                 (o->obj_flags & GENF_PENDING))
                 continue;
