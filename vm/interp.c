@@ -2425,16 +2425,6 @@ dispatch:
                 }
                 c->stopped = r; // suspend here; gen_foreach reports it
             }
-            if (EDDY_UNLIKELY(code->flags & CO_ASYNC_GENERATOR) && !(frame->flags & FRAME_ITEM) &&
-                frame->prev && INSTR_OP(*frame->prev->instr) == OP_SEND &&
-                is_exact(frame->prev->sp[-1], vm->t_async_generator)) {
-                // An await inside an async generator run by GET_ANEXT suspends
-                // the awaiting frame too: give it a real awaitable (frame.h).
-                SYNC();
-                Value aw = gen_anext_materialize(vm, gen_of_frame(frame));
-                if (IS_NULL(aw)) goto error;
-                frame->prev->sp[-1] = aw;
-            }
             // Suspend: the resume point is the next instruction, and the value
             // goes to the resumer exactly like a return value from its FOR_ITER /
             // SEND / CALL (which then continues after that instruction).
@@ -2486,6 +2476,19 @@ dispatch:
                 if (flags & FRAME_ENTRY) return v;
                 frame = fb->frame;
                 LOAD_FRAME();
+            }
+            if (EDDY_UNLIKELY(INSTR_OP(*instr) == OP_SEND) &&
+                is_exact(sp[-1], vm->t_async_generator)) {
+                // An await inside an async generator run by GET_ANEXT passes
+                // through: this frame suspends too, so it gets a real awaitable
+                // in place of the generator (frame.h). Out of memory, the
+                // generator stays suspended there and the await raises.
+                Value aw = gen_anext_materialize(vm, (GenObject *)AS_OBJ(sp[-1]));
+                if (IS_NULL(aw)) {
+                    gen_asend_end(vm, sp[-1]);
+                    goto error;
+                }
+                sp[-1] = aw;
             }
             if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) &&
                 INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) {
