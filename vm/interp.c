@@ -2744,7 +2744,22 @@ dispatch:
             Frame *resumer = frame->prev;
             if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
                 asend_slot(vm, resumer->sp[-1])) {
-                // Awaited stackless by a SEND: say so instead of allocating.
+                // Awaited stackless by a SEND: no wrapper. The YIELD_VALUE that
+                // follows finishes that SEND with the item (FRAME_ITEM), done
+                // here at once as it would do it (neither flag it checks first,
+                // FRAME_CONSUMED or FRAME_INLINE, is an async generator's).
+                if (EDDY_LIKELY(INSTR_OP(*ip) == OP_YIELD_VALUE)) {
+                    Value v = POP();
+                    frame->sp = sp;
+                    frame->instr = ip + 1; // resume after the YIELD_VALUE
+                    gen_unlink(vm, fb, gen_of_frame(frame), false);
+                    frame = fb->frame;
+                    LOAD_FRAME();
+                    gen_asend_end(vm, sp[-1]);
+                    value_put(&sp[-1], v);
+                    ip = code->code + INSTR_ARG(*instr);
+                    DISPATCH();
+                }
                 frame->flags |= FRAME_ITEM;
                 DISPATCH();
             }
