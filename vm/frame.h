@@ -278,6 +278,9 @@ void gen_asend_end(EddyVM *vm, Value aw);
 // (gen_anext_materialize: V_NULL + MemoryError), since the awaiting frame
 // then suspends and cr_await, throw() and close() may look at it.
 int gen_anext_begin(EddyVM *vm, GenObject *g);
+// gen_anext_begin, then gen_link(g, None): g's frame, or NULL + exception
+// (g then not running).
+Frame *gen_anext_link(EddyVM *vm, Fiber *fb, GenObject *g);
 Value gen_anext_materialize(EddyVM *vm, GenObject *g);
 Value gen_async_unwrap(Value wrapped); // an item yielded by ASYNC_GEN_WRAP
 // An async generator starts: the running loop (if any) remembers it, so

@@ -2660,12 +2660,8 @@ dispatch:
                 instr = ip + 2;
                 PUSH(it);
                 SYNC();
-                if (gen_anext_begin(vm, g) < 0) goto error;
-                Frame *gf = gen_link(vm, fb, g, VAL_NONE);
-                if (!gf) {
-                    gen_asend_end(vm, it);
-                    goto error;
-                }
+                Frame *gf = gen_anext_link(vm, fb, g);
+                if (!gf) goto error;
                 frame = gf;
                 LOAD_FRAME();
                 ip = instr;

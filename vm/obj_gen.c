@@ -1276,6 +1276,13 @@ int gen_anext_begin(EddyVM *vm, GenObject *g) {
     return 1;
 }
 
+Frame *gen_anext_link(EddyVM *vm, Fiber *fb, GenObject *g) {
+    if (gen_anext_begin(vm, g) < 0) return NULL;
+    Frame *f = gen_link(vm, fb, g, VAL_NONE);
+    if (!f) agen_set_running(g, false);
+    return f;
+}
+
 Value gen_anext_materialize(EddyVM *vm, GenObject *g) {
     Value aw = await_new(vm, vm->t_async_gen_asend, g, VAL_NONE, false);
     if (!IS_NULL(aw)) as_await(aw)->state = AW_ITER;
