@@ -195,7 +195,10 @@ int gc_track(EddyVM *vm, Obj *o) {
     if (EDDY_UNLIKELY(vm->tracked_len == vm->tracked_cap)) {
         size_t cap = vm->tracked_cap ? vm->tracked_cap * 2 : 256;
         Obj **a = mem_alloc_raw(vm, cap * sizeof(Obj *));
-        if (!a) return -1;
+        if (!a) {
+            vm_raise_nomem(vm);
+            return -1;
+        }
         if (vm->tracked) {
             memcpy(a, vm->tracked, vm->tracked_len * sizeof(Obj *));
             mem_free_raw(vm, vm->tracked, vm->tracked_cap * sizeof(Obj *));
