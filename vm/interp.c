@@ -747,8 +747,6 @@ static inline Value convert_call1(EddyVM *vm, TypeObject *cls, Value a, bool *ha
 #define INTERP_OPTIMIZE
 #endif
 
-// GET_AWAITABLE's TypeError for x without __await__; `what` says which
-// protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
 // Does the sub-iterator v of a SEND drive an async generator (its asend
 // awaitable, or GET_ANEXT's stand-in for one: the generator itself)?
 static inline bool asend_slot(EddyVM *vm, Value v) {
@@ -763,6 +761,8 @@ static inline bool anext_awaited(const CodeObject *code, const uint32_t *at) {
            INSTR_OP(at[3]) == OP_SEND && IS_NONE(code->consts->items[INSTR_ARG(at[2])]);
 }
 
+// GET_AWAITABLE's TypeError for x without __await__; `what` says which
+// protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
 static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
     const char *tn = vm_type_name(vm, x);
     switch (what) {
