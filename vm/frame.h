@@ -270,7 +270,21 @@ void gen_inline_stopiteration_error(EddyVM *vm);
 // (*out = the generator), -1 raised. gen_asend_end: aw is finished.
 Value gen_anext(EddyVM *vm, GenObject *g);
 int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out);
-void gen_asend_end(Value aw);
+void gen_asend_end(EddyVM *vm, Value aw);
+// `async for` over an async generator g skips the __anext__() awaitable:
+// GET_ANEXT does the checks of __anext__() + SEND (gen_anext_begin: 1 yes,
+// -1 raised), leaves the generator itself in the SEND's slot as a stand-in
+// for its awaitable, and links g's frame as that SEND would. The stand-in
+// lives only while g's frame runs above the SEND: an item, a return or an
+// exception finishes the SEND (gen_asend_end accepts it), and a yield of an
+// `await` inside g replaces it first by a real awaitable, already started
+// (gen_anext_materialize: V_NULL + MemoryError), since the awaiting frame
+// then suspends and cr_await, throw() and close() may look at it.
+int gen_anext_begin(EddyVM *vm, GenObject *g);
+// gen_anext_begin, then gen_link(g, None): g's frame, or NULL + exception
+// (g then not running).
+Frame *gen_anext_link(EddyVM *vm, Fiber *fb, GenObject *g);
+Value gen_anext_materialize(EddyVM *vm, GenObject *g);
 Value gen_async_unwrap(Value wrapped); // an item yielded by ASYNC_GEN_WRAP
 // An async generator starts: the running loop (if any) remembers it, so
 // shutdown_asyncgens() can close it (CPython's firstiter hook). 0 / -1.

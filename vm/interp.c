@@ -748,6 +748,20 @@ static inline Value convert_call1(EddyVM *vm, TypeObject *cls, Value a, bool *ha
 #define INTERP_OPTIMIZE
 #endif
 
+// Does the sub-iterator v of a SEND drive an async generator (its asend
+// awaitable, or GET_ANEXT's stand-in for one: the generator itself)?
+static inline bool asend_slot(EddyVM *vm, Value v) {
+    return is_exact(v, vm->t_async_gen_asend) || is_exact(v, vm->t_async_generator);
+}
+
+// Is the GET_ANEXT at `at` followed by the compiler's await of its result
+// (GET_AWAITABLE; LOAD_CONST None; SEND, none with cache words)? Then the
+// SEND is at + 3 (what gen_inline_send finds).
+static inline bool anext_awaited(const CodeObject *code, const uint32_t *at) {
+    return INSTR_OP(at[1]) == OP_GET_AWAITABLE && INSTR_OP(at[2]) == OP_LOAD_CONST &&
+           INSTR_OP(at[3]) == OP_SEND && IS_NONE(code->consts->items[INSTR_ARG(at[2])]);
+}
+
 // GET_AWAITABLE's TypeError for x without __await__; `what` says which
 // protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
 static void awaitable_error(EddyVM *vm, uint32_t what, Value x) {
@@ -2149,9 +2163,9 @@ dispatch:
                     sp--; // exhausted: pop the iterator and leave the loop
                     ip = code->code + INSTR_ARG(rw);
                 } else if (INSTR_OP(rw) == OP_SEND) {
-                    if (EDDY_UNLIKELY(is_exact(sp[-1], vm->t_async_gen_asend))) {
+                    if (EDDY_UNLIKELY(asend_slot(vm, sp[-1]))) {
                         // The async generator finished: the end of iteration.
-                        gen_asend_end(sp[-1]);
+                        gen_asend_end(vm, sp[-1]);
                         vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
                         goto error;
                     }
@@ -2172,8 +2186,11 @@ dispatch:
                 // An inline coroutine returned: its value is the await's, at the
                 // SEND's exit, in the slot that held the handled exception.
                 vm->handled_exc = sp[-1];
-                sp[-1] = retval;
-                ip = code->code + INSTR_ARG(*gen_inline_send(code, instr));
+                value_put(&sp[-1], retval);
+                // (after GET_ANEXT, the SEND is three instructions on)
+                const uint32_t *send =
+                    INSTR_OP(*instr) == OP_GET_ANEXT ? instr + 3 : gen_inline_send(code, instr);
+                ip = code->code + INSTR_ARG(*send);
                 SAFEPOINT();
                 DISPATCH();
             }
@@ -2431,8 +2448,8 @@ dispatch:
                 gen_unlink(vm, fb, gen_of_frame(frame), false);
                 frame = fb->frame;
                 LOAD_FRAME();
-                gen_asend_end(sp[-1]);
-                sp[-1] = v;
+                gen_asend_end(vm, sp[-1]);
+                value_put(&sp[-1], v); // (usually stored at once by STORE_FAST)
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
             }
@@ -2461,10 +2478,23 @@ dispatch:
                 frame = fb->frame;
                 LOAD_FRAME();
             }
+            if (EDDY_UNLIKELY(INSTR_OP(*instr) == OP_SEND) &&
+                is_exact(sp[-1], vm->t_async_generator)) {
+                // An await inside an async generator run by GET_ANEXT passes
+                // through: this frame suspends too, so it gets a real awaitable
+                // in place of the generator (frame.h). Out of memory, the
+                // generator stays suspended there and the await raises.
+                Value aw = gen_anext_materialize(vm, (GenObject *)AS_OBJ(sp[-1]));
+                if (IS_NULL(aw)) {
+                    gen_asend_end(vm, sp[-1]);
+                    goto error;
+                }
+                sp[-1] = aw;
+            }
             if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) &&
-                INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend)) {
+                INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) {
                 // An async generator's item finishes the awaiting SEND.
-                gen_asend_end(sp[-1]);
+                gen_asend_end(vm, sp[-1]);
                 sp[-1] = gen_async_unwrap(v);
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
@@ -2640,6 +2670,21 @@ dispatch:
         TARGET(GET_ANEXT) {
             // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
             Value it = TOP();
+            if (is_exact(it, vm->t_async_generator) && anext_awaited(code, instr)) {
+                // `async for` over an async generator: act as the SEND of
+                // `await it.__anext__()` without making the awaitable; the
+                // generator stands in for it (frame.h).
+                GenObject *g = (GenObject *)AS_OBJ(it);
+                instr = ip + 2;
+                PUSH(it);
+                SYNC();
+                Frame *gf = gen_anext_link(vm, fb, g);
+                if (!gf) goto error;
+                frame = gf;
+                LOAD_FRAME();
+                ip = instr;
+                DISPATCH();
+            }
             TypeObject *t = vm_type_of(vm, it);
             Value anext = type_lookup(vm, t, vm->names.__anext__);
             if (IS_NULL(anext)) {
@@ -2659,12 +2704,22 @@ dispatch:
                 // A script __anext__ runs as a frame of this loop: its result is
                 // pushed like a call's, and an `async def __anext__` runs in
                 // place (FRAME_INLINE) since GET_AWAITABLE + SEND follow.
-                Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(anext), &it, 1, NULL);
+                FunctionObject *fn = (FunctionObject *)AS_OBJ(anext);
+                Frame *nf = push_simple(vm, fb, fn, &it, 1);
+                if (!nf) nf = frame_push_call(vm, fb, fn, &it, 1, NULL);
                 if (!nf) goto error;
                 frame = nf;
                 LOAD_FRAME();
                 ip = instr;
                 SAFEPOINT();
+                if ((code->flags & CO_COROUTINE) && INSTR_OP(*ip) == OP_RETURN_GENERATOR &&
+                    anext_awaited(frame->prev->code, frame->prev->instr)) {
+                    // RETURN_GENERATOR's inline start, done here.
+                    frame->flags = FRAME_INLINE;
+                    *frame->prev->sp++ = vm->handled_exc;
+                    PUSH(VAL_NONE);
+                    ip++;
+                }
                 DISPATCH();
             }
             Value aw = call_special(vm, anext, it, t);
@@ -2702,8 +2757,23 @@ dispatch:
             // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
             Frame *resumer = frame->prev;
             if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
-                is_exact(resumer->sp[-1], vm->t_async_gen_asend)) {
-                // Awaited stackless by a SEND: say so instead of allocating.
+                asend_slot(vm, resumer->sp[-1])) {
+                // Awaited stackless by a SEND: no wrapper. The YIELD_VALUE that
+                // follows finishes that SEND with the item (FRAME_ITEM), done
+                // here at once as it would do it (neither flag it checks first,
+                // FRAME_CONSUMED or FRAME_INLINE, is an async generator's).
+                if (EDDY_LIKELY(INSTR_OP(*ip) == OP_YIELD_VALUE)) {
+                    Value v = POP();
+                    frame->sp = sp;
+                    frame->instr = ip + 1; // resume after the YIELD_VALUE
+                    gen_unlink(vm, fb, gen_of_frame(frame), false);
+                    frame = fb->frame;
+                    LOAD_FRAME();
+                    gen_asend_end(vm, sp[-1]);
+                    value_put(&sp[-1], v);
+                    ip = code->code + INSTR_ARG(*instr);
+                    DISPATCH();
+                }
                 frame->flags |= FRAME_ITEM;
                 DISPATCH();
             }
@@ -2749,8 +2819,7 @@ exception_unwind : {
         if (flags & FRAME_ENTRY) return VAL_NULL;
         frame = fb->frame;
         LOAD_FRAME();
-        if (INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend))
-            gen_asend_end(sp[-1]);
+        if (INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) gen_asend_end(vm, sp[-1]);
         goto error;
     }
     frame_pop(vm, fb, done);

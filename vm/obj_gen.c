@@ -62,7 +62,7 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
                                                      : vm->t_generator;
     size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
-    if (!g) return NULL;
+    if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
     if (coro) {
         // The caller's instr is synced at its CALL; record it without formatting.
         CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
@@ -305,7 +305,7 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
     size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
-    if (!g) return NULL;
+    if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
     g->root = g;
     g->chain_exc = VAL_NULL;
     g->chain_len = 1;
@@ -667,8 +667,8 @@ static bool is_gen_type(EddyVM *vm, TypeObject *t) {
 
 bool gen_gc_resurrect(EddyVM *vm) {
     bool any = false;
-    for (size_t i = 0; i < vm->objects_len; i++) {
-        Obj *o = vm->objects[i];
+    for (size_t i = 0; i < vm->tracked_len; i++) {
+        Obj *o = vm->tracked[i];
         if (o->gc_marked | o->gc_pinned) continue;
         if (!is_gen_type(vm, o->type) || !(o->obj_flags & (GENF_LIVE | GENF_PENDING))) continue;
         GenObject *g = (GenObject *)o;
@@ -762,8 +762,8 @@ void gen_close_all(EddyVM *vm) {
     // Closing may leave other generators suspended (a finally that starts
     // one): a few rounds, like CPython's repeated collections at exit.
     for (int round = 0; round < 4; round++) {
-        for (size_t i = 0; i < vm->objects_len; i++) {
-            Obj *o = vm->objects[i];
+        for (size_t i = 0; i < vm->tracked_len; i++) {
+            Obj *o = vm->tracked[i];
             if (!is_gen_type(vm, o->type) || !(o->obj_flags & GENF_LIVE) ||
                 (o->obj_flags & GENF_PENDING))
                 continue;
@@ -1260,7 +1260,45 @@ int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
     return 1;
 }
 
-void gen_asend_end(Value aw) {
+int gen_anext_begin(EddyVM *vm, GenObject *g) {
+    // What __anext__() + the SEND's gen_asend_begin check, in the same order.
+    if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !agen_running(g))) {
+        agen_set_running(g, true);
+        return 1;
+    }
+    if (agen_running(g)) {
+        vm_raise(vm, vm->exc_RuntimeError, "anext(): asynchronous generator is already running");
+        return -1;
+    }
+    int c = gen_check_resume(vm, g, VAL_NONE);
+    if (c <= 0) {
+        if (c == 0) vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+        return -1;
+    }
+    if (g->state == GEN_CREATED && loop_track_asyncgen(vm, g) < 0) return -1;
+    agen_set_running(g, true);
+    return 1;
+}
+
+Frame *gen_anext_link(EddyVM *vm, Fiber *fb, GenObject *g) {
+    if (gen_anext_begin(vm, g) < 0) return NULL;
+    Frame *f = gen_link(vm, fb, g, VAL_NONE);
+    if (!f) agen_set_running(g, false);
+    return f;
+}
+
+Value gen_anext_materialize(EddyVM *vm, GenObject *g) {
+    Value aw = await_new(vm, vm->t_async_gen_asend, g, VAL_NONE, false);
+    if (!IS_NULL(aw)) as_await(aw)->state = AW_ITER;
+    return aw;
+}
+
+void gen_asend_end(EddyVM *vm, Value aw) {
+    if (is_exact(aw, vm->t_async_generator)) {
+        // gen_anext_begin's stand-in for the awaitable (frame.h)
+        agen_set_running((GenObject *)AS_OBJ(aw), false);
+        return;
+    }
     AwaitObject *a = (AwaitObject *)AS_OBJ(aw);
     a->state = AW_CLOSED;
     agen_set_running(a->agen, false);
