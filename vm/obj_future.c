@@ -843,7 +843,7 @@ Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
                         "sleep() missing 1 required positional argument: 'delay'");
     if (args_parse(vm, "sleep", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
     SleepObject *s = (SleepObject *)obj_alloc(vm, vm->t_sleep, sizeof(SleepObject));
-    if (!s) return VAL_NULL;
+    if (!s || gc_track(vm, &s->hdr) < 0) return VAL_NULL;
     s->arg = a[0];
     s->result = IS_NULL(a[1]) ? VAL_NONE : a[1];
     // The calling frame's instr is synced at its CALL.
