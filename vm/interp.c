@@ -1883,7 +1883,7 @@ dispatch:
                 // Run the generator's frame in this loop; YIELD_VALUE / its
                 // return come back to this FOR_ITER (see RETURN_VALUE).
                 GenObject *g = (GenObject *)AS_OBJ(it);
-                if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !g->leaf &&
+                if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !gen_frozen(g) &&
                                 fb->depth + vm->native_depth < vm->recursion_limit)) {
                     // The common case inline (gen_link of a started generator).
                     Frame *gf = gen_frame(g);
@@ -1895,11 +1895,12 @@ dispatch:
                     gf->prev = frame;
                     fb->frame = gf;
                     fb->depth++;
-                    g->root = g;
+                    g->chain = NULL;
                     g->chain_len = 1;
                     g->state = GEN_RUNNING;
+                    Obj *own = g->exc_state; // (shares its slot with saved_exc)
                     g->saved_exc = vm->handled_exc;
-                    if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+                    if (own) vm->handled_exc = v_obj(own);
                     frame = gf;
                     LOAD_FRAME();
                     ip = instr;
@@ -2454,7 +2455,8 @@ dispatch:
                 DISPATCH();
             }
             GenObject *yg = gen_of_frame(frame);
-            if (yg->root == yg && !(frame->flags & FRAME_ENTRY)) {
+            // (A running frame is not frozen: its chain is its root or NULL.)
+            if (!yg->chain && !(frame->flags & FRAME_ENTRY)) {
                 // The common case inline (gen_unlink): a generator or a lone
                 // coroutine gives the value to the frame that resumed it.
                 Frame *resumer = frame->prev;
@@ -2462,9 +2464,9 @@ dispatch:
                 fb->depth--;
                 frame->prev = NULL;
                 yg->state = GEN_SUSPENDED;
-                yg->exc_state = v_is(vm->handled_exc, yg->saved_exc) ? VAL_NULL : vm->handled_exc;
-                vm->handled_exc = yg->saved_exc;
-                yg->saved_exc = VAL_NULL;
+                Value saved = yg->saved_exc;
+                gen_set_exc_state(yg, v_is(vm->handled_exc, saved) ? VAL_NULL : vm->handled_exc);
+                vm->handled_exc = saved;
                 frame = resumer;
                 LOAD_FRAME();
                 if (EDDY_LIKELY(INSTR_OP(*instr) == OP_FOR_ITER)) {
@@ -2522,7 +2524,7 @@ dispatch:
                 // the YIELD_VALUE after this SEND, its return comes back here.
                 GenObject *g = (GenObject *)AS_OBJ(sub);
                 int c = gen_check_resume(vm, g, v);
-                bool frozen = g->leaf != NULL;
+                bool frozen = gen_frozen(g);
                 if (c < 0) goto error;
                 sp--;
                 if (c == 0) {

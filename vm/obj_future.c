@@ -271,11 +271,11 @@ static int cancel_any(EddyVM *vm, Value fut, Value msg) {
 bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line) {
     if (!gen_like(vm, t->coro)) return false;
     GenObject *g = (GenObject *)AS_OBJ(t->coro);
-    if (g->leaf) g = g->leaf; // a frozen await chain: its innermost frame
+    if (gen_leaf(g)) g = gen_leaf(g); // a frozen await chain: its innermost frame
     if (g->state == GEN_CLOSED) return false;
     if (g->state == GEN_CREATED) {
-        *code = g->code;
-        *line = g->code->firstlineno;
+        *code = gen_code(g);
+        *line = gen_code(g)->firstlineno;
         return true;
     }
     // The innermost frame outside the library (asyncio.sleep and friends
@@ -448,17 +448,17 @@ static bool format_coro(EddyVM *vm, StrBuf *b, Value coro) {
         return true;
     }
     GenObject *g = (GenObject *)AS_OBJ(coro);
-    strbuf_append_str(b, g->qualname);
+    strbuf_append_str(b, gen_qualname(g));
     strbuf_append_cstr(b, "()");
     if (g->state == GEN_CLOSED) {
-        strbuf_printf(b, " done, defined at %s:%u", g->code->filename->data,
-                      (unsigned)g->code->firstlineno);
+        strbuf_printf(b, " done, defined at %s:%u", gen_code(g)->filename->data,
+                      (unsigned)gen_code(g)->firstlineno);
     } else {
         Frame *f = gen_frame(g);
         const uint32_t *at = f->instr;
-        if (g->state != GEN_RUNNING && at > g->code->code) at--;
-        strbuf_printf(b, " running at %s:%u", g->code->filename->data,
-                      (unsigned)code_line_of(g->code, (uint32_t)(at - g->code->code)));
+        if (g->state != GEN_RUNNING && at > gen_code(g)->code) at--;
+        strbuf_printf(b, " running at %s:%u", gen_code(g)->filename->data,
+                      (unsigned)code_line_of(gen_code(g), (uint32_t)(at - gen_code(g)->code)));
     }
     return true;
 }

@@ -28,12 +28,16 @@ typedef struct FrameObject {
 // ---------------------------------------------------------------------------
 // Frames owned by generators
 
-// A coroutine's creation site, stored after its frame_storage, for the
-// "never awaited" warning (CPython reports where the coroutine was made).
+// A coroutine's creation site, for the "never awaited" warning (CPython
+// reports where the coroutine was made). It is read only while the coroutine
+// has not started (GENF_UNSTARTED), when its operand stack is still empty: it
+// is kept in the first stack slot (gen_new reserves one if stacksize is 0),
+// which the first resume overwrites. gen_trace marks its code meanwhile.
 typedef struct CoroOrigin {
     CodeObject *code; // the creating frame's code, or NULL
     uint32_t pc;
 } CoroOrigin;
+_Static_assert(sizeof(CoroOrigin) <= sizeof(Value), "CoroOrigin fits in a stack slot");
 
 // obj_flags bits. Each one set counts once in vm->early_finalize_live, which
 // is what makes the collector look at dead objects (gc.c).
@@ -42,9 +46,7 @@ typedef struct CoroOrigin {
 #define GENF_PENDING 4u       // queued in vm->gen_pending for gen_close_pending
 #define AGEN_RUNNING_ASYNC 8u // an async generator driven by an awaitable (not counted)
 
-static CoroOrigin *coro_origin(GenObject *g) {
-    return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
-}
+static CoroOrigin *coro_origin(GenObject *g) { return (CoroOrigin *)(void *)gen_frame(g)->stack; }
 
 // A coroutine left GEN_CREATED or died: it no longer needs the warning pass.
 static void coro_uncount(EddyVM *vm, GenObject *g) {
@@ -53,19 +55,69 @@ static void coro_uncount(EddyVM *vm, GenObject *g) {
     vm->early_finalize_live--;
 }
 
+// The code's own names, which a generator has unless told otherwise.
+static StrObject *code_qualname(CodeObject *co) { return co->qualname ? co->qualname : co->name; }
+
+StrObject *gen_name(GenObject *g) {
+    return g->extra && g->extra->name ? g->extra->name : gen_code(g)->name;
+}
+
+StrObject *gen_qualname(GenObject *g) {
+    return g->extra && g->extra->qualname ? g->extra->qualname : code_qualname(gen_code(g));
+}
+
+// g's side record, allocated on first use. NULL + MemoryError.
+static GenExtra *gen_extra(EddyVM *vm, GenObject *g) {
+    if (g->extra) return g->extra;
+    GenExtra *x = mem_alloc(vm, sizeof(GenExtra));
+    if (!x) return NULL;
+    *x = (GenExtra){NULL, NULL, NULL};
+    g->extra = x;
+    return x;
+}
+
+// The names of a generator made by calling func: CPython takes the
+// function's at that moment. They are the code's unless func was renamed.
+static int gen_init_names(EddyVM *vm, GenObject *g, FunctionObject *func) {
+    CodeObject *co = gen_code(g);
+    if (!func || (func->name == co->name && func->qualname == code_qualname(co))) return 0;
+    GenExtra *x = gen_extra(vm, g);
+    if (!x) return -1;
+    x->name = func->name;
+    x->qualname = func->qualname;
+    return 0;
+}
+
+// Frame record + localsplus + operand stack, in Values (a coroutine keeps at
+// least one stack slot, for its CoroOrigin).
+static size_t gen_nvalues(Frame *f, bool coro) {
+    size_t stack = f->code->stacksize;
+    if (coro && stack == 0) stack = 1;
+    return FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + stack;
+}
+
 GenObject *gen_new(EddyVM *vm, Frame *f) {
     CodeObject *co = f->code;
-    size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
     bool coro = co->flags & CO_COROUTINE;
     TypeObject *t = coro                             ? vm->t_coroutine
                     : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
                                                      : vm->t_generator;
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
+    size_t size = sizeof(GenObject) + gen_nvalues(f, coro) * sizeof(Value);
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
     if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
+    // (obj_alloc cleared chain, saved_exc, exc_state, extra)
+    g->chain_len = 1;
+    g->state = GEN_CREATED;
+    Frame *gf = gen_frame(g);
+    memcpy(gf, f, sizeof(Frame) + (size_t)f->nlocalsplus * sizeof(Value));
+    gf->flags = FRAME_HEAP;
+    gf->prev = NULL;
+    gf->stack = gf->localsplus + gf->nlocalsplus;
+    gf->sp = gf->stack + (f->sp - f->stack);
+    if (gen_init_names(vm, g, f->func) < 0) return NULL; // (g dies at the next collection)
     if (coro) {
         // The caller's instr is synced at its CALL; record it without formatting.
-        CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
+        CoroOrigin *orig = coro_origin(g);
         Frame *caller = f->prev;
         if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
             caller->instr < caller->code->code + caller->code->ncode) {
@@ -75,24 +127,6 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
         g->hdr.obj_flags |= GENF_UNSTARTED;
         vm->early_finalize_live++;
     }
-    g->root = g;
-    g->leaf = NULL;
-    g->chain_exc = VAL_NULL;
-    g->chain_len = 1;
-    g->code = co;
-    g->name = co->name;
-    g->qualname = f->func ? f->func->qualname : co->qualname;
-    if (f->func) g->name = f->func->name;
-    g->exc_state = VAL_NULL;
-    g->saved_exc = VAL_NULL;
-    g->state = GEN_CREATED;
-    g->nvalues = (uint32_t)nvalues;
-    Frame *gf = gen_frame(g);
-    memcpy(gf, f, sizeof(Frame) + (size_t)f->nlocalsplus * sizeof(Value));
-    gf->flags = FRAME_HEAP;
-    gf->prev = NULL;
-    gf->stack = gf->localsplus + gf->nlocalsplus;
-    gf->sp = gf->stack + (f->sp - f->stack);
     return g;
 }
 
@@ -112,12 +146,12 @@ static const char *gen_kind(EddyVM *vm, GenObject *g) {
 // that saw the old one through the chain (every frame up to the lowest one
 // handling its own) must see the new one: an O(depth) walk, only then.
 static void chain_rebase(GenObject *root, Value now) {
-    GenObject *leaf = root->leaf;
+    GenObject *leaf = gen_leaf(root);
     Value old = root->saved_exc;
     // Pass 1: the lowest frame handling its own exception. A frame does when
     // the frame above it was linked seeing something else than it inherits.
     uint32_t lowest_own = UINT32_MAX;
-    Value above = root->chain_exc; // the leaf's saved_exc, kept by the root while frozen
+    Value above = gen_exc_value(leaf->chain_exc); // the leaf's saved_exc, kept while frozen
     for (Frame *f = gen_frame(leaf)->prev; f; f = f->prev) {
         GenObject *c = gen_of_frame(f);
         if (!v_is(above, c->saved_exc)) lowest_own = c->chain_len;
@@ -130,35 +164,38 @@ static void chain_rebase(GenObject *root, Value now) {
         if (c == root) break;
         if (c->chain_len <= lowest_own && v_is(c->saved_exc, old)) c->saved_exc = now;
     }
-    if (leaf->chain_len <= lowest_own && v_is(root->chain_exc, old)) root->chain_exc = now;
+    if (leaf->chain_len <= lowest_own && v_is(gen_exc_value(leaf->chain_exc), old))
+        leaf->chain_exc = gen_exc_obj(now);
 }
 
 Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
-    uint32_t n = g->leaf ? g->leaf->chain_len : 1;
+    GenObject *leaf = gen_leaf(g);
+    uint32_t n = leaf ? leaf->chain_len : 1;
     if (EDDY_UNLIKELY(fb->depth + n - 1 + vm->native_depth > vm->recursion_limit)) {
         vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded");
         return NULL;
     }
-    if (g->leaf) {
+    if (leaf) {
         // A frozen await chain: relink its root only and run the leaf (O(1)).
-        GenObject *leaf = g->leaf;
         Frame *rf = gen_frame(g), *lf = gen_frame(leaf);
         if (EDDY_UNLIKELY(!v_is(g->saved_exc, vm->handled_exc))) chain_rebase(g, vm->handled_exc);
-        g->leaf = NULL;
+        g->hdr.obj_flags &= (uint16_t)~GENF_FROZEN;
+        g->chain = NULL;
         rf->prev = fb->frame;
         fb->frame = lf;
         fb->depth += n;
         g->state = GEN_RUNNING;
         g->saved_exc = vm->handled_exc;
-        vm->handled_exc = g->chain_exc;
-        g->chain_exc = VAL_NULL;
         if (!IS_NULL(v)) *lf->sp++ = v;
+        // The leaf sees its own handled exception, else the chain's.
+        Value inside = gen_exc_value(leaf->chain_exc);
+        Obj *own = leaf->exc_state;
         leaf->state = GEN_RUNNING;
-        leaf->saved_exc = vm->handled_exc;
-        if (!IS_NULL(leaf->exc_state)) vm->handled_exc = leaf->exc_state;
+        leaf->saved_exc = inside;
+        vm->handled_exc = own ? v_obj(own) : inside;
         return lf;
     }
-    g->root = g;
+    g->chain = NULL;
     g->chain_len = 1;
     coro_uncount(vm, g);
     if (g->state == GEN_CREATED) {
@@ -172,8 +209,9 @@ Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
     fb->depth++;
     g->state = GEN_RUNNING;
     // The generator sees its own handled exception, else the resumer's.
+    Obj *own = g->exc_state;
     g->saved_exc = vm->handled_exc;
-    if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+    if (own) vm->handled_exc = v_obj(own);
     return f;
 }
 
@@ -187,35 +225,37 @@ void gen_unlink(EddyVM *vm, Fiber *fb, GenObject *g, bool finished) {
         g->hdr.obj_flags &= (uint16_t)~GENF_LIVE;
         vm->early_finalize_live--;
     }
-    g->exc_state = finished || v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
-    vm->handled_exc = g->saved_exc;
-    g->saved_exc = VAL_NULL;
+    Value saved = g->saved_exc;
+    gen_set_exc_state(g, finished || v_is(vm->handled_exc, saved) ? VAL_NULL : vm->handled_exc);
+    vm->handled_exc = saved;
 }
 
 void gen_chain(EddyVM *vm, Frame *parent, GenObject *g) {
     if (!(parent->flags & FRAME_HEAP)) return;
     GenObject *p = gen_of_frame(parent);
     if (!is_coro(vm, p)) return; // generators keep the plain one-by-one yield from
-    g->root = p->root;
+    g->chain = gen_root(p);
     g->chain_len = p->chain_len + 1;
 }
 
 Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g) {
-    GenObject *r = g->root;
+    GenObject *r = gen_root(g);
     if (r == g) {
         gen_unlink(vm, fb, g, false);
         return gen_frame(g);
     }
     // Freeze the chain: g suspends, r is cut from the fiber, the frames in
-    // between stay linked to each other in their SEND.
+    // between stay linked to each other in their SEND. g keeps the chain's
+    // view of the handled exception for r (chain_exc).
     Frame *rf = gen_frame(r);
     g->state = GEN_SUSPENDED;
-    g->exc_state = v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
-    r->chain_exc = g->saved_exc;
-    g->saved_exc = VAL_NULL;
+    Value saved = g->saved_exc;
+    g->exc_state = v_is(vm->handled_exc, saved) ? NULL : gen_exc_obj(vm->handled_exc);
+    g->chain_exc = gen_exc_obj(saved);
     vm->handled_exc = r->saved_exc; // r keeps it: see chain_rebase
     r->state = GEN_SUSPENDED;
-    r->leaf = g;
+    r->chain = g;
+    r->hdr.obj_flags |= GENF_FROZEN;
     fb->frame = rf->prev;
     fb->depth -= g->chain_len;
     rf->prev = NULL;
@@ -223,17 +263,21 @@ Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g) {
 }
 
 void gen_thaw(GenObject *g) {
-    GenObject *r = g->root;
-    if (g->leaf)
-        r = g;
-    else if (g->state != GEN_RUNNING || r == g || !r->leaf)
-        return;
+    // g is the frozen root, or a frame of its chain: running in between, or
+    // its suspended leaf (which keeps the root's chain_exc).
+    GenObject *r = g;
+    if (!gen_frozen(g)) {
+        r = g->chain;
+        if (!r || g->state == GEN_CLOSED || !gen_frozen(r)) return;
+    }
     // Walk from the leaf down to the root: each frame becomes suspended in
     // its `yield from` loop (resume point after SEND's YIELD_VALUE 1).
-    GenObject *leaf = r->leaf;
-    Value view = r->chain_exc;
-    r->leaf = NULL;
-    r->chain_exc = VAL_NULL;
+    GenObject *leaf = gen_leaf(r);
+    Value view = gen_exc_value(leaf->chain_exc);
+    leaf->chain_exc = NULL;
+    leaf->chain = NULL;
+    r->hdr.obj_flags &= (uint16_t)~GENF_FROZEN;
+    r->chain = NULL;
     Frame *f = gen_frame(leaf)->prev;
     gen_frame(leaf)->prev = NULL;
     while (f) {
@@ -242,15 +286,14 @@ void gen_thaw(GenObject *g) {
         f->prev = NULL;
         f->instr += 2;
         // Each frame keeps the exception it handles itself, if any.
-        c->exc_state = v_is(view, c->saved_exc) ? VAL_NULL : view;
-        view = c->saved_exc;
-        c->saved_exc = VAL_NULL;
+        Value saved = c->saved_exc;
+        gen_set_exc_state(c, v_is(view, saved) ? VAL_NULL : view);
+        view = saved;
         if (c != r) c->state = GEN_SUSPENDED;
-        c->root = c;
+        c->chain = NULL;
         if (c == r) break;
         f = below;
     }
-    leaf->root = leaf;
 }
 
 static void stopiteration_error(EddyVM *vm, const char *kind, bool agen) {
@@ -301,21 +344,12 @@ const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call) {
 
 // A coroutine owning a copy of the running frame f (state synced).
 static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
-    CodeObject *co = f->code;
-    size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
+    size_t size = sizeof(GenObject) + gen_nvalues(f, true) * sizeof(Value);
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
     if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
-    g->root = g;
-    g->chain_exc = VAL_NULL;
+    // (obj_alloc cleared chain, saved_exc, exc_state, extra)
     g->chain_len = 1;
-    g->code = co;
-    g->name = f->func ? f->func->name : co->name;
-    g->qualname = f->func ? f->func->qualname : co->qualname;
-    g->exc_state = VAL_NULL;
-    g->saved_exc = VAL_NULL;
     g->state = GEN_RUNNING;
-    g->nvalues = (uint32_t)nvalues;
     Frame *gf = gen_frame(g);
     size_t used = (size_t)(f->sp - f->localsplus);
     memcpy(gf, f, sizeof(Frame) + used * sizeof(Value));
@@ -323,6 +357,7 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     gf->prev = NULL;
     gf->stack = gf->localsplus + gf->nlocalsplus;
     gf->sp = gf->stack + (f->sp - f->stack);
+    if (gen_init_names(vm, g, f->func) < 0) return NULL;
     return g;
 }
 
@@ -367,7 +402,8 @@ Frame *gen_materialize(EddyVM *vm, Fiber *fb) {
 }
 
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v) {
-    if (g->state == GEN_RUNNING) gen_thaw(g); // a frozen root itself resumes as it is
+    // A frozen root itself resumes as it is; a frame of its chain thaws it.
+    if (g->state == GEN_RUNNING || (g->chain && !gen_frozen(g))) gen_thaw(g);
 
     const char *what = gen_kind(vm, g);
     switch (g->state) {
@@ -464,7 +500,7 @@ static Value gen_yieldfrom(GenObject *g) {
     return VAL_NULL;
 }
 
-bool gen_is_awaiting(GenObject *g) { return g->leaf || !IS_NULL(gen_yieldfrom(g)); }
+bool gen_is_awaiting(GenObject *g) { return gen_leaf(g) || !IS_NULL(gen_yieldfrom(g)); }
 
 // Close a delegate iterator (gen_close_iter): generators directly, others
 // through their close() method if they have one. 0 / -1.
@@ -496,12 +532,13 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
     Value yf = gen_yieldfrom(g);
     if (!IS_NULL(yf)) {
         // Delegate to the iterator of the suspended `yield from` first.
+        // Meanwhile g counts as running: its exc_state waits in saved_exc.
         g->state = GEN_RUNNING;
+        g->saved_exc = gen_exc_value(g->exc_state);
         Value ret = VAL_NULL;
         bool delegated = true;
         if (type_is_subtype(vm_type_of(vm, exc), vm->exc_GeneratorExit)) {
             int r = close_iter(vm, yf);
-            g->state = GEN_SUSPENDED;
             if (r == 0) vm_raise_value(vm, exc);
         } else if (gen_like(vm, yf)) {
             // C recursion down the `yield from` chain: count it like a nested loop.
@@ -522,6 +559,7 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
                 delegated = false;
         }
         g->state = GEN_SUSPENDED;
+        gen_set_exc_state(g, g->saved_exc);
         if (!IS_NULL(ret)) return ret; // the delegate yielded: so does g
         if (!delegated) {
             vm_raise_value(vm, exc);
@@ -631,9 +669,9 @@ static Value gen_repr(EddyVM *vm, Value self);
 // either a try/with block covers its yield, or its `yield from` delegates to
 // an object that is not a generator (whose close() is called).
 static bool gen_needs_close(EddyVM *vm, GenObject *g) {
-    if (g->state != GEN_SUSPENDED || g->root != g) return false;
-    if (g->leaf) return true;
-    CodeObject *co = g->code;
+    if (g->state != GEN_SUSPENDED || gen_root(g) != g) return false;
+    if (gen_leaf(g)) return true;
+    CodeObject *co = gen_code(g);
     uint32_t pc = (uint32_t)(gen_frame(g)->instr - 1 - co->code);
     for (uint32_t i = 0; i < co->nexc; i++)
         if (co->exc_table[i].start <= pc && pc < co->exc_table[i].end) return true;
@@ -680,12 +718,16 @@ bool gen_gc_resurrect(EddyVM *vm) {
     return any;
 }
 
-// Dead generators that were not queued: forget their counts.
+// Dead generators that were not queued: forget their counts, free the
+// side record.
 static void gen_finalize(EddyVM *vm, Obj *o) {
     uint16_t counted = o->obj_flags & (GENF_LIVE | GENF_PENDING);
     if (counted & GENF_LIVE) vm->early_finalize_live--;
     if (counted & GENF_PENDING) vm->early_finalize_live--;
     o->obj_flags &= (uint16_t) ~(GENF_LIVE | GENF_PENDING);
+    GenObject *g = (GenObject *)o;
+    if (g->extra) mem_free(vm, g->extra, sizeof(GenExtra));
+    g->extra = NULL;
 }
 
 // CPython's "unraisable exception" report for an exception from a close()
@@ -787,20 +829,24 @@ static GenObject *as_gen(Value v) { return (GenObject *)AS_OBJ(v); }
 
 static void gen_trace(EddyVM *vm, Obj *o) {
     GenObject *g = (GenObject *)o;
-    gc_mark_obj(vm, (Obj *)g->code);
-    gc_mark_obj(vm, (Obj *)g->name);
-    gc_mark_obj(vm, (Obj *)g->qualname);
-    gc_mark_value(vm, g->exc_state);
-    gc_mark_value(vm, g->saved_exc);
-    gc_mark_obj(vm, g->frame_obj);
-    gc_mark_obj(vm, (Obj *)g->root);
-    gc_mark_obj(vm, (Obj *)g->leaf);
-    gc_mark_value(vm, g->chain_exc);
+    Frame *f = gen_frame(g);
+    gc_mark_obj(vm, (Obj *)f->code); // (also once closed: gi_code, the names)
+    if (g->state == GEN_RUNNING || gen_frozen(g)) {
+        gc_mark_value(vm, g->saved_exc);
+    } else {
+        gc_mark_obj(vm, g->exc_state);
+        gc_mark_obj(vm, g->chain_exc);
+    }
+    gc_mark_obj(vm, (Obj *)g->chain);
+    if (g->extra) {
+        gc_mark_obj(vm, g->extra->frame_obj);
+        gc_mark_obj(vm, (Obj *)g->extra->name);
+        gc_mark_obj(vm, (Obj *)g->extra->qualname);
+    }
     if (g->hdr.obj_flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
     if (g->state == GEN_CLOSED) return;
     // A suspended frame: every Value in it. (A running one is also reached
     // through the fiber; prev then belongs to the fiber's chain.)
-    Frame *f = gen_frame(g);
     gc_mark_obj(vm, (Obj *)f->func);
     gc_mark_obj(vm, (Obj *)f->globals);
     gc_mark_obj(vm, (Obj *)f->builtins);
@@ -854,12 +900,13 @@ static void coro_early_finalize(EddyVM *vm, Obj *o) {
     coro_uncount(vm, g);
     if (g->state != GEN_CREATED) return; // closed or thrown into: no warning
     CoroOrigin *orig = coro_origin(g);
-    coro_warn_unawaited(vm, orig->code, orig->pc, g->qualname ? g->qualname->data : "?");
+    StrObject *qualname = gen_qualname(g);
+    coro_warn_unawaited(vm, orig->code, orig->pc, qualname ? qualname->data : "?");
 }
 
 static Value gen_repr(EddyVM *vm, Value self) {
     StrObject *s = str_format(vm, "<%s object %U at %p>", OBJ_TYPE(AS_OBJ(self))->name->data,
-                              as_gen(self)->qualname, (void *)AS_OBJ(self));
+                              gen_qualname(as_gen(self)), (void *)AS_OBJ(self));
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -968,7 +1015,7 @@ static Value g_suspended(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value g_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(as_gen(args[0])->code);
+    return v_obj(gen_code(as_gen(args[0])));
 }
 
 static Value g_yieldfrom(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -980,23 +1027,51 @@ static Value g_yieldfrom(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value g_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(as_gen(args[0])->name);
+    return v_obj(gen_name(as_gen(args[0])));
 }
 
 static Value g_qualname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(as_gen(args[0])->qualname);
+    return v_obj(gen_qualname(as_gen(args[0])));
+}
+
+// __name__ / __qualname__ assignment: a str (subclasses too), kept in the
+// side record. (Deleting raises, as in CPython.)
+static Value set_name(EddyVM *vm, Value *args, const char *what, bool qual) {
+    if (IS_NULL(args[1]) || !is_str(vm, args[1]))
+        return vm_raise(vm, vm->exc_TypeError, "%s must be set to a string object", what);
+    GenExtra *x = gen_extra(vm, as_gen(args[0]));
+    if (!x) return VAL_NULL;
+    if (qual)
+        x->qualname = AS_STR(args[1]);
+    else
+        x->name = AS_STR(args[1]);
+    return VAL_NONE;
+}
+
+static Value g_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    return set_name(vm, args, "__name__", false);
+}
+
+static Value g_set_qualname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    return set_name(vm, args, "__qualname__", true);
 }
 
 static Value g_frame(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     GenObject *g = as_gen(args[0]);
     if (g->state == GEN_CLOSED) return VAL_NONE;
-    if (g->frame_obj) return v_obj(g->frame_obj);
+    if (g->extra && g->extra->frame_obj) return v_obj(g->extra->frame_obj);
     FrameObject *fo = (FrameObject *)obj_alloc(vm, vm->t_frame, sizeof(FrameObject));
     if (!fo) return VAL_NULL;
     fo->gen = g;
-    g->frame_obj = (Obj *)fo;
+    if (vm_push_root(vm, v_obj(fo)) < 0) return VAL_NULL;
+    GenExtra *x = gen_extra(vm, g);
+    vm_pop_roots(vm, 1);
+    if (!x) return VAL_NULL;
+    x->frame_obj = (Obj *)fo;
     return v_obj(fo);
 }
 
@@ -1007,7 +1082,7 @@ static void frame_trace(EddyVM *vm, Obj *o) { gc_mark_obj(vm, (Obj *)((FrameObje
 
 static Value f_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(((FrameObject *)AS_OBJ(args[0]))->gen->code);
+    return v_obj(gen_code(((FrameObject *)AS_OBJ(args[0]))->gen));
 }
 
 static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1018,14 +1093,15 @@ static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     const uint32_t *at = f->instr;
     // Suspended: instr is the resume point, the yield is just before it.
     // (Finished: instr is where it returned or raised.)
-    if ((g->state == GEN_CREATED || g->state == GEN_SUSPENDED) && at > g->code->code) at--;
-    return v_int(code_line_of(g->code, (uint32_t)(at - g->code->code)));
+    CodeObject *co = gen_code(g);
+    if ((g->state == GEN_CREATED || g->state == GEN_SUSPENDED) && at > co->code) at--;
+    return v_int(code_line_of(co, (uint32_t)(at - co->code)));
 }
 
 static Value frame_repr(EddyVM *vm, Value self) {
     GenObject *g = ((FrameObject *)AS_OBJ(self))->gen;
     StrObject *s = str_format(vm, "<frame at %p, file '%U', code %U>", (void *)AS_OBJ(self),
-                              g->code->filename, g->code->name);
+                              gen_code(g)->filename, gen_code(g)->name);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -1553,8 +1629,8 @@ static int init_async_gen_types(EddyVM *vm) {
         type_add_getter(vm, t, "ag_code", g_code) < 0 ||
         type_add_getter(vm, t, "ag_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "ag_await", g_yieldfrom) < 0 ||
-        type_add_getter(vm, t, "__name__", g_name) < 0 ||
-        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
+        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
         return -1;
     TypeObject *types[2] = {vm->t_async_gen_asend, vm->t_async_gen_athrow};
     for (int i = 0; i < 2; i++) {
@@ -1593,8 +1669,8 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "gi_code", g_code) < 0 ||
         type_add_getter(vm, t, "gi_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "gi_yieldfrom", g_yieldfrom) < 0 ||
-        type_add_getter(vm, t, "__name__", g_name) < 0 ||
-        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
+        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
         return -1;
     t = type_new_builtin(vm, vm->t_coroutine, vm->t_object, sizeof(GenObject), 0);
     if (!t) return -1;
@@ -1612,8 +1688,8 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "cr_code", g_code) < 0 ||
         type_add_getter(vm, t, "cr_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "cr_await", g_yieldfrom) < 0 ||
-        type_add_getter(vm, t, "__name__", g_name) < 0 ||
-        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
+        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
         return -1;
     if (init_async_gen_types(vm) < 0) return -1;
     if (init_anext_type(vm) < 0) return -1;
