@@ -154,23 +154,6 @@ static Value a_create_task(EddyVM *vm, Value *args, int nargs, TupleObject *kw) 
     return t ? v_obj(t) : VAL_NULL;
 }
 
-// _sleep_future(delay, result): a future of the running loop that a timer
-// completes with result after delay seconds (what sleep(delay>0) awaits).
-static Value a_sleep_future(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    if (args_no_kw(vm, "_sleep_future", kw) < 0 || args_count(vm, "_sleep_future", nargs, 2, 2) < 0)
-        return VAL_NULL;
-    LoopObject *loop = loop_get_running(vm);
-    if (!loop) return VAL_NULL;
-    double delay;
-    if (float_from_value(vm, args[0], &delay) < 0) return VAL_NULL;
-    FutureObject *f = future_new(vm, loop);
-    if (!f) return VAL_NULL;
-    f->timer_pending = true;
-    if (loop_schedule_at(vm, loop, loop_time() + delay, READY_SET_RESULT, v_obj(f), args[1]) < 0)
-        return VAL_NULL;
-    return v_obj(f);
-}
-
 int asyncio_core_init(EddyVM *vm, ModuleObject *m) {
     if (!vm->exc_CancelledError) {
         vm->exc_CancelledError = make_exception(vm, "CancelledError", vm->exc_BaseException);
@@ -192,20 +175,17 @@ int asyncio_core_init(EddyVM *vm, ModuleObject *m) {
         {"iscoroutine", a_iscoroutine},
         {"isfuture", a_isfuture},
         {"create_task", a_create_task},
-        {"_sleep_future", a_sleep_future},
+        {"sleep", asyncio_sleep},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (module_add_function(vm, m, fns[i].name, fns[i].fn) < 0) return -1;
-    Value yield0 = vm_call0(vm, v_obj(vm->t_yield0));
-    if (IS_NULL(yield0)) return -1;
     if (module_add_value(vm, m, "Future", v_obj(vm->t_future)) < 0 ||
         module_add_value(vm, m, "Task", v_obj(vm->t_task)) < 0 ||
         module_add_value(vm, m, "Handle", v_obj(vm->t_handle)) < 0 ||
         module_add_value(vm, m, "TimerHandle", v_obj(vm->t_timer_handle)) < 0 ||
         module_add_value(vm, m, "_EventLoop", v_obj(vm->t_event_loop)) < 0 ||
         module_add_value(vm, m, "CancelledError", v_obj(vm->exc_CancelledError)) < 0 ||
-        module_add_value(vm, m, "InvalidStateError", v_obj(vm->exc_InvalidStateError)) < 0 ||
-        module_add_value(vm, m, "_yield0", yield0) < 0)
+        module_add_value(vm, m, "InvalidStateError", v_obj(vm->exc_InvalidStateError)) < 0)
         return -1;
     return 0;
 }

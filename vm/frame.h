@@ -163,35 +163,74 @@ typedef enum GenState { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_CLOSED } Ge
 
 //
 // Implemented for coroutines (O(1) resume): a coroutine frame resumed by the
-// SEND of another coroutine frame inherits that parent's `root` (the
-// outermost coroutine of the await chain, whose resumer is not an await) and
+// SEND of another coroutine frame inherits that parent's root (the outermost
+// coroutine of the await chain, whose resumer is not an await) and
 // chain_len (frames from root to it, inclusive). When a frame whose root is
 // another object yields, the whole chain is FROZEN instead of unwound: root
-// records the yielding frame as its `leaf`, root's frame alone is cut from
+// records the yielding frame as its leaf, root's frame alone is cut from
 // the fiber, and every frame between keeps its prev link, its SEND and its
 // GEN_RUNNING state. gen_link of a frozen root relinks root->prev and makes
 // the leaf fiber->frame. Anything else that needs the intermediate frames in
 // the ordinary suspended shape (throw, close, cr_await, cr_running, resuming
 // an inner coroutine directly) first thaws the chain (gen_thaw: O(depth),
 // but rare). chain_exc is the handled exception the frozen frames see.
+//
+// The object is kept small, as a server may hold a suspended coroutine per
+// pending task (64 bytes before the frame):
+// - root and leaf share one field, `chain` (gen_root, gen_leaf): a running
+//   frame has a root, only a frozen root (GENF_FROZEN) has a leaf.
+// - The three handled exceptions share one Value-sized slot, as no more
+//   than that is live at a time: a running frame (or a frozen root) needs
+//   saved_exc only; a suspended one exc_state, and if it is the leaf of a
+//   frozen chain also the chain's chain_exc (kept by the leaf for its root,
+//   whose own exc_state is dead: gen_thaw recomputes it). exc_state and
+//   chain_exc are exception objects or nothing, so Obj pointers suffice.
+// - The code object is the frame's, and __name__ / __qualname__ are the
+//   code's unless they differ (the function's were renamed before the call,
+//   or the generator's were assigned): then `extra` holds them, with the
+//   gi_frame object. Both are rare, so `extra` is allocated on demand.
+// - A coroutine's creation site (for the "never awaited" warning) is needed
+//   only before it starts, while its operand stack is still empty: it is
+//   kept in the first stack slot (obj_gen.c: coro_origin). Its cr_origin
+//   stack, kept only while origin tracking is on, must outlive the start: it
+//   follows the frame's Values at the end of the object (CoroOriginStack).
+typedef struct GenExtra {
+    Obj *frame_obj;      // gi_frame's object once created (so gi_frame is gi_frame), or NULL
+    StrObject *name;     // __name__ if not the code's, or NULL
+    StrObject *qualname; // __qualname__ if not the code's, or NULL
+} GenExtra;
+
+// hdr.obj_flags bit (obj_gen.c has the others): a frozen root (chain = leaf).
+#define GENF_FROZEN 16u
+
 typedef struct GenObject {
     Obj hdr;
-    struct GenObject *root; // outermost coroutine of the chain this frame runs in (self if none)
-    struct GenObject *leaf; // set on a frozen root: the suspended innermost frame's owner
-    Value chain_exc;        // frozen root: the handled exception inside the chain
-    uint32_t chain_len;     // frames from root to this one, inclusive (valid while linked)
-    CodeObject *code;
-    StrObject *name;
-    StrObject *qualname;
-    Value exc_state; // exception handled inside the generator, kept across a suspension (or NULL)
-    // While running: the handled exception of the frames below (its resumer's, or in a
-    // chain its parent's), which it sees while handling none itself, and which
-    // PUSH_EXC_INFO / POP_EXCEPT use to tell its own from inherited ones.
-    // A frozen root keeps its last resumer's (obj_gen.c: chain_rebase).
-    Value saved_exc;
-    Obj *frame_obj;        // gi_frame's object once created (so gi_frame is gi_frame), or NULL
+    // A frozen root (GENF_FROZEN): the suspended innermost frame's owner
+    // (its leaf). Otherwise, while linked in an await chain: the chain's
+    // outermost coroutine (its root), or NULL when that is the object itself.
+    struct GenObject *chain;
+    // The handled exceptions (see above). Which member is valid: saved_exc
+    // while GEN_RUNNING or frozen (GENF_FROZEN), exc_state and chain_exc
+    // otherwise (gen_trace marks accordingly; all NULL when created).
+    union {
+        // Running: the handled exception of the frames below (its resumer's,
+        // or in a chain its parent's), which it sees while handling none
+        // itself, and which PUSH_EXC_INFO / POP_EXCEPT use to tell its own
+        // from inherited ones. A frozen root keeps its last resumer's
+        // (obj_gen.c: chain_rebase).
+        Value saved_exc;
+        struct {
+            // The exception handled inside the generator, kept across a
+            // suspension (or NULL).
+            Obj *exc_state;
+            // The leaf of a frozen chain: the handled exception the chain's
+            // frames see (its root's view), or NULL.
+            Obj *chain_exc;
+        };
+    };
+    GenExtra *extra;       // see above; NULL until needed
+    uint32_t chain_len;    // frames from root to this one, inclusive (valid while linked)
     uint32_t state;        // GenState
-    uint32_t nvalues;      // Values in frame_storage
     Value frame_storage[]; // the Frame record, then its localsplus and operand stack
 } GenObject;
 
@@ -199,6 +238,30 @@ static inline Frame *gen_frame(GenObject *g) { return (Frame *)(void *)g->frame_
 static inline GenObject *gen_of_frame(Frame *f) {
     return (GenObject *)(void *)((char *)f - offsetof(GenObject, frame_storage));
 }
+static inline CodeObject *gen_code(GenObject *g) { return gen_frame(g)->code; }
+// Is g a frozen root (frame.h)? A running frame never is.
+static inline bool gen_frozen(GenObject *g) { return g->hdr.obj_flags & GENF_FROZEN; }
+// The frozen chain's leaf if g is a frozen root, else NULL.
+static inline GenObject *gen_leaf(GenObject *g) {
+    return (g->hdr.obj_flags & GENF_FROZEN) ? g->chain : NULL;
+}
+// The root of the await chain g runs in (g itself if none).
+static inline GenObject *gen_root(GenObject *g) {
+    return g->chain && !(g->hdr.obj_flags & GENF_FROZEN) ? g->chain : g;
+}
+// A handled exception (an exception object or V_NULL) as exc_state / chain_exc
+// hold it, and back.
+static inline Obj *gen_exc_obj(Value v) { return IS_OBJ(v) ? AS_OBJ(v) : NULL; }
+static inline Value gen_exc_value(Obj *o) { return o ? v_obj(o) : VAL_NULL; }
+// The frame stops running or being frozen: its exception slot takes the
+// suspended form (exc_state v, no chain_exc).
+static inline void gen_set_exc_state(GenObject *g, Value v) {
+    g->exc_state = gen_exc_obj(v);
+    g->chain_exc = NULL;
+}
+// __name__ / __qualname__.
+StrObject *gen_name(GenObject *g);
+StrObject *gen_qualname(GenObject *g);
 // RETURN_GENERATOR: a generator owning a copy of f (empty operand stack),
 // resuming at f->instr. NULL + MemoryError.
 GenObject *gen_new(EddyVM *vm, Frame *f);
@@ -230,6 +293,11 @@ void gen_stopiteration_error(EddyVM *vm, GenObject *g);
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v);
 // Raise StopIteration(value) (no args when value is None). Returns V_NULL.
 Value gen_raise_stop(EddyVM *vm, Value value);
+// The "coroutine '<name>' was never awaited" RuntimeWarning for a coroutine
+// made at code/pc (code NULL: unknown) by the stack origin (norigin entries,
+// innermost first, as cr_origin; 0 when untracked); safe inside a collection.
+void coro_warn_unawaited(EddyVM *vm, CodeObject *code, uint32_t pc, const char *name,
+                         const StackEntry *origin, uint32_t norigin);
 // The value of a pending StopIteration, which is cleared (None if none).
 Value gen_fetch_stop_value(EddyVM *vm);
 
@@ -267,7 +335,21 @@ void gen_inline_stopiteration_error(EddyVM *vm);
 // (*out = the generator), -1 raised. gen_asend_end: aw is finished.
 Value gen_anext(EddyVM *vm, GenObject *g);
 int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out);
-void gen_asend_end(Value aw);
+void gen_asend_end(EddyVM *vm, Value aw);
+// `async for` over an async generator g skips the __anext__() awaitable:
+// GET_ANEXT does the checks of __anext__() + SEND (gen_anext_begin: 1 yes,
+// -1 raised), leaves the generator itself in the SEND's slot as a stand-in
+// for its awaitable, and links g's frame as that SEND would. The stand-in
+// lives only while g's frame runs above the SEND: an item, a return or an
+// exception finishes the SEND (gen_asend_end accepts it), and a yield of an
+// `await` inside g replaces it first by a real awaitable, already started
+// (gen_anext_materialize: V_NULL + MemoryError), since the awaiting frame
+// then suspends and cr_await, throw() and close() may look at it.
+int gen_anext_begin(EddyVM *vm, GenObject *g);
+// gen_anext_begin, then gen_link(g, None): g's frame, or NULL + exception
+// (g then not running).
+Frame *gen_anext_link(EddyVM *vm, Fiber *fb, GenObject *g);
+Value gen_anext_materialize(EddyVM *vm, GenObject *g);
 Value gen_async_unwrap(Value wrapped); // an item yielded by ASYNC_GEN_WRAP
 // An async generator starts: the running loop (if any) remembers it, so
 // shutdown_asyncgens() can close it (CPython's firstiter hook). 0 / -1.

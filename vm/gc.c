@@ -191,17 +191,45 @@ static void shrink_objects(EddyVM *vm, size_t peak) {
     vm->objects_cap = want;
 }
 
-// Give dead TPF_EARLY_FINALIZE objects their hook while every object is
-// still intact (the sweep frees in heap order). Skipped, at the cost of no
-// extra pass, while no object needs it.
+int gc_track(EddyVM *vm, Obj *o) {
+    if (EDDY_UNLIKELY(vm->tracked_len == vm->tracked_cap)) {
+        size_t cap = vm->tracked_cap ? vm->tracked_cap * 2 : 256;
+        Obj **a = mem_alloc_raw(vm, cap * sizeof(Obj *));
+        if (!a) {
+            vm_raise_nomem(vm);
+            return -1;
+        }
+        if (vm->tracked) {
+            memcpy(a, vm->tracked, vm->tracked_len * sizeof(Obj *));
+            mem_free_raw(vm, vm->tracked, vm->tracked_cap * sizeof(Obj *));
+        }
+        vm->tracked = a;
+        vm->tracked_cap = cap;
+    }
+    vm->tracked[vm->tracked_len++] = o;
+    return 0;
+}
+
+// Give dead TPF_EARLY_FINALIZE objects (all tracked) their hook while every
+// object is still intact, in heap order. Skipped while no object needs it.
 static void early_finalize_dead(EddyVM *vm) {
     if (!vm->early_finalize_live) return;
-    for (size_t i = 0; i < vm->objects_len; i++) {
-        Obj *o = vm->objects[i];
+    for (size_t i = 0; i < vm->tracked_len; i++) {
+        Obj *o = vm->tracked[i];
         if (o->gc_marked | o->gc_pinned) continue;
         TypeObject *t = o->type;
         if (t && (t->flags & TPF_EARLY_FINALIZE) && t->early_finalize) t->early_finalize(vm, o);
     }
+}
+
+// Before the sweep: the dead leave vm->tracked (order kept).
+static void prune_tracked(EddyVM *vm) {
+    size_t kept = 0;
+    for (size_t i = 0; i < vm->tracked_len; i++) {
+        Obj *o = vm->tracked[i];
+        if (o->gc_marked | o->gc_pinned) vm->tracked[kept++] = o;
+    }
+    vm->tracked_len = kept;
 }
 
 void gc_collect(EddyVM *vm) {
@@ -213,6 +241,7 @@ void gc_collect(EddyVM *vm) {
     // Dead generators whose close() would run code survive, queued (obj_gen.c).
     if (vm->early_finalize_live && gen_gc_resurrect(vm)) drain(vm);
     early_finalize_dead(vm);
+    prune_tracked(vm);
 
     // Sweep, compacting the survivors in place (their order is kept).
     // Pinned objects (interned strings, static singletons) survive.
@@ -277,6 +306,9 @@ void gc_free_all(EddyVM *vm) {
     // Everything is dead now; nothing is marked after a collection.
     for (size_t i = 0; i < vm->objects_len; i++) vm->objects[i]->gc_marked = 0;
     early_finalize_dead(vm);
+    if (vm->tracked) mem_free_raw(vm, vm->tracked, vm->tracked_cap * sizeof(Obj *));
+    vm->tracked = NULL;
+    vm->tracked_len = vm->tracked_cap = 0;
     if (vm->warned) mem_free_raw(vm, vm->warned, vm->warned_cap * sizeof(uint64_t));
     vm->warned = NULL;
     vm->warned_len = vm->warned_cap = 0;

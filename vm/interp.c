@@ -17,6 +17,7 @@
 #endif
 
 #include "frame.h"
+#include "loop.h"
 #include "opcodes.h"
 
 // Store v with one 16-byte write. A Value built in two general registers is
@@ -746,6 +747,20 @@ static inline Value convert_call1(EddyVM *vm, TypeObject *cls, Value a, bool *ha
 #else
 #define INTERP_OPTIMIZE
 #endif
+
+// Does the sub-iterator v of a SEND drive an async generator (its asend
+// awaitable, or GET_ANEXT's stand-in for one: the generator itself)?
+static inline bool asend_slot(EddyVM *vm, Value v) {
+    return is_exact(v, vm->t_async_gen_asend) || is_exact(v, vm->t_async_generator);
+}
+
+// Is the GET_ANEXT at `at` followed by the compiler's await of its result
+// (GET_AWAITABLE; LOAD_CONST None; SEND, none with cache words)? Then the
+// SEND is at + 3 (what gen_inline_send finds).
+static inline bool anext_awaited(const CodeObject *code, const uint32_t *at) {
+    return INSTR_OP(at[1]) == OP_GET_AWAITABLE && INSTR_OP(at[2]) == OP_LOAD_CONST &&
+           INSTR_OP(at[3]) == OP_SEND && IS_NONE(code->consts->items[INSTR_ARG(at[2])]);
+}
 
 // GET_AWAITABLE's TypeError for x without __await__; `what` says which
 // protocol produced x (0 await, 1 __aenter__, 2 __aexit__, 3 __anext__).
@@ -1868,7 +1883,7 @@ dispatch:
                 // Run the generator's frame in this loop; YIELD_VALUE / its
                 // return come back to this FOR_ITER (see RETURN_VALUE).
                 GenObject *g = (GenObject *)AS_OBJ(it);
-                if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !g->leaf &&
+                if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !gen_frozen(g) &&
                                 fb->depth + vm->native_depth < vm->recursion_limit)) {
                     // The common case inline (gen_link of a started generator).
                     Frame *gf = gen_frame(g);
@@ -1880,11 +1895,12 @@ dispatch:
                     gf->prev = frame;
                     fb->frame = gf;
                     fb->depth++;
-                    g->root = g;
+                    g->chain = NULL;
                     g->chain_len = 1;
                     g->state = GEN_RUNNING;
+                    Obj *own = g->exc_state; // (shares its slot with saved_exc)
                     g->saved_exc = vm->handled_exc;
-                    if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+                    if (own) vm->handled_exc = v_obj(own);
                     frame = gf;
                     LOAD_FRAME();
                     ip = instr;
@@ -2148,9 +2164,9 @@ dispatch:
                     sp--; // exhausted: pop the iterator and leave the loop
                     ip = code->code + INSTR_ARG(rw);
                 } else if (INSTR_OP(rw) == OP_SEND) {
-                    if (EDDY_UNLIKELY(is_exact(sp[-1], vm->t_async_gen_asend))) {
+                    if (EDDY_UNLIKELY(asend_slot(vm, sp[-1]))) {
                         // The async generator finished: the end of iteration.
-                        gen_asend_end(sp[-1]);
+                        gen_asend_end(vm, sp[-1]);
                         vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
                         goto error;
                     }
@@ -2171,8 +2187,11 @@ dispatch:
                 // An inline coroutine returned: its value is the await's, at the
                 // SEND's exit, in the slot that held the handled exception.
                 vm->handled_exc = sp[-1];
-                sp[-1] = retval;
-                ip = code->code + INSTR_ARG(*gen_inline_send(code, instr));
+                value_put(&sp[-1], retval);
+                // (after GET_ANEXT, the SEND is three instructions on)
+                const uint32_t *send =
+                    INSTR_OP(*instr) == OP_GET_ANEXT ? instr + 3 : gen_inline_send(code, instr);
+                ip = code->code + INSTR_ARG(*send);
                 SAFEPOINT();
                 DISPATCH();
             }
@@ -2430,13 +2449,14 @@ dispatch:
                 gen_unlink(vm, fb, gen_of_frame(frame), false);
                 frame = fb->frame;
                 LOAD_FRAME();
-                gen_asend_end(sp[-1]);
-                sp[-1] = v;
+                gen_asend_end(vm, sp[-1]);
+                value_put(&sp[-1], v); // (usually stored at once by STORE_FAST)
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
             }
             GenObject *yg = gen_of_frame(frame);
-            if (yg->root == yg && !(frame->flags & FRAME_ENTRY)) {
+            // (A running frame is not frozen: its chain is its root or NULL.)
+            if (!yg->chain && !(frame->flags & FRAME_ENTRY)) {
                 // The common case inline (gen_unlink): a generator or a lone
                 // coroutine gives the value to the frame that resumed it.
                 Frame *resumer = frame->prev;
@@ -2444,9 +2464,9 @@ dispatch:
                 fb->depth--;
                 frame->prev = NULL;
                 yg->state = GEN_SUSPENDED;
-                yg->exc_state = v_is(vm->handled_exc, yg->saved_exc) ? VAL_NULL : vm->handled_exc;
-                vm->handled_exc = yg->saved_exc;
-                yg->saved_exc = VAL_NULL;
+                Value saved = yg->saved_exc;
+                gen_set_exc_state(yg, v_is(vm->handled_exc, saved) ? VAL_NULL : vm->handled_exc);
+                vm->handled_exc = saved;
                 frame = resumer;
                 LOAD_FRAME();
                 if (EDDY_LIKELY(INSTR_OP(*instr) == OP_FOR_ITER)) {
@@ -2460,10 +2480,23 @@ dispatch:
                 frame = fb->frame;
                 LOAD_FRAME();
             }
+            if (EDDY_UNLIKELY(INSTR_OP(*instr) == OP_SEND) &&
+                is_exact(sp[-1], vm->t_async_generator)) {
+                // An await inside an async generator run by GET_ANEXT passes
+                // through: this frame suspends too, so it gets a real awaitable
+                // in place of the generator (frame.h). Out of memory, the
+                // generator stays suspended there and the await raises.
+                Value aw = gen_anext_materialize(vm, (GenObject *)AS_OBJ(sp[-1]));
+                if (IS_NULL(aw)) {
+                    gen_asend_end(vm, sp[-1]);
+                    goto error;
+                }
+                sp[-1] = aw;
+            }
             if (EDDY_UNLIKELY(is_exact(v, vm->t_async_gen_wrapped)) &&
-                INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend)) {
+                INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) {
                 // An async generator's item finishes the awaiting SEND.
-                gen_asend_end(sp[-1]);
+                gen_asend_end(vm, sp[-1]);
                 sp[-1] = gen_async_unwrap(v);
                 ip = code->code + INSTR_ARG(*instr);
                 DISPATCH();
@@ -2491,7 +2524,7 @@ dispatch:
                 // the YIELD_VALUE after this SEND, its return comes back here.
                 GenObject *g = (GenObject *)AS_OBJ(sub);
                 int c = gen_check_resume(vm, g, v);
-                bool frozen = g->leaf != NULL;
+                bool frozen = gen_frozen(g);
                 if (c < 0) goto error;
                 sp--;
                 if (c == 0) {
@@ -2520,6 +2553,19 @@ dispatch:
                 frame = gf;
                 LOAD_FRAME();
                 ip = instr;
+                DISPATCH();
+            }
+            if (is_exact(sub, vm->t_sleep) && IS_NONE(v)) {
+                Value r;
+                int n = sleep_step(vm, sub, VAL_NULL, &r);
+                if (n < 0) goto error;
+                if (n == 0) {
+                    sp--;
+                    sp[-1] = r;
+                    ip = code->code + arg;
+                    DISPATCH();
+                }
+                sp[-1] = r; // yielded: YIELD_VALUE follows
                 DISPATCH();
             }
             TypeObject *st = vm_type_of(vm, sub);
@@ -2570,6 +2616,10 @@ dispatch:
                 DISPATCH();
             }
             if (is_exact(x, vm->t_async_gen_asend)) DISPATCH(); // its own iterator
+            if (is_exact(x, vm->t_sleep)) {                     // asyncio.sleep(): likewise
+                if (sleep_check_awaitable(vm, x) < 0) goto error;
+                DISPATCH();
+            }
             if (is_exact(x, vm->t_future) || is_exact(x, vm->t_task)) {
                 Value it = future_await_iter(vm, x);
                 if (IS_NULL(it)) goto error;
@@ -2622,6 +2672,21 @@ dispatch:
         TARGET(GET_ANEXT) {
             // [aiter] -> [aiter aiter.__anext__()] (GET_AWAITABLE 3 follows)
             Value it = TOP();
+            if (is_exact(it, vm->t_async_generator) && anext_awaited(code, instr)) {
+                // `async for` over an async generator: act as the SEND of
+                // `await it.__anext__()` without making the awaitable; the
+                // generator stands in for it (frame.h).
+                GenObject *g = (GenObject *)AS_OBJ(it);
+                instr = ip + 2;
+                PUSH(it);
+                SYNC();
+                Frame *gf = gen_anext_link(vm, fb, g);
+                if (!gf) goto error;
+                frame = gf;
+                LOAD_FRAME();
+                ip = instr;
+                DISPATCH();
+            }
             TypeObject *t = vm_type_of(vm, it);
             Value anext = type_lookup(vm, t, vm->names.__anext__);
             if (IS_NULL(anext)) {
@@ -2641,12 +2706,22 @@ dispatch:
                 // A script __anext__ runs as a frame of this loop: its result is
                 // pushed like a call's, and an `async def __anext__` runs in
                 // place (FRAME_INLINE) since GET_AWAITABLE + SEND follow.
-                Frame *nf = frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(anext), &it, 1, NULL);
+                FunctionObject *fn = (FunctionObject *)AS_OBJ(anext);
+                Frame *nf = push_simple(vm, fb, fn, &it, 1);
+                if (!nf) nf = frame_push_call(vm, fb, fn, &it, 1, NULL);
                 if (!nf) goto error;
                 frame = nf;
                 LOAD_FRAME();
                 ip = instr;
                 SAFEPOINT();
+                if ((code->flags & CO_COROUTINE) && INSTR_OP(*ip) == OP_RETURN_GENERATOR &&
+                    anext_awaited(frame->prev->code, frame->prev->instr)) {
+                    // RETURN_GENERATOR's inline start, done here.
+                    frame->flags = FRAME_INLINE;
+                    *frame->prev->sp++ = vm->handled_exc;
+                    PUSH(VAL_NONE);
+                    ip++;
+                }
                 DISPATCH();
             }
             Value aw = call_special(vm, anext, it, t);
@@ -2684,8 +2759,23 @@ dispatch:
             // [v] -> [wrapped v]: the YIELD_VALUE that follows is an item, not an await.
             Frame *resumer = frame->prev;
             if (!(frame->flags & FRAME_ENTRY) && resumer && INSTR_OP(*resumer->instr) == OP_SEND &&
-                is_exact(resumer->sp[-1], vm->t_async_gen_asend)) {
-                // Awaited stackless by a SEND: say so instead of allocating.
+                asend_slot(vm, resumer->sp[-1])) {
+                // Awaited stackless by a SEND: no wrapper. The YIELD_VALUE that
+                // follows finishes that SEND with the item (FRAME_ITEM), done
+                // here at once as it would do it (neither flag it checks first,
+                // FRAME_CONSUMED or FRAME_INLINE, is an async generator's).
+                if (EDDY_LIKELY(INSTR_OP(*ip) == OP_YIELD_VALUE)) {
+                    Value v = POP();
+                    frame->sp = sp;
+                    frame->instr = ip + 1; // resume after the YIELD_VALUE
+                    gen_unlink(vm, fb, gen_of_frame(frame), false);
+                    frame = fb->frame;
+                    LOAD_FRAME();
+                    gen_asend_end(vm, sp[-1]);
+                    value_put(&sp[-1], v);
+                    ip = code->code + INSTR_ARG(*instr);
+                    DISPATCH();
+                }
                 frame->flags |= FRAME_ITEM;
                 DISPATCH();
             }
@@ -2731,8 +2821,7 @@ exception_unwind : {
         if (flags & FRAME_ENTRY) return VAL_NULL;
         frame = fb->frame;
         LOAD_FRAME();
-        if (INSTR_OP(*instr) == OP_SEND && is_exact(sp[-1], vm->t_async_gen_asend))
-            gen_asend_end(sp[-1]);
+        if (INSTR_OP(*instr) == OP_SEND && asend_slot(vm, sp[-1])) gen_asend_end(vm, sp[-1]);
         goto error;
     }
     frame_pop(vm, fb, done);

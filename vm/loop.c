@@ -128,13 +128,13 @@ static TimerEntry timer_pop(LoopObject *loop) {
 // sleep whose future is no longer pending (its task was cancelled).
 static bool timer_cancelled(const TimerEntry *t) {
     if (t->entry.kind == READY_HANDLE) return ((HandleObject *)AS_OBJ(t->entry.a))->cancelled;
-    if (t->entry.kind == READY_SET_RESULT)
-        return ((FutureObject *)AS_OBJ(t->entry.a))->state != FUT_PENDING;
+    if (t->entry.kind == READY_SLEEP_TIMER) return sleep_timer_cancelled(t->entry.a);
     return false;
 }
 
 static void timer_unscheduled(TimerEntry *t) {
     if (t->entry.kind == READY_HANDLE) ((HandleObject *)AS_OBJ(t->entry.a))->scheduled = false;
+    if (t->entry.kind == READY_SLEEP_TIMER) sleep_timer_unscheduled(t->entry.a);
 }
 
 // CPython's rule: with more than 100 timers of which over half are
@@ -690,11 +690,8 @@ static int run_entry(EddyVM *vm, LoopObject *loop, ReadyEntry *e) {
         }
         return 0;
     }
-    case READY_SET_RESULT: {
-        FutureObject *f = as_future(e->a);
-        if (f->state == FUT_PENDING) return future_set_result(vm, f, e->b);
-        return 0;
-    }
+    case READY_SLEEP_TIMER: return sleep_timer_fired(vm, e->a);
+    case READY_SLEEP_WAKEUP: return sleep_wakeup(vm, (TaskObject *)AS_OBJ(e->a), e->b);
     case READY_STOP: {
         // run_until_complete's future is done. When it ended with SystemExit
         // or KeyboardInterrupt, run_forever has already returned.
@@ -754,7 +751,6 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
     while (loop->timers_len && !(loop->timers[0].when >= end)) { // NaN is due, as in CPython
         TimerEntry t = timer_pop(loop);
         timer_unscheduled(&t);
-        if (t.entry.kind == READY_SET_RESULT) as_future(t.entry.a)->timer_pending = false;
         if (loop_schedule(vm, loop, t.entry.kind, t.entry.a, t.entry.b) < 0) return -1;
     }
     size_t ntodo = loop->ready_len;
@@ -767,7 +763,8 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         CodeObject *from_code = NULL;
         uint32_t from_line = 0;
         if (timed) {
-            if (e.kind == READY_TASK_STEP || e.kind == READY_TASK_WAKEUP)
+            if (e.kind == READY_TASK_STEP || e.kind == READY_TASK_WAKEUP ||
+                e.kind == READY_SLEEP_WAKEUP)
                 task_position(vm, (TaskObject *)AS_OBJ(e.a), &from_code, &from_line);
             if (e.kind == READY_HANDLE) loop->current_handle = as_handle(e.a);
             t0 = loop_time();

@@ -27,7 +27,8 @@ enum ReadyKind {
     READY_TASK_STEP,       // a = Task, b = exception to throw in, or V_NULL
     READY_TASK_WAKEUP,     // a = Task, b = the future it waited on (done)
     READY_FUTURE_CALLBACK, // a = callable, b = the done future: a(b)
-    READY_SET_RESULT,      // a = Future, b = value: set unless no longer pending (sleep)
+    READY_SLEEP_TIMER,     // a = sleep (obj_future.c): its timer ran
+    READY_SLEEP_WAKEUP,    // a = Task, b = the sleep it waited on (done or cancelled)
     READY_STOP,            // stop the loop (run_until_complete's future is done)
 };
 
@@ -106,7 +107,6 @@ typedef struct FutureObject {
     bool log_traceback; // an exception nobody retrieved yet
     bool blocking;      // _asyncio_future_blocking
     bool is_task;
-    bool timer_pending; // a sleep's timer will complete it (counts as cancelled if cancelled)
 } FutureObject;
 
 typedef struct TaskObject {
@@ -197,6 +197,20 @@ bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line)
 // The CancelledError to raise for a cancelled future (CPython's
 // _make_cancelled_error). V_NULL + MemoryError.
 Value future_cancelled_error(EddyVM *vm, FutureObject *f);
+// asyncio.sleep(delay, result=None): a native coroutine-like object.
+Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw);
+// One step of a sleep (send None, or throw exc unless V_NULL): 1 yielded *out,
+// 0 returned *out, -1 raised.
+int sleep_step(EddyVM *vm, Value sleep, Value exc, Value *out);
+// GET_AWAITABLE's check: 0, or -1 + RuntimeError when already awaited.
+int sleep_check_awaitable(EddyVM *vm, Value sleep);
+// The loop's side of a sleep's timer: READY_SLEEP_TIMER ran, is it
+// cancelled, it left the heap.
+int sleep_timer_fired(EddyVM *vm, Value sleep);
+bool sleep_timer_cancelled(Value sleep);
+void sleep_timer_unscheduled(Value sleep);
+// READY_SLEEP_WAKEUP: resume task t after its sleep completed or was cancelled.
+int sleep_wakeup(EddyVM *vm, TaskObject *t, Value sleep);
 // repr(future/task) as CPython prints it.
 Value future_repr(EddyVM *vm, Value self);
 // Append reprlib.repr(v) (CPython's abbreviated repr) to b. false + error.

@@ -21,6 +21,12 @@
 #include "frame.h"
 #include "loop.h"
 
+// The native asyncio.sleep() (below, after Task) as the Future code sees it.
+typedef struct SleepObject SleepObject;
+static SleepObject *as_sleep(Value v);
+static int sleep_cancel(EddyVM *vm, SleepObject *s, Value msg);
+static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s);
+
 // ---------------------------------------------------------------------------
 // Future
 
@@ -151,11 +157,6 @@ int future_set_exception(EddyVM *vm, FutureObject *f, Value exc) {
 bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err) {
     f->log_traceback = false;
     if (f->state != FUT_PENDING) return false;
-    if (f->timer_pending) {
-        // CPython's sleep() cancels its TimerHandle on the way out.
-        f->timer_pending = false;
-        f->loop->timers_cancelled++;
-    }
     f->state = FUT_CANCELLED;
     f->cancel_message = msg;
     if (schedule_callbacks(vm, f) < 0) *err = -1;
@@ -267,6 +268,7 @@ static Value m_set_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw
 // our own types, the method for others (a script subclass may override it).
 static int cancel_any(EddyVM *vm, Value fut, Value msg) {
     TypeObject *t = vm_type_of(vm, fut);
+    if (t == vm->t_sleep) return sleep_cancel(vm, as_sleep(fut), msg);
     if (t == vm->t_future) {
         int err = 0;
         bool r = future_cancel(vm, as_future(fut), msg, &err);
@@ -294,11 +296,11 @@ static int cancel_any(EddyVM *vm, Value fut, Value msg) {
 bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line) {
     if (!gen_like(vm, t->coro)) return false;
     GenObject *g = (GenObject *)AS_OBJ(t->coro);
-    if (g->leaf) g = g->leaf; // a frozen await chain: its innermost frame
+    if (gen_leaf(g)) g = gen_leaf(g); // a frozen await chain: its innermost frame
     if (g->state == GEN_CLOSED) return false;
     if (g->state == GEN_CREATED) {
-        *code = g->code;
-        *line = g->code->firstlineno;
+        *code = gen_code(g);
+        *line = gen_code(g)->firstlineno;
         return true;
     }
     // The innermost frame outside the library (asyncio.sleep and friends
@@ -471,17 +473,17 @@ static bool format_coro(EddyVM *vm, StrBuf *b, Value coro) {
         return true;
     }
     GenObject *g = (GenObject *)AS_OBJ(coro);
-    strbuf_append_str(b, g->qualname);
+    strbuf_append_str(b, gen_qualname(g));
     strbuf_append_cstr(b, "()");
     if (g->state == GEN_CLOSED) {
-        strbuf_printf(b, " done, defined at %s:%u", g->code->filename->data,
-                      (unsigned)g->code->firstlineno);
+        strbuf_printf(b, " done, defined at %s:%u", gen_code(g)->filename->data,
+                      (unsigned)gen_code(g)->firstlineno);
     } else {
         Frame *f = gen_frame(g);
         const uint32_t *at = f->instr;
-        if (g->state != GEN_RUNNING && at > g->code->code) at--;
-        strbuf_printf(b, " running at %s:%u", g->code->filename->data,
-                      (unsigned)code_line_of(g->code, (uint32_t)(at - g->code->code)));
+        if (g->state != GEN_RUNNING && at > gen_code(g)->code) at--;
+        strbuf_printf(b, " running at %s:%u", gen_code(g)->filename->data,
+                      (unsigned)code_line_of(gen_code(g), (uint32_t)(at - gen_code(g)->code)));
     }
     return true;
 }
@@ -611,8 +613,9 @@ Value future_repr(EddyVM *vm, Value self) {
     strbuf_append_char(&b, '<');
     strbuf_append_str(&b, vm_type_of(vm, self)->name);
     static const char *const states[] = {" pending", " cancelled", " finished"};
-    strbuf_append_cstr(&b, task && t->must_cancel && f->state == FUT_PENDING ? " cancelling"
-                                                                             : states[f->state]);
+    strbuf_append_cstr(&b, task && t->num_cancels_requested > 0 && f->state == FUT_PENDING
+                               ? " cancelling"
+                               : states[f->state]);
     if (task) {
         Value name = t->name;
         if (IS_NULL(name)) {
@@ -652,7 +655,10 @@ Value future_repr(EddyVM *vm, Value self) {
         }
         strbuf_append_char(&b, ']');
     }
-    if (task && !IS_NULL(t->fut_waiter)) {
+    if (task && is_exact(t->fut_waiter, vm->t_sleep)) {
+        strbuf_append_cstr(&b, " wait_for=");
+        if (!format_sleep_waiter(vm, &b, as_sleep(t->fut_waiter))) goto fail;
+    } else if (task && !IS_NULL(t->fut_waiter)) {
         Value r = vm_repr(vm, t->fut_waiter);
         if (IS_NULL(r)) goto fail;
         strbuf_append_cstr(&b, " wait_for=");
@@ -795,40 +801,332 @@ static Value m_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 // ---------------------------------------------------------------------------
-// _Yield0: what `asyncio.sleep(0)` awaits - one bare yield of None.
+// Sleep: what asyncio.sleep(delay, result) returns.
+//
+// CPython's sleep() is a coroutine that makes a Future and a TimerHandle
+// that completes it, then awaits the future: with its coroutine and the
+// future's iterator, four objects per sleeping task. Eddy's is one native
+// coroutine-like object that plays every part. A task that awaits it waits
+// on the sleep itself (fut_waiter); the sleep's timer (READY_SLEEP_TIMER)
+// "sets the future's result" by queueing the task's wake-up
+// (READY_SLEEP_WAKEUP); cancelling the task cancels the sleep the way it
+// would cancel the future. The loop sees the same entries in the same order
+// as CPython's objects make, so interleavings are the same; the timer also
+// counts as cancelled exactly when CPython's `finally: h.cancel()` would
+// cancel the handle (when the sleep ends before its timer ran).
 
-typedef struct Yield0Object {
+enum SleepState {
+    SLEEP_NEW,       // not started: the "never awaited" warning if it dies
+    SLEEP_YIELDED0,  // delay <= 0: yielded once (a bare yield), returns next
+    SLEEP_WAITING,   // the "future" is pending: the timer will complete it
+    SLEEP_FIRED,     // the timer ran: the waiter's wake-up is queued
+    SLEEP_CANCELLED, // cancelled while waiting (arg holds the message)
+    SLEEP_DONE,      // returned, raised or closed
+};
+
+#define SLEEPF_COUNTED 1u // counted in vm->early_finalize_live (SLEEP_NEW)
+
+struct SleepObject {
     Obj hdr;
-    bool done;
-} Yield0Object;
+    Value arg;          // the delay until started; the cancel message once cancelled
+    Value result;       // what it returns
+    TaskObject *waiter; // the task its completion wakes, or NULL
+    LoopObject *loop;   // the loop whose heap holds its timer
+    CodeObject *origin; // where it was created (the warning), or NULL
+    uint32_t origin_pc;
+    uint8_t state;        // SleepState
+    bool in_heap;         // its timer is in the loop's heap
+    bool timer_cancelled; // the timer will not run (CPython's h.cancel())
+};
 
-static int yield0_next(EddyVM *vm, Value self, Value *out) {
-    (void)vm;
-    Yield0Object *y = (Yield0Object *)AS_OBJ(self);
-    if (y->done) return 0;
-    y->done = true;
-    *out = VAL_NONE;
+static SleepObject *as_sleep(Value v) { return (SleepObject *)AS_OBJ(v); }
+
+static void sleep_trace(EddyVM *vm, Obj *o) {
+    SleepObject *s = (SleepObject *)o;
+    gc_mark_value(vm, s->arg);
+    gc_mark_value(vm, s->result);
+    gc_mark_obj(vm, (Obj *)s->waiter);
+    gc_mark_obj(vm, (Obj *)s->loop);
+    gc_mark_obj(vm, (Obj *)s->origin);
+}
+
+static void sleep_uncount(EddyVM *vm, SleepObject *s) {
+    if (!(s->hdr.obj_flags & SLEEPF_COUNTED)) return;
+    s->hdr.obj_flags &= (uint16_t)~SLEEPF_COUNTED;
+    vm->early_finalize_live--;
+}
+
+static void sleep_early_finalize(EddyVM *vm, Obj *o) {
+    SleepObject *s = (SleepObject *)o;
+    if (!(s->hdr.obj_flags & SLEEPF_COUNTED)) return;
+    sleep_uncount(vm, s);
+    if (s->state == SLEEP_NEW) coro_warn_unawaited(vm, s->origin, s->origin_pc, "sleep", NULL, 0);
+}
+
+// sleep(delay, result=None): a new, unstarted sleep.
+Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    static const char *const names[] = {"delay", "result"};
+    Value a[2];
+    if (nargs == 0 && !kw) // as CPython words it for a function
+        return vm_raise(vm, vm->exc_TypeError,
+                        "sleep() missing 1 required positional argument: 'delay'");
+    if (args_parse(vm, "sleep", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
+    SleepObject *s = (SleepObject *)obj_alloc(vm, vm->t_sleep, sizeof(SleepObject));
+    if (!s || gc_track(vm, &s->hdr) < 0) return VAL_NULL;
+    s->arg = a[0];
+    s->result = IS_NULL(a[1]) ? VAL_NONE : a[1];
+    // The calling frame's instr is synced at its CALL.
+    Frame *caller = vm->fiber ? vm->fiber->frame : NULL;
+    if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
+        caller->instr < caller->code->code + caller->code->ncode) {
+        s->origin = caller->code;
+        s->origin_pc = (uint32_t)(caller->instr - caller->code->code);
+    }
+    s->hdr.obj_flags |= SLEEPF_COUNTED;
+    vm->early_finalize_live++;
+    return v_obj(s);
+}
+
+// The sleep ends before its timer ran: CPython's `finally: h.cancel()`.
+static void sleep_finish(SleepObject *s) {
+    s->state = SLEEP_DONE;
+    if (s->in_heap && !s->timer_cancelled) {
+        s->timer_cancelled = true;
+        s->loop->timers_cancelled++;
+    }
+}
+
+// CPython's CancelledError for a future cancelled with msg (None: no args).
+static Value cancelled_error_of(EddyVM *vm, Value msg) {
+    TupleObject *args = NULL;
+    if (!IS_NONE(msg)) {
+        args = tuple_from(vm, &msg, 1);
+        if (!args) return VAL_NULL;
+    }
+    return exc_new(vm, vm->exc_CancelledError, args);
+}
+
+// The first step: the body of CPython's sleep() up to its await.
+static int sleep_start(EddyVM *vm, SleepObject *s, Value *out) {
+    sleep_uncount(vm, s);
+    s->state = SLEEP_DONE; // unless it gets further
+    Value zero = v_int(0);
+    int le = vm_compare_bool(vm, s->arg, zero, CMP_LE);
+    if (le < 0) return -1;
+    if (le) {
+        s->state = SLEEP_YIELDED0;
+        *out = VAL_NONE;
+        return 1;
+    }
+    LoopObject *loop = loop_get_running(vm);
+    if (!loop) return -1;
+    double delay;
+    if (float_from_value(vm, s->arg, &delay) < 0) return -1;
+    if (loop_schedule_at(vm, loop, loop_time() + delay, READY_SLEEP_TIMER, v_obj(s), VAL_NULL) < 0)
+        return -1;
+    s->loop = loop;
+    s->in_heap = true;
+    s->arg = VAL_NONE; // now the cancel message
+    s->state = SLEEP_WAITING;
+    *out = v_obj(s); // to the task, as CPython's yields its future
     return 1;
 }
 
-static Value y0_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+int sleep_step(EddyVM *vm, Value self, Value exc, Value *out) {
+    SleepObject *s = as_sleep(self);
+    uint8_t state = s->state;
+    if (state == SLEEP_DONE) {
+        if (!IS_NULL(exc)) {
+            vm_raise_value(vm, exc);
+            return -1;
+        }
+        vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited coroutine");
+        return -1;
+    }
+    if (!IS_NULL(exc)) { // thrown in at the await (or before the start)
+        sleep_uncount(vm, s);
+        sleep_finish(s);
+        vm_raise_value(vm, exc);
+        return -1;
+    }
+    switch (state) {
+    case SLEEP_NEW: return sleep_start(vm, s, out);
+    case SLEEP_WAITING:
+        sleep_finish(s);
+        vm_raise(vm, vm->exc_RuntimeError, "await wasn't used with future");
+        return -1;
+    case SLEEP_CANCELLED: {
+        sleep_finish(s);
+        Value e = cancelled_error_of(vm, s->arg);
+        if (!IS_NULL(e)) vm_raise_value(vm, e);
+        return -1;
+    }
+    default: // SLEEP_YIELDED0, SLEEP_FIRED
+        sleep_finish(s);
+        *out = s->result;
+        return 0;
+    }
+}
+
+// The timer ran (CPython's _set_result_unless_cancelled on the future).
+int sleep_timer_fired(EddyVM *vm, Value self) {
+    SleepObject *s = as_sleep(self);
+    if (s->timer_cancelled || s->state != SLEEP_WAITING) return 0;
+    s->state = SLEEP_FIRED;
+    if (!s->waiter) return 0;
+    return loop_schedule(vm, s->loop, READY_SLEEP_WAKEUP, v_obj(s->waiter), self);
+}
+
+bool sleep_timer_cancelled(Value self) { return as_sleep(self)->timer_cancelled; }
+void sleep_timer_unscheduled(Value self) { as_sleep(self)->in_heap = false; }
+
+// Task t, woken by its sleep: resume it with the outcome of the "future".
+int sleep_wakeup(EddyVM *vm, TaskObject *t, Value self) {
+    SleepObject *s = as_sleep(self);
+    Value exc = VAL_NULL;
+    if (s->state == SLEEP_CANCELLED) {
+        exc = cancelled_error_of(vm, s->arg);
+        if (IS_NULL(exc)) return -1;
+    }
+    return task_run_step(vm, t, exc);
+}
+
+// Future.cancel(msg) of the sleep's future: 1 if it was pending.
+static int sleep_cancel(EddyVM *vm, SleepObject *s, Value msg) {
+    if (s->state != SLEEP_WAITING) return 0;
+    s->state = SLEEP_CANCELLED;
+    s->arg = msg;
+    if (s->waiter && loop_schedule(vm, s->loop, READY_SLEEP_WAKEUP, v_obj(s->waiter), v_obj(s)) < 0)
+        return -1;
+    return 1;
+}
+
+// How a task waiting on the sleep shows it: as CPython's task shows the
+// future its sleep() awaits.
+static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s) {
+    switch (s->state) {
+    case SLEEP_WAITING:
+        strbuf_append_cstr(b, "<Future pending cb=[Task.task_wakeup()]>");
+        return true;
+    case SLEEP_CANCELLED: strbuf_append_cstr(b, "<Future cancelled>"); return true;
+    default:
+        strbuf_append_cstr(b, "<Future finished result=");
+        if (!reprlib_value(vm, b, s->result, 6)) return false;
+        strbuf_append_char(b, '>');
+        return true;
+    }
+}
+
+// Once started, the sleep also plays its future: what it yields to a task
+// (or to a script driving it by hand) shows as CPython's future would.
+static Value sleep_repr(EddyVM *vm, Value self) {
+    SleepObject *s = as_sleep(self);
+    if (s->state == SLEEP_WAITING && !s->waiter) {
+        StrObject *r = str_intern_cstr(vm, "<Future pending>");
+        return r ? v_obj(r) : VAL_NULL;
+    }
+    if (s->state == SLEEP_WAITING || s->state == SLEEP_FIRED || s->state == SLEEP_CANCELLED) {
+        StrBuf b;
+        strbuf_init(vm, &b);
+        if (!format_sleep_waiter(vm, &b, s)) {
+            strbuf_discard(&b);
+            return VAL_NULL;
+        }
+        StrObject *r = strbuf_finish(&b);
+        return r ? v_obj(r) : VAL_NULL;
+    }
+    StrObject *r = str_format(vm, "<coroutine object sleep at %p>", (void *)AS_OBJ(self));
+    return r ? v_obj(r) : VAL_NULL;
+}
+
+// coroutine.send / throw / close / __await__
+static Value sleep_result_of(EddyVM *vm, int r, Value out) {
+    if (r > 0) return out;
+    if (r == 0) gen_raise_stop(vm, out);
+    return VAL_NULL;
+}
+
+static Value sl_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "send", kw) < 0 || args_count(vm, "send", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    if (!IS_NONE(args[1]) && as_sleep(args[0])->state == SLEEP_NEW)
+        return vm_raise(vm, vm->exc_TypeError,
+                        "can't send non-None value to a just-started coroutine");
+    Value out = VAL_NULL;
+    int r = sleep_step(vm, args[0], VAL_NULL, &out);
+    return sleep_result_of(vm, r, out);
+}
+
+// `yield from asyncio.sleep(0).__await__()`: __await__ returns the sleep
+// itself, so it iterates too.
+static Value sl_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "__next__", kw) < 0 || args_count(vm, "__next__", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    Value out = VAL_NULL;
+    int r = sleep_step(vm, args[0], VAL_NULL, &out);
+    return sleep_result_of(vm, r, out);
+}
+
+static int sleep_next_slot(EddyVM *vm, Value self, Value *out) {
+    Value v = VAL_NULL;
+    int r = sleep_step(vm, self, VAL_NULL, &v);
+    if (r == 0) {
+        gen_raise_stop(vm, v);
+        return -1;
+    }
+    *out = v;
+    return r;
+}
+
+static Value sleep_iter(EddyVM *vm, Value self) {
+    (void)vm;
+    return self;
+}
+
+static Value sl_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
+        return VAL_NULL;
+    Value exc = args[1];
+    if (is_exception_type(vm, exc)) {
+        exc = vm_call0(vm, exc);
+        if (IS_NULL(exc)) return VAL_NULL;
+    }
+    if (!is_exception(vm, exc))
+        return vm_raise(vm, vm->exc_TypeError,
+                        "exceptions must be classes or instances deriving from BaseException, "
+                        "not %s",
+                        vm_type_name(vm, exc));
+    Value out = VAL_NULL;
+    int r = sleep_step(vm, args[0], exc, &out);
+    return sleep_result_of(vm, r, out);
+}
+
+static Value sl_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
-    Value out;
-    if (yield0_next(vm, args[0], &out) == 0)
-        return vm_raise_value(vm, v_obj(vm->exc_StopIteration));
-    return out;
+    SleepObject *s = as_sleep(args[0]);
+    sleep_uncount(vm, s);
+    if (s->state != SLEEP_DONE) sleep_finish(s);
+    return VAL_NONE;
 }
 
-static Value yield0_new_slot(EddyVM *vm, TypeObject *t, Value *args, int nargs, TupleObject *kw) {
-    (void)args, (void)nargs, (void)kw;
-    Yield0Object *y = (Yield0Object *)obj_alloc(vm, t, sizeof(Yield0Object));
-    return y ? v_obj(y) : VAL_NULL;
+static Value sl_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return args[0];
 }
 
-static Value y0_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+static Value sl_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)args, (void)nargs, (void)kw;
-    Yield0Object *y = (Yield0Object *)obj_alloc(vm, vm->t_yield0, sizeof(Yield0Object));
-    return y ? v_obj(y) : VAL_NULL;
+    StrObject *name = str_intern_cstr(vm, "sleep");
+    return name ? v_obj(name) : VAL_NULL;
+}
+
+int sleep_check_awaitable(EddyVM *vm, Value self) {
+    uint8_t state = as_sleep(self)->state;
+    if (state == SLEEP_NEW) return 0;
+    vm_raise(vm, vm->exc_RuntimeError,
+             state == SLEEP_DONE ? "cannot reuse already awaited coroutine"
+                                 : "coroutine is being awaited already");
+    return -1;
 }
 
 // ---------------------------------------------------------------------------
@@ -1059,6 +1357,20 @@ static Value task_wakeup_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kw)
 // What the coroutine yielded decides how the task waits.
 static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     if (IS_NONE(y)) return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), VAL_NULL);
+    if (is_exact(y, vm->t_sleep)) {
+        SleepObject *s = as_sleep(y);
+        if (s->loop != t->fut.loop)
+            return step_soon_with_error(vm, t, "Task %R got Future %R attached to a different loop",
+                                        v_obj(t), y);
+        s->waiter = t;
+        t->fut_waiter = y;
+        if (t->must_cancel) {
+            int r = sleep_cancel(vm, s, t->fut.cancel_message);
+            if (r < 0) return -1;
+            if (r) t->must_cancel = false;
+        }
+        return 0;
+    }
     if (is_future(vm, y)) {
         FutureObject *w = as_future(y);
         if (w->loop != t->fut.loop)
@@ -1162,7 +1474,8 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
     vm->current_task = v_obj(t);
     Value out = VAL_NULL;
     int r = gen_like(vm, t->coro) ? gen_step(vm, (GenObject *)AS_OBJ(t->coro), VAL_NONE, exc, &out)
-                                  : coro_step_generic(vm, t->coro, exc, &out);
+            : is_exact(t->coro, vm->t_sleep) ? sleep_step(vm, t->coro, exc, &out)
+                                             : coro_step_generic(vm, t->coro, exc, &out);
     vm->current_task = prev;
     vm_pop_roots(vm, 1);
     int rc = 0;
@@ -1282,13 +1595,21 @@ int future_init_types(EddyVM *vm) {
         type_add_method(vm, t, "__iter__", fi_iter, NATIVE_METHOD) < 0)
         return -1;
 
-    t = type_new_builtin(vm, vm->t_yield0, vm->t_object, sizeof(Yield0Object), 0);
+    t = type_new_builtin(vm, vm->t_sleep, vm->t_object, sizeof(SleepObject), TPF_EARLY_FINALIZE);
     if (!t) return -1;
-    t->next = yield0_next;
-    t->new_ = yield0_new_slot;
-    if (type_add_method(vm, t, "__await__", y0_await, NATIVE_METHOD) < 0 ||
-        type_add_method(vm, t, "__next__", y0_next, NATIVE_METHOD) < 0 ||
-        type_add_method(vm, t, "__iter__", fi_iter, NATIVE_METHOD) < 0)
+    t->trace = sleep_trace;
+    t->early_finalize = sleep_early_finalize;
+    t->repr = sleep_repr;
+    t->iter = sleep_iter;
+    t->next = sleep_next_slot;
+    if (type_add_method(vm, t, "send", sl_send, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "throw", sl_throw, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "close", sl_close, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__await__", sl_await, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__next__", sl_next, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__iter__", sl_await, NATIVE_METHOD) < 0 ||
+        type_add_getter(vm, t, "__name__", sl_name) < 0 ||
+        type_add_getter(vm, t, "__qualname__", sl_name) < 0)
         return -1;
 
     t = type_new_builtin(vm, vm->t_task, vm->t_future, sizeof(TaskObject), TPF_BASETYPE);

@@ -28,16 +28,27 @@ typedef struct FrameObject {
 // ---------------------------------------------------------------------------
 // Frames owned by generators
 
-// A coroutine's creation site, stored after its frame_storage, for the
-// "never awaited" warning (CPython reports where the coroutine was made).
-// While sys.set_coroutine_origin_tracking_depth() is above 0 (asyncio's
-// debug mode sets 10), the creating stack follows it: `ntracked` entries,
-// innermost first, which are cr_origin. Without tracking they take no room.
+// A coroutine's creation site, for the "never awaited" warning (CPython
+// reports where the coroutine was made). It is read only while the coroutine
+// has not started (GENF_UNSTARTED), when its operand stack is still empty: it
+// is kept in the first stack slot (gen_new reserves one if stacksize is 0),
+// which the first resume overwrites. gen_trace marks its code meanwhile.
 typedef struct CoroOrigin {
     CodeObject *code; // the creating frame's code, or NULL
     uint32_t pc;
-    uint32_t ntracked; // StackEntry records after this one (cr_origin); 0: None
 } CoroOrigin;
+_Static_assert(sizeof(CoroOrigin) <= sizeof(Value), "CoroOrigin fits in a stack slot");
+
+// cr_origin: while sys.set_coroutine_origin_tracking_depth() is above 0
+// (asyncio's debug mode sets 10), the stack that creates a coroutine is kept,
+// innermost first. It must outlive the start, so unlike CoroOrigin it cannot
+// sit in a stack slot: it follows the frame's Values (gen_nvalues) at the end
+// of the object, only in coroutines flagged GENF_ORIGIN. Without tracking it
+// takes no room, and GenObject has no field for it.
+typedef struct CoroOriginStack {
+    uint32_t n;           // entries, at least 1
+    StackEntry entries[]; // the GC marks their code (gen_trace)
+} CoroOriginStack;
 
 // obj_flags bits. Each one set counts once in vm->early_finalize_live, which
 // is what makes the collector look at dead objects (gc.c).
@@ -45,29 +56,10 @@ typedef struct CoroOrigin {
 #define GENF_LIVE 2u          // started and not finished: may need closing when it dies
 #define GENF_PENDING 4u       // queued in vm->gen_pending for gen_close_pending
 #define AGEN_RUNNING_ASYNC 8u // an async generator driven by an awaitable (not counted)
-#define GENF_ORIGIN 16u       // a coroutine with cr_origin frames (not counted)
+// (16 is GENF_FROZEN, frame.h)
+#define GENF_ORIGIN 32u // a coroutine with a CoroOriginStack (not counted)
 
-static CoroOrigin *coro_origin(GenObject *g) {
-    return (CoroOrigin *)(void *)(g->frame_storage + g->nvalues);
-}
-
-static StackEntry *coro_origin_stack(CoroOrigin *orig) { return (StackEntry *)(void *)(orig + 1); }
-
-// Origin tracking (vm->coro_origin_depth > 0): the room a coroutine
-// created now by the frame `caller` needs for its frames, then, once it is
-// allocated (the stack unchanged), the frames themselves.
-static size_t coro_origin_room(EddyVM *vm, Frame *caller) {
-    if (!caller) return 0;
-    return vm_capture_stack(vm, caller, NULL, vm->coro_origin_depth) * sizeof(StackEntry);
-}
-
-static void coro_origin_track(EddyVM *vm, GenObject *g, Frame *caller) {
-    if (!caller) return;
-    CoroOrigin *orig = coro_origin(g);
-    orig->ntracked =
-        (uint32_t)vm_capture_stack(vm, caller, coro_origin_stack(orig), vm->coro_origin_depth);
-    g->hdr.obj_flags |= GENF_ORIGIN;
-}
+static CoroOrigin *coro_origin(GenObject *g) { return (CoroOrigin *)(void *)gen_frame(g)->stack; }
 
 // A coroutine left GEN_CREATED or died: it no longer needs the warning pass.
 static void coro_uncount(EddyVM *vm, GenObject *g) {
@@ -76,21 +68,97 @@ static void coro_uncount(EddyVM *vm, GenObject *g) {
     vm->early_finalize_live--;
 }
 
+// The code's own names, which a generator has unless told otherwise.
+static StrObject *code_qualname(CodeObject *co) { return co->qualname ? co->qualname : co->name; }
+
+StrObject *gen_name(GenObject *g) {
+    return g->extra && g->extra->name ? g->extra->name : gen_code(g)->name;
+}
+
+StrObject *gen_qualname(GenObject *g) {
+    return g->extra && g->extra->qualname ? g->extra->qualname : code_qualname(gen_code(g));
+}
+
+// g's side record, allocated on first use. NULL + MemoryError.
+static GenExtra *gen_extra(EddyVM *vm, GenObject *g) {
+    if (g->extra) return g->extra;
+    GenExtra *x = mem_alloc(vm, sizeof(GenExtra));
+    if (!x) return NULL;
+    *x = (GenExtra){NULL, NULL, NULL};
+    g->extra = x;
+    return x;
+}
+
+// The names of a generator made by calling func: CPython takes the
+// function's at that moment. They are the code's unless func was renamed.
+static int gen_init_names(EddyVM *vm, GenObject *g, FunctionObject *func) {
+    CodeObject *co = gen_code(g);
+    if (!func || (func->name == co->name && func->qualname == code_qualname(co))) return 0;
+    GenExtra *x = gen_extra(vm, g);
+    if (!x) return -1;
+    x->name = func->name;
+    x->qualname = func->qualname;
+    return 0;
+}
+
+// Frame record + localsplus + operand stack, in Values (a coroutine keeps at
+// least one stack slot, for its CoroOrigin).
+static size_t gen_nvalues(Frame *f, bool coro) {
+    size_t stack = f->code->stacksize;
+    if (coro && stack == 0) stack = 1;
+    return FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + stack;
+}
+
+// A GENF_ORIGIN coroutine's creation stack, after its frame's Values.
+static CoroOriginStack *coro_origin_stack(GenObject *g) {
+    return (CoroOriginStack *)(void *)(g->frame_storage + gen_nvalues(gen_frame(g), true));
+}
+
+// Origin tracking (vm->coro_origin_depth > 0): how many frames a coroutine
+// created now by the frame `caller` keeps (its room is reserved from that),
+// then, once it is allocated (the stack unchanged), the frames themselves.
+static size_t coro_origin_count(EddyVM *vm, Frame *caller) {
+    return caller ? vm_capture_stack(vm, caller, NULL, vm->coro_origin_depth) : 0;
+}
+
+static size_t coro_origin_room(size_t n) {
+    return n ? sizeof(CoroOriginStack) + n * sizeof(StackEntry) : 0;
+}
+
+static void coro_origin_track(EddyVM *vm, GenObject *g, Frame *caller, size_t n) {
+    if (!n) return;
+    CoroOriginStack *st = coro_origin_stack(g);
+    st->n = (uint32_t)vm_capture_stack(vm, caller, st->entries, n);
+    g->hdr.obj_flags |= GENF_ORIGIN;
+}
+
 GenObject *gen_new(EddyVM *vm, Frame *f) {
     CodeObject *co = f->code;
-    size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
     bool coro = co->flags & CO_COROUTINE;
     TypeObject *t = coro                             ? vm->t_coroutine
                     : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
                                                      : vm->t_generator;
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + (coro ? sizeof(CoroOrigin) : 0);
-    bool track = EDDY_UNLIKELY(vm->coro_origin_depth != 0) && coro;
-    if (track) size += coro_origin_room(vm, f->prev);
+    size_t size = sizeof(GenObject) + gen_nvalues(f, coro) * sizeof(Value);
+    size_t ntrack = 0;
+    if (EDDY_UNLIKELY(vm->coro_origin_depth != 0) && coro) {
+        ntrack = coro_origin_count(vm, f->prev);
+        size += coro_origin_room(ntrack);
+    }
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
-    if (!g) return NULL;
+    if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
+    // (obj_alloc cleared chain, saved_exc, exc_state, extra)
+    g->chain_len = 1;
+    g->state = GEN_CREATED;
+    Frame *gf = gen_frame(g);
+    memcpy(gf, f, sizeof(Frame) + (size_t)f->nlocalsplus * sizeof(Value));
+    gf->flags = FRAME_HEAP;
+    gf->prev = NULL;
+    gf->stack = gf->localsplus + gf->nlocalsplus;
+    gf->sp = gf->stack + (f->sp - f->stack);
+    if (gen_init_names(vm, g, f->func) < 0) return NULL; // (g dies at the next collection)
     if (coro) {
         // The caller's instr is synced at its CALL; record it without formatting.
-        CoroOrigin *orig = (CoroOrigin *)(void *)(g->frame_storage + nvalues);
+        CoroOrigin *orig = coro_origin(g);
         Frame *caller = f->prev;
         if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
             caller->instr < caller->code->code + caller->code->ncode) {
@@ -99,26 +167,8 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
         }
         g->hdr.obj_flags |= GENF_UNSTARTED;
         vm->early_finalize_live++;
+        if (EDDY_UNLIKELY(ntrack)) coro_origin_track(vm, g, caller, ntrack);
     }
-    g->root = g;
-    g->leaf = NULL;
-    g->chain_exc = VAL_NULL;
-    g->chain_len = 1;
-    g->code = co;
-    g->nvalues = (uint32_t)nvalues;
-    if (track) coro_origin_track(vm, g, f->prev);
-    g->name = co->name;
-    g->qualname = f->func ? f->func->qualname : co->qualname;
-    if (f->func) g->name = f->func->name;
-    g->exc_state = VAL_NULL;
-    g->saved_exc = VAL_NULL;
-    g->state = GEN_CREATED;
-    Frame *gf = gen_frame(g);
-    memcpy(gf, f, sizeof(Frame) + (size_t)f->nlocalsplus * sizeof(Value));
-    gf->flags = FRAME_HEAP;
-    gf->prev = NULL;
-    gf->stack = gf->localsplus + gf->nlocalsplus;
-    gf->sp = gf->stack + (f->sp - f->stack);
     return g;
 }
 
@@ -138,12 +188,12 @@ static const char *gen_kind(EddyVM *vm, GenObject *g) {
 // that saw the old one through the chain (every frame up to the lowest one
 // handling its own) must see the new one: an O(depth) walk, only then.
 static void chain_rebase(GenObject *root, Value now) {
-    GenObject *leaf = root->leaf;
+    GenObject *leaf = gen_leaf(root);
     Value old = root->saved_exc;
     // Pass 1: the lowest frame handling its own exception. A frame does when
     // the frame above it was linked seeing something else than it inherits.
     uint32_t lowest_own = UINT32_MAX;
-    Value above = root->chain_exc; // the leaf's saved_exc, kept by the root while frozen
+    Value above = gen_exc_value(leaf->chain_exc); // the leaf's saved_exc, kept while frozen
     for (Frame *f = gen_frame(leaf)->prev; f; f = f->prev) {
         GenObject *c = gen_of_frame(f);
         if (!v_is(above, c->saved_exc)) lowest_own = c->chain_len;
@@ -156,35 +206,38 @@ static void chain_rebase(GenObject *root, Value now) {
         if (c == root) break;
         if (c->chain_len <= lowest_own && v_is(c->saved_exc, old)) c->saved_exc = now;
     }
-    if (leaf->chain_len <= lowest_own && v_is(root->chain_exc, old)) root->chain_exc = now;
+    if (leaf->chain_len <= lowest_own && v_is(gen_exc_value(leaf->chain_exc), old))
+        leaf->chain_exc = gen_exc_obj(now);
 }
 
 Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
-    uint32_t n = g->leaf ? g->leaf->chain_len : 1;
+    GenObject *leaf = gen_leaf(g);
+    uint32_t n = leaf ? leaf->chain_len : 1;
     if (EDDY_UNLIKELY(fb->depth + n - 1 + vm->native_depth > vm->recursion_limit)) {
         vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded");
         return NULL;
     }
-    if (g->leaf) {
+    if (leaf) {
         // A frozen await chain: relink its root only and run the leaf (O(1)).
-        GenObject *leaf = g->leaf;
         Frame *rf = gen_frame(g), *lf = gen_frame(leaf);
         if (EDDY_UNLIKELY(!v_is(g->saved_exc, vm->handled_exc))) chain_rebase(g, vm->handled_exc);
-        g->leaf = NULL;
+        g->hdr.obj_flags &= (uint16_t)~GENF_FROZEN;
+        g->chain = NULL;
         rf->prev = fb->frame;
         fb->frame = lf;
         fb->depth += n;
         g->state = GEN_RUNNING;
         g->saved_exc = vm->handled_exc;
-        vm->handled_exc = g->chain_exc;
-        g->chain_exc = VAL_NULL;
         if (!IS_NULL(v)) *lf->sp++ = v;
+        // The leaf sees its own handled exception, else the chain's.
+        Value inside = gen_exc_value(leaf->chain_exc);
+        Obj *own = leaf->exc_state;
         leaf->state = GEN_RUNNING;
-        leaf->saved_exc = vm->handled_exc;
-        if (!IS_NULL(leaf->exc_state)) vm->handled_exc = leaf->exc_state;
+        leaf->saved_exc = inside;
+        vm->handled_exc = own ? v_obj(own) : inside;
         return lf;
     }
-    g->root = g;
+    g->chain = NULL;
     g->chain_len = 1;
     coro_uncount(vm, g);
     if (g->state == GEN_CREATED) {
@@ -198,8 +251,9 @@ Frame *gen_link(EddyVM *vm, Fiber *fb, GenObject *g, Value v) {
     fb->depth++;
     g->state = GEN_RUNNING;
     // The generator sees its own handled exception, else the resumer's.
+    Obj *own = g->exc_state;
     g->saved_exc = vm->handled_exc;
-    if (!IS_NULL(g->exc_state)) vm->handled_exc = g->exc_state;
+    if (own) vm->handled_exc = v_obj(own);
     return f;
 }
 
@@ -213,35 +267,37 @@ void gen_unlink(EddyVM *vm, Fiber *fb, GenObject *g, bool finished) {
         g->hdr.obj_flags &= (uint16_t)~GENF_LIVE;
         vm->early_finalize_live--;
     }
-    g->exc_state = finished || v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
-    vm->handled_exc = g->saved_exc;
-    g->saved_exc = VAL_NULL;
+    Value saved = g->saved_exc;
+    gen_set_exc_state(g, finished || v_is(vm->handled_exc, saved) ? VAL_NULL : vm->handled_exc);
+    vm->handled_exc = saved;
 }
 
 void gen_chain(EddyVM *vm, Frame *parent, GenObject *g) {
     if (!(parent->flags & FRAME_HEAP)) return;
     GenObject *p = gen_of_frame(parent);
     if (!is_coro(vm, p)) return; // generators keep the plain one-by-one yield from
-    g->root = p->root;
+    g->chain = gen_root(p);
     g->chain_len = p->chain_len + 1;
 }
 
 Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g) {
-    GenObject *r = g->root;
+    GenObject *r = gen_root(g);
     if (r == g) {
         gen_unlink(vm, fb, g, false);
         return gen_frame(g);
     }
     // Freeze the chain: g suspends, r is cut from the fiber, the frames in
-    // between stay linked to each other in their SEND.
+    // between stay linked to each other in their SEND. g keeps the chain's
+    // view of the handled exception for r (chain_exc).
     Frame *rf = gen_frame(r);
     g->state = GEN_SUSPENDED;
-    g->exc_state = v_is(vm->handled_exc, g->saved_exc) ? VAL_NULL : vm->handled_exc;
-    r->chain_exc = g->saved_exc;
-    g->saved_exc = VAL_NULL;
+    Value saved = g->saved_exc;
+    g->exc_state = v_is(vm->handled_exc, saved) ? NULL : gen_exc_obj(vm->handled_exc);
+    g->chain_exc = gen_exc_obj(saved);
     vm->handled_exc = r->saved_exc; // r keeps it: see chain_rebase
     r->state = GEN_SUSPENDED;
-    r->leaf = g;
+    r->chain = g;
+    r->hdr.obj_flags |= GENF_FROZEN;
     fb->frame = rf->prev;
     fb->depth -= g->chain_len;
     rf->prev = NULL;
@@ -249,17 +305,21 @@ Frame *gen_suspend(EddyVM *vm, Fiber *fb, GenObject *g) {
 }
 
 void gen_thaw(GenObject *g) {
-    GenObject *r = g->root;
-    if (g->leaf)
-        r = g;
-    else if (g->state != GEN_RUNNING || r == g || !r->leaf)
-        return;
+    // g is the frozen root, or a frame of its chain: running in between, or
+    // its suspended leaf (which keeps the root's chain_exc).
+    GenObject *r = g;
+    if (!gen_frozen(g)) {
+        r = g->chain;
+        if (!r || g->state == GEN_CLOSED || !gen_frozen(r)) return;
+    }
     // Walk from the leaf down to the root: each frame becomes suspended in
     // its `yield from` loop (resume point after SEND's YIELD_VALUE 1).
-    GenObject *leaf = r->leaf;
-    Value view = r->chain_exc;
-    r->leaf = NULL;
-    r->chain_exc = VAL_NULL;
+    GenObject *leaf = gen_leaf(r);
+    Value view = gen_exc_value(leaf->chain_exc);
+    leaf->chain_exc = NULL;
+    leaf->chain = NULL;
+    r->hdr.obj_flags &= (uint16_t)~GENF_FROZEN;
+    r->chain = NULL;
     Frame *f = gen_frame(leaf)->prev;
     gen_frame(leaf)->prev = NULL;
     while (f) {
@@ -268,15 +328,14 @@ void gen_thaw(GenObject *g) {
         f->prev = NULL;
         f->instr += 2;
         // Each frame keeps the exception it handles itself, if any.
-        c->exc_state = v_is(view, c->saved_exc) ? VAL_NULL : view;
-        view = c->saved_exc;
-        c->saved_exc = VAL_NULL;
+        Value saved = c->saved_exc;
+        gen_set_exc_state(c, v_is(view, saved) ? VAL_NULL : view);
+        view = saved;
         if (c != r) c->state = GEN_SUSPENDED;
-        c->root = c;
+        c->chain = NULL;
         if (c == r) break;
         f = below;
     }
-    leaf->root = leaf;
 }
 
 static void stopiteration_error(EddyVM *vm, const char *kind, bool agen) {
@@ -327,23 +386,17 @@ const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call) {
 
 // A coroutine owning a copy of the running frame f (state synced).
 static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
-    CodeObject *co = f->code;
-    size_t nvalues = FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + co->stacksize;
+    size_t size = sizeof(GenObject) + gen_nvalues(f, true) * sizeof(Value);
     // It was created by its caller, which is still the frame below it.
-    size_t size = sizeof(GenObject) + nvalues * sizeof(Value) + sizeof(CoroOrigin);
-    if (EDDY_UNLIKELY(vm->coro_origin_depth != 0)) size += coro_origin_room(vm, f->prev);
+    size_t ntrack = 0;
+    if (EDDY_UNLIKELY(vm->coro_origin_depth != 0)) {
+        ntrack = coro_origin_count(vm, f->prev);
+        size += coro_origin_room(ntrack);
+    }
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
-    if (!g) return NULL;
-    g->nvalues = (uint32_t)nvalues;
-    if (EDDY_UNLIKELY(vm->coro_origin_depth != 0)) coro_origin_track(vm, g, f->prev);
-    g->root = g;
-    g->chain_exc = VAL_NULL;
+    if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
+    // (obj_alloc cleared chain, saved_exc, exc_state, extra)
     g->chain_len = 1;
-    g->code = co;
-    g->name = f->func ? f->func->name : co->name;
-    g->qualname = f->func ? f->func->qualname : co->qualname;
-    g->exc_state = VAL_NULL;
-    g->saved_exc = VAL_NULL;
     g->state = GEN_RUNNING;
     Frame *gf = gen_frame(g);
     size_t used = (size_t)(f->sp - f->localsplus);
@@ -352,6 +405,8 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     gf->prev = NULL;
     gf->stack = gf->localsplus + gf->nlocalsplus;
     gf->sp = gf->stack + (f->sp - f->stack);
+    if (EDDY_UNLIKELY(ntrack)) coro_origin_track(vm, g, f->prev, ntrack);
+    if (gen_init_names(vm, g, f->func) < 0) return NULL;
     return g;
 }
 
@@ -396,7 +451,8 @@ Frame *gen_materialize(EddyVM *vm, Fiber *fb) {
 }
 
 int gen_check_resume(EddyVM *vm, GenObject *g, Value v) {
-    if (g->state == GEN_RUNNING) gen_thaw(g); // a frozen root itself resumes as it is
+    // A frozen root itself resumes as it is; a frame of its chain thaws it.
+    if (g->state == GEN_RUNNING || (g->chain && !gen_frozen(g))) gen_thaw(g);
 
     const char *what = gen_kind(vm, g);
     switch (g->state) {
@@ -493,7 +549,7 @@ static Value gen_yieldfrom(GenObject *g) {
     return VAL_NULL;
 }
 
-bool gen_is_awaiting(GenObject *g) { return g->leaf || !IS_NULL(gen_yieldfrom(g)); }
+bool gen_is_awaiting(GenObject *g) { return gen_leaf(g) || !IS_NULL(gen_yieldfrom(g)); }
 
 // Close a delegate iterator (gen_close_iter): generators directly, others
 // through their close() method if they have one. 0 / -1.
@@ -525,12 +581,13 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
     Value yf = gen_yieldfrom(g);
     if (!IS_NULL(yf)) {
         // Delegate to the iterator of the suspended `yield from` first.
+        // Meanwhile g counts as running: its exc_state waits in saved_exc.
         g->state = GEN_RUNNING;
+        g->saved_exc = gen_exc_value(g->exc_state);
         Value ret = VAL_NULL;
         bool delegated = true;
         if (type_is_subtype(vm_type_of(vm, exc), vm->exc_GeneratorExit)) {
             int r = close_iter(vm, yf);
-            g->state = GEN_SUSPENDED;
             if (r == 0) vm_raise_value(vm, exc);
         } else if (gen_like(vm, yf)) {
             // C recursion down the `yield from` chain: count it like a nested loop.
@@ -551,6 +608,7 @@ static Value gen_throw_exc(EddyVM *vm, GenObject *g, Value exc) {
                 delegated = false;
         }
         g->state = GEN_SUSPENDED;
+        gen_set_exc_state(g, g->saved_exc);
         if (!IS_NULL(ret)) return ret; // the delegate yielded: so does g
         if (!delegated) {
             vm_raise_value(vm, exc);
@@ -660,9 +718,9 @@ static Value gen_repr(EddyVM *vm, Value self);
 // either a try/with block covers its yield, or its `yield from` delegates to
 // an object that is not a generator (whose close() is called).
 static bool gen_needs_close(EddyVM *vm, GenObject *g) {
-    if (g->state != GEN_SUSPENDED || g->root != g) return false;
-    if (g->leaf) return true;
-    CodeObject *co = g->code;
+    if (g->state != GEN_SUSPENDED || gen_root(g) != g) return false;
+    if (gen_leaf(g)) return true;
+    CodeObject *co = gen_code(g);
     uint32_t pc = (uint32_t)(gen_frame(g)->instr - 1 - co->code);
     for (uint32_t i = 0; i < co->nexc; i++)
         if (co->exc_table[i].start <= pc && pc < co->exc_table[i].end) return true;
@@ -696,8 +754,8 @@ static bool is_gen_type(EddyVM *vm, TypeObject *t) {
 
 bool gen_gc_resurrect(EddyVM *vm) {
     bool any = false;
-    for (size_t i = 0; i < vm->objects_len; i++) {
-        Obj *o = vm->objects[i];
+    for (size_t i = 0; i < vm->tracked_len; i++) {
+        Obj *o = vm->tracked[i];
         if (o->gc_marked | o->gc_pinned) continue;
         if (!is_gen_type(vm, o->type) || !(o->obj_flags & (GENF_LIVE | GENF_PENDING))) continue;
         GenObject *g = (GenObject *)o;
@@ -709,12 +767,16 @@ bool gen_gc_resurrect(EddyVM *vm) {
     return any;
 }
 
-// Dead generators that were not queued: forget their counts.
+// Dead generators that were not queued: forget their counts, free the
+// side record.
 static void gen_finalize(EddyVM *vm, Obj *o) {
     uint16_t counted = o->obj_flags & (GENF_LIVE | GENF_PENDING);
     if (counted & GENF_LIVE) vm->early_finalize_live--;
     if (counted & GENF_PENDING) vm->early_finalize_live--;
     o->obj_flags &= (uint16_t) ~(GENF_LIVE | GENF_PENDING);
+    GenObject *g = (GenObject *)o;
+    if (g->extra) mem_free(vm, g->extra, sizeof(GenExtra));
+    g->extra = NULL;
 }
 
 // CPython's "unraisable exception" report for an exception from a close()
@@ -791,8 +853,8 @@ void gen_close_all(EddyVM *vm) {
     // Closing may leave other generators suspended (a finally that starts
     // one): a few rounds, like CPython's repeated collections at exit.
     for (int round = 0; round < 4; round++) {
-        for (size_t i = 0; i < vm->objects_len; i++) {
-            Obj *o = vm->objects[i];
+        for (size_t i = 0; i < vm->tracked_len; i++) {
+            Obj *o = vm->tracked[i];
             if (!is_gen_type(vm, o->type) || !(o->obj_flags & GENF_LIVE) ||
                 (o->obj_flags & GENF_PENDING))
                 continue;
@@ -815,31 +877,35 @@ void gen_free_pending(EddyVM *vm) {
 static GenObject *as_gen(Value v) { return (GenObject *)AS_OBJ(v); }
 
 // The code objects of a coroutine's cr_origin frames.
-static __attribute__((noinline)) void mark_origin(EddyVM *vm, CoroOrigin *orig) {
-    StackEntry *st = coro_origin_stack(orig);
-    for (uint32_t i = 0; i < orig->ntracked; i++) gc_mark_obj(vm, (Obj *)st[i].code);
+static __attribute__((noinline)) void mark_origin(EddyVM *vm, GenObject *g) {
+    CoroOriginStack *st = coro_origin_stack(g);
+    for (uint32_t i = 0; i < st->n; i++) gc_mark_obj(vm, (Obj *)st->entries[i].code);
 }
 
 static void gen_trace(EddyVM *vm, Obj *o) {
     GenObject *g = (GenObject *)o;
-    gc_mark_obj(vm, (Obj *)g->code);
-    gc_mark_obj(vm, (Obj *)g->name);
-    gc_mark_obj(vm, (Obj *)g->qualname);
-    gc_mark_value(vm, g->exc_state);
-    gc_mark_value(vm, g->saved_exc);
-    gc_mark_obj(vm, g->frame_obj);
-    gc_mark_obj(vm, (Obj *)g->root);
-    gc_mark_obj(vm, (Obj *)g->leaf);
-    gc_mark_value(vm, g->chain_exc);
+    Frame *f = gen_frame(g);
+    gc_mark_obj(vm, (Obj *)f->code); // (also once closed: gi_code, the names)
+    if (g->state == GEN_RUNNING || gen_frozen(g)) {
+        gc_mark_value(vm, g->saved_exc);
+    } else {
+        gc_mark_obj(vm, g->exc_state);
+        gc_mark_obj(vm, g->chain_exc);
+    }
+    gc_mark_obj(vm, (Obj *)g->chain);
+    if (g->extra) {
+        gc_mark_obj(vm, g->extra->frame_obj);
+        gc_mark_obj(vm, (Obj *)g->extra->name);
+        gc_mark_obj(vm, (Obj *)g->extra->qualname);
+    }
     uint16_t flags = g->hdr.obj_flags;
     if (flags & (GENF_UNSTARTED | GENF_ORIGIN)) {
         if (flags & GENF_UNSTARTED) gc_mark_obj(vm, (Obj *)coro_origin(g)->code);
-        if (EDDY_UNLIKELY(flags & GENF_ORIGIN)) mark_origin(vm, coro_origin(g));
+        if (EDDY_UNLIKELY(flags & GENF_ORIGIN)) mark_origin(vm, g);
     }
     if (g->state == GEN_CLOSED) return;
     // A suspended frame: every Value in it. (A running one is also reached
     // through the fiber; prev then belongs to the fiber's chain.)
-    Frame *f = gen_frame(g);
     gc_mark_obj(vm, (Obj *)f->func);
     gc_mark_obj(vm, (Obj *)f->globals);
     gc_mark_obj(vm, (Obj *)f->builtins);
@@ -856,12 +922,11 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 // Has this warning been shown before? Records it if not (when memory allows).
 // The creation stack is part of the message, so of what tells warnings apart.
 static bool already_warned(EddyVM *vm, const char *file, uint32_t line, const char *name,
-                           const CoroOrigin *orig) {
+                           const StackEntry *origin, uint32_t norigin) {
     uint64_t h = fnv1a(fnv1a(14695981039346656037u, file), name) ^ line;
-    const StackEntry *st = coro_origin_stack((CoroOrigin *)orig);
-    for (uint32_t i = 0; i < orig->ntracked; i++) {
-        h = fnv1a(h, st[i].code->filename ? st[i].code->filename->data : "");
-        h = (h ^ code_line_of(st[i].code, st[i].pc)) * 1099511628211u;
+    for (uint32_t i = 0; i < norigin; i++) {
+        h = fnv1a(h, origin[i].code->filename ? origin[i].code->filename->data : "");
+        h = (h ^ code_line_of(origin[i].code, origin[i].pc)) * 1099511628211u;
     }
     for (size_t i = 0; i < vm->warned_len; i++)
         if (vm->warned[i] == h) return true;
@@ -884,13 +949,12 @@ static bool same_name(StrObject *a, StrObject *b) { return a == b || (a && b && 
 
 // The creation stack in the warning, as CPython's warnings module words it
 // (traceback.format_list, outermost first). No VM objects are allocated.
-static void print_coro_origin(EddyVM *vm, const CoroOrigin *orig) {
+static void print_coro_origin(EddyVM *vm, const StackEntry *st, uint32_t n) {
     fputs("Coroutine created at (most recent call last)\n", stderr);
-    const StackEntry *st = coro_origin_stack((CoroOrigin *)orig);
     const StackEntry *last = NULL;
     uint32_t last_line = 0;
     long count = 0;
-    for (uint32_t i = orig->ntracked; i-- > 0;) {
+    for (uint32_t i = n; i-- > 0;) {
         const CodeObject *code = st[i].code;
         uint32_t line = code_line_of(code, st[i].pc);
         // Repeats beyond the third collapse, as in StackSummary.format().
@@ -914,40 +978,49 @@ static void print_coro_origin(EddyVM *vm, const CoroOrigin *orig) {
                 count - 3 > 1 ? "s" : "");
 }
 
-// CPython's RuntimeWarning for a coroutine collected before it ever ran.
+// CPython's RuntimeWarning for a coroutine collected before it ever ran,
+// made at code/pc (NULL: unknown), once per place, name and creation stack
+// (norigin entries, innermost first; 0 when untracked). It only writes to
+// stderr (no objects, no script code), so it can run inside a collection.
+void coro_warn_unawaited(EddyVM *vm, CodeObject *code, uint32_t pc, const char *name,
+                         const StackEntry *origin, uint32_t norigin) {
+    uint32_t line = code ? code_line_of(code, pc) : 0;
+    const char *file = code && code->filename ? code->filename->data : "sys";
+    if (already_warned(vm, file, line, name, origin, norigin)) return;
+    fprintf(stderr, "%s:%u: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, name);
+    if (norigin) print_coro_origin(vm, origin, norigin);
+    if (code) vm_print_source_line(vm, stderr, code->filename, line, "  ");
+    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", stderr);
+}
+
 // Runs before anything of the collection is freed, so code and names are
-// intact; it only writes to stderr (no objects, no script code).
+// intact.
 static void coro_early_finalize(EddyVM *vm, Obj *o) {
     GenObject *g = (GenObject *)o;
     if (!(g->hdr.obj_flags & GENF_UNSTARTED)) return;
     coro_uncount(vm, g);
     if (g->state != GEN_CREATED) return; // closed or thrown into: no warning
     CoroOrigin *orig = coro_origin(g);
-    CodeObject *code = orig->code;
-    uint32_t line = code ? code_line_of(code, orig->pc) : 0;
-    const char *file = code && code->filename ? code->filename->data : "sys";
-    const char *name = g->qualname ? g->qualname->data : "?";
-    if (already_warned(vm, file, line, name, orig)) return;
-    fprintf(stderr, "%s:%u: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, name);
-    if (orig->ntracked) print_coro_origin(vm, orig);
-    if (code) vm_print_source_line(vm, stderr, code->filename, line, "  ");
-    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", stderr);
+    StrObject *qualname = gen_qualname(g);
+    CoroOriginStack *st = g->hdr.obj_flags & GENF_ORIGIN ? coro_origin_stack(g) : NULL;
+    coro_warn_unawaited(vm, orig->code, orig->pc, qualname ? qualname->data : "?",
+                        st ? st->entries : NULL, st ? st->n : 0);
 }
 
 // cr_origin: ((filename, lineno, function name), ...) innermost first, or
 // None when the coroutine was created without origin tracking.
 static Value g_origin(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
-    CoroOrigin *orig = coro_origin(as_gen(args[0]));
-    if (!orig->ntracked) return VAL_NONE;
-    TupleObject *t = tuple_new(vm, orig->ntracked);
+    GenObject *g = as_gen(args[0]);
+    if (!(g->hdr.obj_flags & GENF_ORIGIN)) return VAL_NONE;
+    CoroOriginStack *st = coro_origin_stack(g);
+    TupleObject *t = tuple_new(vm, st->n);
     if (!t) return VAL_NULL;
     if (vm_push_root(vm, v_obj(t)) < 0) return VAL_NULL;
-    StackEntry *st = coro_origin_stack(orig);
-    for (uint32_t i = 0; i < orig->ntracked; i++) {
-        CodeObject *code = st[i].code;
+    for (uint32_t i = 0; i < st->n; i++) {
+        CodeObject *code = st->entries[i].code;
         Value items[3] = {code->filename ? v_obj(code->filename) : VAL_NONE,
-                          v_int(code_line_of(code, st[i].pc)),
+                          v_int(code_line_of(code, st->entries[i].pc)),
                           code->name ? v_obj(code->name) : VAL_NONE};
         TupleObject *entry = tuple_from(vm, items, 3);
         if (!entry) {
@@ -962,7 +1035,7 @@ static Value g_origin(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value gen_repr(EddyVM *vm, Value self) {
     StrObject *s = str_format(vm, "<%s object %U at %p>", OBJ_TYPE(AS_OBJ(self))->name->data,
-                              as_gen(self)->qualname, (void *)AS_OBJ(self));
+                              gen_qualname(as_gen(self)), (void *)AS_OBJ(self));
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -1071,7 +1144,7 @@ static Value g_suspended(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value g_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(as_gen(args[0])->code);
+    return v_obj(gen_code(as_gen(args[0])));
 }
 
 static Value g_yieldfrom(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1083,23 +1156,51 @@ static Value g_yieldfrom(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 static Value g_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(as_gen(args[0])->name);
+    return v_obj(gen_name(as_gen(args[0])));
 }
 
 static Value g_qualname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(as_gen(args[0])->qualname);
+    return v_obj(gen_qualname(as_gen(args[0])));
+}
+
+// __name__ / __qualname__ assignment: a str (subclasses too), kept in the
+// side record. (Deleting raises, as in CPython.)
+static Value set_name(EddyVM *vm, Value *args, const char *what, bool qual) {
+    if (IS_NULL(args[1]) || !is_str(vm, args[1]))
+        return vm_raise(vm, vm->exc_TypeError, "%s must be set to a string object", what);
+    GenExtra *x = gen_extra(vm, as_gen(args[0]));
+    if (!x) return VAL_NULL;
+    if (qual)
+        x->qualname = AS_STR(args[1]);
+    else
+        x->name = AS_STR(args[1]);
+    return VAL_NONE;
+}
+
+static Value g_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    return set_name(vm, args, "__name__", false);
+}
+
+static Value g_set_qualname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    return set_name(vm, args, "__qualname__", true);
 }
 
 static Value g_frame(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     GenObject *g = as_gen(args[0]);
     if (g->state == GEN_CLOSED) return VAL_NONE;
-    if (g->frame_obj) return v_obj(g->frame_obj);
+    if (g->extra && g->extra->frame_obj) return v_obj(g->extra->frame_obj);
     FrameObject *fo = (FrameObject *)obj_alloc(vm, vm->t_frame, sizeof(FrameObject));
     if (!fo) return VAL_NULL;
     fo->gen = g;
-    g->frame_obj = (Obj *)fo;
+    if (vm_push_root(vm, v_obj(fo)) < 0) return VAL_NULL;
+    GenExtra *x = gen_extra(vm, g);
+    vm_pop_roots(vm, 1);
+    if (!x) return VAL_NULL;
+    x->frame_obj = (Obj *)fo;
     return v_obj(fo);
 }
 
@@ -1110,7 +1211,7 @@ static void frame_trace(EddyVM *vm, Obj *o) { gc_mark_obj(vm, (Obj *)((FrameObje
 
 static Value f_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_obj(((FrameObject *)AS_OBJ(args[0]))->gen->code);
+    return v_obj(gen_code(((FrameObject *)AS_OBJ(args[0]))->gen));
 }
 
 static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1121,14 +1222,15 @@ static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     const uint32_t *at = f->instr;
     // Suspended: instr is the resume point, the yield is just before it.
     // (Finished: instr is where it returned or raised.)
-    if ((g->state == GEN_CREATED || g->state == GEN_SUSPENDED) && at > g->code->code) at--;
-    return v_int(code_line_of(g->code, (uint32_t)(at - g->code->code)));
+    CodeObject *co = gen_code(g);
+    if ((g->state == GEN_CREATED || g->state == GEN_SUSPENDED) && at > co->code) at--;
+    return v_int(code_line_of(co, (uint32_t)(at - co->code)));
 }
 
 static Value frame_repr(EddyVM *vm, Value self) {
     GenObject *g = ((FrameObject *)AS_OBJ(self))->gen;
     StrObject *s = str_format(vm, "<frame at %p, file '%U', code %U>", (void *)AS_OBJ(self),
-                              g->code->filename, g->code->name);
+                              gen_code(g)->filename, gen_code(g)->name);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -1363,7 +1465,45 @@ int gen_asend_begin(EddyVM *vm, Value aw, Value *v, GenObject **out) {
     return 1;
 }
 
-void gen_asend_end(Value aw) {
+int gen_anext_begin(EddyVM *vm, GenObject *g) {
+    // What __anext__() + the SEND's gen_asend_begin check, in the same order.
+    if (EDDY_LIKELY(g->state == GEN_SUSPENDED && !agen_running(g))) {
+        agen_set_running(g, true);
+        return 1;
+    }
+    if (agen_running(g)) {
+        vm_raise(vm, vm->exc_RuntimeError, "anext(): asynchronous generator is already running");
+        return -1;
+    }
+    int c = gen_check_resume(vm, g, VAL_NONE);
+    if (c <= 0) {
+        if (c == 0) vm_raise_value(vm, v_obj(vm->exc_StopAsyncIteration));
+        return -1;
+    }
+    if (g->state == GEN_CREATED && loop_track_asyncgen(vm, g) < 0) return -1;
+    agen_set_running(g, true);
+    return 1;
+}
+
+Frame *gen_anext_link(EddyVM *vm, Fiber *fb, GenObject *g) {
+    if (gen_anext_begin(vm, g) < 0) return NULL;
+    Frame *f = gen_link(vm, fb, g, VAL_NONE);
+    if (!f) agen_set_running(g, false);
+    return f;
+}
+
+Value gen_anext_materialize(EddyVM *vm, GenObject *g) {
+    Value aw = await_new(vm, vm->t_async_gen_asend, g, VAL_NONE, false);
+    if (!IS_NULL(aw)) as_await(aw)->state = AW_ITER;
+    return aw;
+}
+
+void gen_asend_end(EddyVM *vm, Value aw) {
+    if (is_exact(aw, vm->t_async_generator)) {
+        // gen_anext_begin's stand-in for the awaitable (frame.h)
+        agen_set_running((GenObject *)AS_OBJ(aw), false);
+        return;
+    }
     AwaitObject *a = (AwaitObject *)AS_OBJ(aw);
     a->state = AW_CLOSED;
     agen_set_running(a->agen, false);
@@ -1618,8 +1758,8 @@ static int init_async_gen_types(EddyVM *vm) {
         type_add_getter(vm, t, "ag_code", g_code) < 0 ||
         type_add_getter(vm, t, "ag_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "ag_await", g_yieldfrom) < 0 ||
-        type_add_getter(vm, t, "__name__", g_name) < 0 ||
-        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
+        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
         return -1;
     TypeObject *types[2] = {vm->t_async_gen_asend, vm->t_async_gen_athrow};
     for (int i = 0; i < 2; i++) {
@@ -1658,8 +1798,8 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "gi_code", g_code) < 0 ||
         type_add_getter(vm, t, "gi_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "gi_yieldfrom", g_yieldfrom) < 0 ||
-        type_add_getter(vm, t, "__name__", g_name) < 0 ||
-        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
+        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
         return -1;
     t = type_new_builtin(vm, vm->t_coroutine, vm->t_object, sizeof(GenObject), 0);
     if (!t) return -1;
@@ -1678,8 +1818,8 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "cr_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "cr_await", g_yieldfrom) < 0 ||
         type_add_getter(vm, t, "cr_origin", g_origin) < 0 ||
-        type_add_getter(vm, t, "__name__", g_name) < 0 ||
-        type_add_getter(vm, t, "__qualname__", g_qualname) < 0)
+        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
+        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
         return -1;
     if (init_async_gen_types(vm) < 0) return -1;
     if (init_anext_type(vm) < 0) return -1;

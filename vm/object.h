@@ -52,6 +52,7 @@ enum {
     TPF_ABSTRACT = 1u << 2, // cannot be instantiated directly
     // Dead instances get early_finalize before anything of that collection
     // is freed (vm/gc.c), so it may still read the objects they point to.
+    // Every instance must be registered with gc_track when allocated.
     TPF_EARLY_FINALIZE = 1u << 3,
     // Fast "is subclass of builtin X" bits, inherited by subclasses
     // (CPython's Py_TPFLAGS_*_SUBCLASS).

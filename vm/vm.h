@@ -161,6 +161,13 @@ struct EddyVM {
     // until gen_close_pending() closes them after the collection. Raw memory.
     Obj **gen_pending;
     size_t gen_pending_len, gen_pending_cap;
+    // ---- objects a collection looks at even when dead (gc_track): every
+    // TPF_EARLY_FINALIZE object and every generator, coroutine and async
+    // generator, in heap order; the dead ones leave at each collection, so
+    // the collector's generator hooks visit these instead of the whole heap.
+    // Raw memory.
+    Obj **tracked;
+    size_t tracked_len, tracked_cap;
     bool gen_closing;    // gen_close_pending() is running
     uint64_t gen_closed; // how many it has closed (gc.collect() repeats while it grows)
     bool gc_disabled;    // gc.disable(): reported by gc.isenabled() only (stdlib/mod_gc.c)
@@ -257,6 +264,10 @@ static inline void gc_mark_value(EddyVM *vm, Value v) {
 }
 void gc_collect(EddyVM *vm);
 void gc_free_all(EddyVM *vm); // teardown: finalize and free every object
+// Register o, just allocated (no other object allocated since), in
+// vm->tracked: required for TPF_EARLY_FINALIZE objects and generators.
+// 0 / -1 MemoryError.
+EDDY_NODISCARD int gc_track(EddyVM *vm, Obj *o);
 // Called by the interpreter at safe points.
 static inline void gc_safepoint(EddyVM *vm) {
     if (EDDY_UNLIKELY(vm->gc_requested || vm->gc_stress)) gc_collect(vm);
@@ -295,7 +306,7 @@ int gen_init_types(EddyVM *vm);      // obj_gen.c: generator frame
 // obj_gen.c: anext(aiter, default)'s awaitable. V_NULL + MemoryError.
 Value gen_anext_awaitable_new(EddyVM *vm, Value aiter, Value dflt);
 // obj_gen.c, for the collector: after marking, keep alive (mark) every dead
-// generator, coroutine or async generator suspended where closing it would
+// generator, coroutine or async generator (all in vm->tracked) suspended where closing it would
 // run code (a try/with around its yield) and queue it; true if any was
 // marked (the caller drains again). No script code runs.
 bool gen_gc_resurrect(EddyVM *vm);
