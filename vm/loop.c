@@ -36,19 +36,30 @@ LoopObject *loop_get_running(EddyVM *vm) {
 // ---------------------------------------------------------------------------
 // The ready queue: a ring buffer of ReadyEntry
 
+// Move the entries to a ring of cap (a power of two, >= ready_len). 0 / -1.
+static int ready_resize(EddyVM *vm, LoopObject *loop, size_t cap) {
+    ReadyEntry *r = mem_alloc(vm, cap * sizeof(ReadyEntry));
+    if (!r) return -1;
+    for (size_t i = 0; i < loop->ready_len; i++)
+        r[i] = loop->ready[(loop->ready_head + i) & (loop->ready_cap - 1)];
+    if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadyEntry));
+    loop->ready = r;
+    loop->ready_cap = cap;
+    loop->ready_head = 0;
+    return 0;
+}
+
+// After a burst (100k tasks created at once), give the memory back.
+static void ready_shrink(EddyVM *vm, LoopObject *loop) {
+    if (loop->ready_cap <= 1024 || loop->ready_len * 8 > loop->ready_cap) return;
+    if (ready_resize(vm, loop, loop->ready_cap / 4) < 0) vm_err_clear(vm); // keep the big one
+}
+
 int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b) {
-    if (loop->ready_len == loop->ready_cap) {
-        size_t cap = loop->ready_cap ? loop->ready_cap * 2 : 64;
-        ReadyEntry *r = mem_alloc(vm, cap * sizeof(ReadyEntry));
-        if (!r) return -1;
-        for (size_t i = 0; i < loop->ready_len; i++)
-            r[i] = loop->ready[(loop->ready_head + i) % loop->ready_cap];
-        if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadyEntry));
-        loop->ready = r;
-        loop->ready_cap = cap;
-        loop->ready_head = 0;
-    }
-    ReadyEntry *e = &loop->ready[(loop->ready_head + loop->ready_len) % loop->ready_cap];
+    if (loop->ready_len == loop->ready_cap &&
+        ready_resize(vm, loop, loop->ready_cap ? loop->ready_cap * 2 : 64) < 0)
+        return -1;
+    ReadyEntry *e = &loop->ready[(loop->ready_head + loop->ready_len) & (loop->ready_cap - 1)];
     e->kind = kind;
     e->a = a;
     e->b = b;
@@ -58,7 +69,7 @@ int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b)
 
 static ReadyEntry ready_pop(LoopObject *loop) {
     ReadyEntry e = loop->ready[loop->ready_head];
-    loop->ready_head = (loop->ready_head + 1) % loop->ready_cap;
+    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
     loop->ready_len--;
     return e;
 }
@@ -607,6 +618,7 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         if (r < 0) return -1;
         gc_safepoint(vm);
     }
+    ready_shrink(vm, loop);
     return 0;
 }
 
@@ -1016,7 +1028,7 @@ static void loop_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)l->unretrieved);
     gc_mark_obj(vm, (Obj *)l->asyncgens);
     for (size_t i = 0; i < l->ready_len; i++) {
-        ReadyEntry *e = &l->ready[(l->ready_head + i) % l->ready_cap];
+        ReadyEntry *e = &l->ready[(l->ready_head + i) & (l->ready_cap - 1)];
         gc_mark_value(vm, e->a);
         gc_mark_value(vm, e->b);
     }

@@ -107,9 +107,8 @@ typedef struct TaskObject {
     Value coro;
     Value name; // str, or V_NULL: "Task-<number>" made on demand
     uint64_t number;
-    Value fut_waiter;      // the future this task waits on, or V_NULL
-    Value source_line;     // debug: creation site (str) or V_NULL
-    size_t registry_index; // position in vm->tasks while pending
+    Value fut_waiter;        // the future this task waits on, or V_NULL
+    uint32_t registry_index; // position in vm->tasks while pending
     int32_t num_cancels_requested;
     bool must_cancel;
     bool registered;

@@ -1132,7 +1132,6 @@ static void task_trace(EddyVM *vm, Obj *o) {
     gc_mark_value(vm, t->coro);
     gc_mark_value(vm, t->name);
     gc_mark_value(vm, t->fut_waiter);
-    gc_mark_value(vm, t->source_line);
 }
 
 static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Value coro) {
@@ -1141,7 +1140,6 @@ static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Value 
     t->coro = coro;
     t->name = VAL_NULL;
     t->fut_waiter = VAL_NULL;
-    t->source_line = VAL_NULL;
     t->number = ++vm->task_counter;
 }
 
