@@ -111,7 +111,7 @@ static void heap_siftup(TimerEntry *heap, size_t n, size_t pos) {
     heap_siftdown(heap, startpos, pos);
 }
 
-int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, Value a, Value b) {
+int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, Obj *obj) {
     if (loop->timers_len == loop->timers_cap) {
         size_t cap = loop->timers_cap ? loop->timers_cap * 2 : 32;
         TimerEntry *t = mem_realloc(vm, loop->timers, loop->timers_cap * sizeof(TimerEntry),
@@ -120,9 +120,9 @@ int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, V
         loop->timers = t;
         loop->timers_cap = cap;
     }
-    loop->timers[loop->timers_len] = (TimerEntry){when, {kind, a, b}};
+    loop->timers[loop->timers_len] = (TimerEntry){when, obj, kind};
     heap_siftdown(loop->timers, 0, loop->timers_len++);
-    if (kind == READY_HANDLE) ((HandleObject *)AS_OBJ(a))->scheduled = true;
+    if (kind == READY_HANDLE) ((HandleObject *)obj)->scheduled = true;
     return 0;
 }
 
@@ -138,14 +138,14 @@ static TimerEntry timer_pop(LoopObject *loop) {
 // A timer that will never run: a cancelled TimerHandle, or the timer of a
 // sleep whose future is no longer pending (its task was cancelled).
 static bool timer_cancelled(const TimerEntry *t) {
-    if (t->entry.kind == READY_HANDLE) return ((HandleObject *)AS_OBJ(t->entry.a))->cancelled;
-    if (t->entry.kind == READY_SLEEP_TIMER) return sleep_timer_cancelled(t->entry.a);
+    if (t->kind == READY_HANDLE) return ((HandleObject *)t->obj)->cancelled;
+    if (t->kind == READY_SLEEP_TIMER) return sleep_timer_cancelled(v_obj(t->obj));
     return false;
 }
 
 static void timer_unscheduled(TimerEntry *t) {
-    if (t->entry.kind == READY_HANDLE) ((HandleObject *)AS_OBJ(t->entry.a))->scheduled = false;
-    if (t->entry.kind == READY_SLEEP_TIMER) sleep_timer_unscheduled(t->entry.a);
+    if (t->kind == READY_HANDLE) ((HandleObject *)t->obj)->scheduled = false;
+    if (t->kind == READY_SLEEP_TIMER) sleep_timer_unscheduled(v_obj(t->obj));
 }
 
 // CPython's rule: with more than 100 timers of which over half are
@@ -591,7 +591,7 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
     while (loop->timers_len && !(loop->timers[0].when >= end)) { // NaN is due, as in CPython
         TimerEntry t = timer_pop(loop);
         timer_unscheduled(&t);
-        if (loop_schedule(vm, loop, t.entry.kind, t.entry.a, t.entry.b) < 0) return -1;
+        if (loop_schedule(vm, loop, t.kind, v_obj(t.obj), VAL_NULL) < 0) return -1;
     }
     size_t ntodo = loop->ready_len;
     for (size_t i = 0; i < ntodo; i++) {
@@ -945,7 +945,7 @@ static Value call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, T
     HandleObject *h = handle_new(vm, loop, cb, args + 3, nargs - 3, true);
     if (!h) return VAL_NULL;
     h->when = t;
-    if (loop_schedule_at(vm, loop, t, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return VAL_NULL;
+    if (loop_schedule_at(vm, loop, t, READY_HANDLE, &h->hdr) < 0) return VAL_NULL;
     return v_obj(h);
 }
 
@@ -1033,8 +1033,7 @@ static void loop_trace(EddyVM *vm, Obj *o) {
         gc_mark_value(vm, e->b);
     }
     for (size_t i = 0; i < l->timers_len; i++) {
-        gc_mark_value(vm, l->timers[i].entry.a);
-        gc_mark_value(vm, l->timers[i].entry.b);
+        gc_mark_obj(vm, l->timers[i].obj);
     }
 }
 

@@ -37,10 +37,13 @@ typedef struct ReadyEntry {
     Value a, b;
 } ReadyEntry;
 
-// A timer in the loop's min-heap (keyed by `when` alone, as CPython's).
+// A timer in the loop's min-heap (keyed by `when` alone, as CPython's): the
+// ReadyEntry {kind, obj, V_NULL} it queues when due. Timers are Handles or
+// sleeps, so one object pointer is enough (24 bytes a timer).
 typedef struct TimerEntry {
     double when;
-    ReadyEntry entry; // queued when due
+    Obj *obj;
+    uint32_t kind; // READY_HANDLE or READY_SLEEP_TIMER
 } TimerEntry;
 
 // Handle (call_soon) and TimerHandle (call_later / call_at).
@@ -92,10 +95,11 @@ typedef struct FutureObject {
     LoopObject *loop;
     Value result;
     Value exception;
-    Value cancel_message; // str/any or None
-    Value cancelled_exc;  // the CancelledError that cancelled a task, or V_NULL
-    FutureCallback *callbacks;
+    Value cancel_message;      // str/any or None
+    Value cancelled_exc;       // the CancelledError that cancelled a task, or V_NULL
+    FutureCallback *callbacks; // &cb0 while there is room for one only
     uint32_t ncallbacks, callbacks_cap;
+    FutureCallback cb0; // the first callback (most futures never get a second)
     uint8_t state;      // FutureState
     bool log_traceback; // an exception nobody retrieved yet
     bool blocking;      // _asyncio_future_blocking
@@ -126,9 +130,9 @@ static inline bool is_task(EddyVM *vm, Value v) {
 // vm/loop.c
 // Queue work for the next iteration (call_soon semantics). 0 / -1 MemoryError.
 EDDY_NODISCARD int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b);
-// A timer firing at `when` (loop time) that queues entry. 0 / -1.
+// A timer firing at `when` (loop time) that queues {kind, obj}. 0 / -1.
 EDDY_NODISCARD int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind,
-                                    Value a, Value b);
+                                    Obj *obj);
 double loop_time(void);
 // The running loop (no error) or NULL.
 static inline LoopObject *loop_running(EddyVM *vm) { return vm->running_loop; }
