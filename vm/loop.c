@@ -36,19 +36,30 @@ LoopObject *loop_get_running(EddyVM *vm) {
 // ---------------------------------------------------------------------------
 // The ready queue: a ring buffer of ReadyEntry
 
+// Move the entries to a ring of cap (a power of two, >= ready_len). 0 / -1.
+static int ready_resize(EddyVM *vm, LoopObject *loop, size_t cap) {
+    ReadyEntry *r = mem_alloc(vm, cap * sizeof(ReadyEntry));
+    if (!r) return -1;
+    for (size_t i = 0; i < loop->ready_len; i++)
+        r[i] = loop->ready[(loop->ready_head + i) & (loop->ready_cap - 1)];
+    if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadyEntry));
+    loop->ready = r;
+    loop->ready_cap = cap;
+    loop->ready_head = 0;
+    return 0;
+}
+
+// After a burst (100k tasks created at once), give the memory back.
+static void ready_shrink(EddyVM *vm, LoopObject *loop) {
+    if (loop->ready_cap <= 1024 || loop->ready_len * 8 > loop->ready_cap) return;
+    if (ready_resize(vm, loop, loop->ready_cap / 4) < 0) vm_err_clear(vm); // keep the big one
+}
+
 int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b) {
-    if (loop->ready_len == loop->ready_cap) {
-        size_t cap = loop->ready_cap ? loop->ready_cap * 2 : 64;
-        ReadyEntry *r = mem_alloc(vm, cap * sizeof(ReadyEntry));
-        if (!r) return -1;
-        for (size_t i = 0; i < loop->ready_len; i++)
-            r[i] = loop->ready[(loop->ready_head + i) % loop->ready_cap];
-        if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadyEntry));
-        loop->ready = r;
-        loop->ready_cap = cap;
-        loop->ready_head = 0;
-    }
-    ReadyEntry *e = &loop->ready[(loop->ready_head + loop->ready_len) % loop->ready_cap];
+    if (loop->ready_len == loop->ready_cap &&
+        ready_resize(vm, loop, loop->ready_cap ? loop->ready_cap * 2 : 64) < 0)
+        return -1;
+    ReadyEntry *e = &loop->ready[(loop->ready_head + loop->ready_len) & (loop->ready_cap - 1)];
     e->kind = kind;
     e->a = a;
     e->b = b;
@@ -58,7 +69,7 @@ int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b)
 
 static ReadyEntry ready_pop(LoopObject *loop) {
     ReadyEntry e = loop->ready[loop->ready_head];
-    loop->ready_head = (loop->ready_head + 1) % loop->ready_cap;
+    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
     loop->ready_len--;
     return e;
 }
@@ -100,7 +111,7 @@ static void heap_siftup(TimerEntry *heap, size_t n, size_t pos) {
     heap_siftdown(heap, startpos, pos);
 }
 
-int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, Value a, Value b) {
+int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, Obj *obj) {
     if (loop->timers_len == loop->timers_cap) {
         size_t cap = loop->timers_cap ? loop->timers_cap * 2 : 32;
         TimerEntry *t = mem_realloc(vm, loop->timers, loop->timers_cap * sizeof(TimerEntry),
@@ -109,9 +120,9 @@ int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, V
         loop->timers = t;
         loop->timers_cap = cap;
     }
-    loop->timers[loop->timers_len] = (TimerEntry){when, {kind, a, b}};
+    loop->timers[loop->timers_len] = (TimerEntry){when, obj, kind};
     heap_siftdown(loop->timers, 0, loop->timers_len++);
-    if (kind == READY_HANDLE) ((HandleObject *)AS_OBJ(a))->scheduled = true;
+    if (kind == READY_HANDLE) ((HandleObject *)obj)->scheduled = true;
     return 0;
 }
 
@@ -127,14 +138,14 @@ static TimerEntry timer_pop(LoopObject *loop) {
 // A timer that will never run: a cancelled TimerHandle, or the timer of a
 // sleep whose future is no longer pending (its task was cancelled).
 static bool timer_cancelled(const TimerEntry *t) {
-    if (t->entry.kind == READY_HANDLE) return ((HandleObject *)AS_OBJ(t->entry.a))->cancelled;
-    if (t->entry.kind == READY_SLEEP_TIMER) return sleep_timer_cancelled(t->entry.a);
+    if (t->kind == READY_HANDLE) return ((HandleObject *)t->obj)->cancelled;
+    if (t->kind == READY_SLEEP_TIMER) return sleep_timer_cancelled(v_obj(t->obj));
     return false;
 }
 
 static void timer_unscheduled(TimerEntry *t) {
-    if (t->entry.kind == READY_HANDLE) ((HandleObject *)AS_OBJ(t->entry.a))->scheduled = false;
-    if (t->entry.kind == READY_SLEEP_TIMER) sleep_timer_unscheduled(t->entry.a);
+    if (t->kind == READY_HANDLE) ((HandleObject *)t->obj)->scheduled = false;
+    if (t->kind == READY_SLEEP_TIMER) sleep_timer_unscheduled(v_obj(t->obj));
 }
 
 // CPython's rule: with more than 100 timers of which over half are
@@ -751,7 +762,7 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
     while (loop->timers_len && !(loop->timers[0].when >= end)) { // NaN is due, as in CPython
         TimerEntry t = timer_pop(loop);
         timer_unscheduled(&t);
-        if (loop_schedule(vm, loop, t.entry.kind, t.entry.a, t.entry.b) < 0) return -1;
+        if (loop_schedule(vm, loop, t.kind, v_obj(t.obj), VAL_NULL) < 0) return -1;
     }
     size_t ntodo = loop->ready_len;
     for (size_t i = 0; i < ntodo; i++) {
@@ -780,6 +791,7 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
         if (r < 0) return -1;
         gc_safepoint(vm);
     }
+    ready_shrink(vm, loop);
     return 0;
 }
 
@@ -1137,7 +1149,7 @@ call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *k
     h->when = t;
     // As call_soon; call_later goes through call_at, one frame more.
     if (loop->debug) record_handle_tb(vm, h, relative ? 7 : 8);
-    if (loop_schedule_at(vm, loop, t, READY_HANDLE, v_obj(h), VAL_NONE) < 0) return VAL_NULL;
+    if (loop_schedule_at(vm, loop, t, READY_HANDLE, &h->hdr) < 0) return VAL_NULL;
     return v_obj(h);
 }
 
@@ -1221,13 +1233,12 @@ static void loop_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)l->unretrieved);
     gc_mark_obj(vm, (Obj *)l->asyncgens);
     for (size_t i = 0; i < l->ready_len; i++) {
-        ReadyEntry *e = &l->ready[(l->ready_head + i) % l->ready_cap];
+        ReadyEntry *e = &l->ready[(l->ready_head + i) & (l->ready_cap - 1)];
         gc_mark_value(vm, e->a);
         gc_mark_value(vm, e->b);
     }
     for (size_t i = 0; i < l->timers_len; i++) {
-        gc_mark_value(vm, l->timers[i].entry.a);
-        gc_mark_value(vm, l->timers[i].entry.b);
+        gc_mark_obj(vm, l->timers[i].obj);
     }
 }
 

@@ -37,10 +37,13 @@ typedef struct ReadyEntry {
     Value a, b;
 } ReadyEntry;
 
-// A timer in the loop's min-heap (keyed by `when` alone, as CPython's).
+// A timer in the loop's min-heap (keyed by `when` alone, as CPython's): the
+// ReadyEntry {kind, obj, V_NULL} it queues when due. Timers are Handles or
+// sleeps, so one object pointer is enough (24 bytes a timer).
 typedef struct TimerEntry {
     double when;
-    ReadyEntry entry; // queued when due
+    Obj *obj;
+    uint32_t kind; // READY_HANDLE or READY_SLEEP_TIMER
 } TimerEntry;
 
 // Handle (call_soon) and TimerHandle (call_later / call_at).
@@ -99,10 +102,11 @@ typedef struct FutureObject {
     LoopObject *loop;
     Value result;
     Value exception;
-    Value cancel_message; // str/any or None
-    Value cancelled_exc;  // the CancelledError that cancelled a task, or V_NULL
-    FutureCallback *callbacks;
+    Value cancel_message;      // str/any or None
+    Value cancelled_exc;       // the CancelledError that cancelled a task, or V_NULL
+    FutureCallback *callbacks; // &cb0 while there is room for one only
     uint32_t ncallbacks, callbacks_cap;
+    FutureCallback cb0; // the first callback (most futures never get a second)
     uint8_t state;      // FutureState
     bool log_traceback; // an exception nobody retrieved yet
     bool blocking;      // _asyncio_future_blocking
@@ -114,9 +118,8 @@ typedef struct TaskObject {
     Value coro;
     Value name; // str, or V_NULL: "Task-<number>" made on demand
     uint64_t number;
-    Value fut_waiter;      // the future this task waits on, or V_NULL
-    Value source_line;     // debug: creation site (str) or V_NULL
-    size_t registry_index; // position in vm->tasks while pending
+    Value fut_waiter;        // the future this task waits on, or V_NULL
+    uint32_t registry_index; // position in vm->tasks while pending
     int32_t num_cancels_requested;
     bool must_cancel;
     bool registered;
@@ -134,9 +137,9 @@ static inline bool is_task(EddyVM *vm, Value v) {
 // vm/loop.c
 // Queue work for the next iteration (call_soon semantics). 0 / -1 MemoryError.
 EDDY_NODISCARD int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b);
-// A timer firing at `when` (loop time) that queues entry. 0 / -1.
+// A timer firing at `when` (loop time) that queues {kind, obj}. 0 / -1.
 EDDY_NODISCARD int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind,
-                                    Value a, Value b);
+                                    Obj *obj);
 double loop_time(void);
 // The running loop (no error) or NULL.
 static inline LoopObject *loop_running(EddyVM *vm) { return vm->running_loop; }

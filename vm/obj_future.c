@@ -43,7 +43,8 @@ static void future_trace(EddyVM *vm, Obj *o) {
 
 static void future_finalize(EddyVM *vm, Obj *o) {
     FutureObject *f = (FutureObject *)o;
-    if (f->callbacks) mem_free(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback));
+    if (f->callbacks && f->callbacks != &f->cb0)
+        mem_free(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback));
     f->callbacks = NULL;
     loop_forget_source_tb(vm, o);
 }
@@ -68,13 +69,21 @@ FutureObject *future_new(EddyVM *vm, LoopObject *loop) {
 
 int future_add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
     if (f->ncallbacks == f->callbacks_cap) {
-        uint32_t cap = f->callbacks_cap ? f->callbacks_cap * 2 : 2;
-        FutureCallback *cbs =
-            mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
-                        cap * sizeof(FutureCallback));
-        if (!cbs) return -1;
-        f->callbacks = cbs;
-        f->callbacks_cap = cap;
+        if (!f->callbacks) {
+            f->callbacks = &f->cb0;
+            f->callbacks_cap = 1;
+        } else {
+            bool inline_cb = f->callbacks == &f->cb0;
+            uint32_t cap = inline_cb ? 4 : f->callbacks_cap * 2;
+            FutureCallback *cbs =
+                inline_cb ? mem_alloc(vm, cap * sizeof(FutureCallback))
+                          : mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
+                                        cap * sizeof(FutureCallback));
+            if (!cbs) return -1;
+            if (inline_cb) cbs[0] = f->cb0;
+            f->callbacks = cbs;
+            f->callbacks_cap = cap;
+        }
     }
     f->callbacks[f->ncallbacks++] = (FutureCallback){fn, kind};
     return 0;
@@ -824,30 +833,48 @@ enum SleepState {
     SLEEP_DONE,      // returned, raised or closed
 };
 
-#define SLEEPF_COUNTED 1u // counted in vm->early_finalize_live (SLEEP_NEW)
+// 64 bytes a sleep. obj_flags holds the SLEEPF_ bits and, from bit 8, the
+// state. While SLEEP_NEW, `origin` is the code that created it and the
+// header's spare word (Obj.reserved) the instruction; once started, `waiter`
+// is the task it wakes (NULL until a task waits on it) and the timer is in
+// that task's loop (or, driven by hand, the running loop's).
+#define SLEEPF_COUNTED 1u         // counted in vm->early_finalize_live (SLEEP_NEW)
+#define SLEEPF_IN_HEAP 2u         // its timer is in the loop's heap
+#define SLEEPF_TIMER_CANCELLED 4u // the timer will not run (CPython's h.cancel())
+#define SLEEP_STATE_SHIFT 8
 
 struct SleepObject {
     Obj hdr;
-    Value arg;          // the delay until started; the cancel message once cancelled
-    Value result;       // what it returns
-    TaskObject *waiter; // the task its completion wakes, or NULL
-    LoopObject *loop;   // the loop whose heap holds its timer
-    CodeObject *origin; // where it was created (the warning), or NULL
-    uint32_t origin_pc;
-    uint8_t state;        // SleepState
-    bool in_heap;         // its timer is in the loop's heap
-    bool timer_cancelled; // the timer will not run (CPython's h.cancel())
+    Value arg;    // the delay until started; the cancel message once cancelled
+    Value result; // what it returns
+    union {
+        CodeObject *origin; // SLEEP_NEW: where it was created (the warning), or NULL
+        TaskObject *waiter; // started: the task its completion wakes, or NULL
+    } u;
 };
 
 static SleepObject *as_sleep(Value v) { return (SleepObject *)AS_OBJ(v); }
+
+static unsigned sleep_state(const SleepObject *s) {
+    return (unsigned)s->hdr.obj_flags >> SLEEP_STATE_SHIFT;
+}
+static void sleep_set_state(SleepObject *s, unsigned state) {
+    s->hdr.obj_flags = (uint16_t)((s->hdr.obj_flags & ((1u << SLEEP_STATE_SHIFT) - 1)) |
+                                  state << SLEEP_STATE_SHIFT);
+}
+static bool sleep_has(const SleepObject *s, unsigned flag) { return s->hdr.obj_flags & flag; }
+static void sleep_set(SleepObject *s, unsigned flag, bool on) {
+    s->hdr.obj_flags = (uint16_t)(on ? s->hdr.obj_flags | flag : s->hdr.obj_flags & ~flag);
+}
+static LoopObject *sleep_loop(EddyVM *vm, const SleepObject *s) {
+    return s->u.waiter ? s->u.waiter->fut.loop : vm->running_loop;
+}
 
 static void sleep_trace(EddyVM *vm, Obj *o) {
     SleepObject *s = (SleepObject *)o;
     gc_mark_value(vm, s->arg);
     gc_mark_value(vm, s->result);
-    gc_mark_obj(vm, (Obj *)s->waiter);
-    gc_mark_obj(vm, (Obj *)s->loop);
-    gc_mark_obj(vm, (Obj *)s->origin);
+    gc_mark_obj(vm, (Obj *)s->u.origin); // or u.waiter: an object either way
 }
 
 static void sleep_uncount(EddyVM *vm, SleepObject *s) {
@@ -860,7 +887,9 @@ static void sleep_early_finalize(EddyVM *vm, Obj *o) {
     SleepObject *s = (SleepObject *)o;
     if (!(s->hdr.obj_flags & SLEEPF_COUNTED)) return;
     sleep_uncount(vm, s);
-    if (s->state == SLEEP_NEW) coro_warn_unawaited(vm, s->origin, s->origin_pc, "sleep", NULL, 0);
+    if (sleep_state(s) == SLEEP_NEW)
+        coro_warn_unawaited(vm, s->u.origin, (uint32_t)(uintptr_t)s->hdr.reserved, "sleep", NULL,
+                            0);
 }
 
 // sleep(delay, result=None): a new, unstarted sleep.
@@ -879,8 +908,8 @@ Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     Frame *caller = vm->fiber ? vm->fiber->frame : NULL;
     if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
         caller->instr < caller->code->code + caller->code->ncode) {
-        s->origin = caller->code;
-        s->origin_pc = (uint32_t)(caller->instr - caller->code->code);
+        s->u.origin = caller->code;
+        s->hdr.reserved = (void *)(uintptr_t)(caller->instr - caller->code->code);
     }
     s->hdr.obj_flags |= SLEEPF_COUNTED;
     vm->early_finalize_live++;
@@ -888,11 +917,12 @@ Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 // The sleep ends before its timer ran: CPython's `finally: h.cancel()`.
-static void sleep_finish(SleepObject *s) {
-    s->state = SLEEP_DONE;
-    if (s->in_heap && !s->timer_cancelled) {
-        s->timer_cancelled = true;
-        s->loop->timers_cancelled++;
+static void sleep_finish(EddyVM *vm, SleepObject *s) {
+    sleep_set_state(s, SLEEP_DONE);
+    if (sleep_has(s, SLEEPF_IN_HEAP) && !sleep_has(s, SLEEPF_TIMER_CANCELLED)) {
+        sleep_set(s, SLEEPF_TIMER_CANCELLED, true);
+        LoopObject *loop = sleep_loop(vm, s);
+        if (loop) loop->timers_cancelled++;
     }
 }
 
@@ -909,12 +939,12 @@ static Value cancelled_error_of(EddyVM *vm, Value msg) {
 // The first step: the body of CPython's sleep() up to its await.
 static int sleep_start(EddyVM *vm, SleepObject *s, Value *out) {
     sleep_uncount(vm, s);
-    s->state = SLEEP_DONE; // unless it gets further
+    sleep_set_state(s, SLEEP_DONE); // unless it gets further
     Value zero = v_int(0);
     int le = vm_compare_bool(vm, s->arg, zero, CMP_LE);
     if (le < 0) return -1;
     if (le) {
-        s->state = SLEEP_YIELDED0;
+        sleep_set_state(s, SLEEP_YIELDED0);
         *out = VAL_NONE;
         return 1;
     }
@@ -922,19 +952,19 @@ static int sleep_start(EddyVM *vm, SleepObject *s, Value *out) {
     if (!loop) return -1;
     double delay;
     if (float_from_value(vm, s->arg, &delay) < 0) return -1;
-    if (loop_schedule_at(vm, loop, loop_time() + delay, READY_SLEEP_TIMER, v_obj(s), VAL_NULL) < 0)
-        return -1;
-    s->loop = loop;
-    s->in_heap = true;
+    if (loop_schedule_at(vm, loop, loop_time() + delay, READY_SLEEP_TIMER, &s->hdr) < 0) return -1;
+    s->u.waiter = NULL;
+    s->hdr.reserved = NULL;
+    sleep_set(s, SLEEPF_IN_HEAP, true);
     s->arg = VAL_NONE; // now the cancel message
-    s->state = SLEEP_WAITING;
+    sleep_set_state(s, SLEEP_WAITING);
     *out = v_obj(s); // to the task, as CPython's yields its future
     return 1;
 }
 
 int sleep_step(EddyVM *vm, Value self, Value exc, Value *out) {
     SleepObject *s = as_sleep(self);
-    uint8_t state = s->state;
+    unsigned state = sleep_state(s);
     if (state == SLEEP_DONE) {
         if (!IS_NULL(exc)) {
             vm_raise_value(vm, exc);
@@ -945,24 +975,24 @@ int sleep_step(EddyVM *vm, Value self, Value exc, Value *out) {
     }
     if (!IS_NULL(exc)) { // thrown in at the await (or before the start)
         sleep_uncount(vm, s);
-        sleep_finish(s);
+        sleep_finish(vm, s);
         vm_raise_value(vm, exc);
         return -1;
     }
     switch (state) {
     case SLEEP_NEW: return sleep_start(vm, s, out);
     case SLEEP_WAITING:
-        sleep_finish(s);
+        sleep_finish(vm, s);
         vm_raise(vm, vm->exc_RuntimeError, "await wasn't used with future");
         return -1;
     case SLEEP_CANCELLED: {
-        sleep_finish(s);
+        sleep_finish(vm, s);
         Value e = cancelled_error_of(vm, s->arg);
         if (!IS_NULL(e)) vm_raise_value(vm, e);
         return -1;
     }
     default: // SLEEP_YIELDED0, SLEEP_FIRED
-        sleep_finish(s);
+        sleep_finish(vm, s);
         *out = s->result;
         return 0;
     }
@@ -971,20 +1001,20 @@ int sleep_step(EddyVM *vm, Value self, Value exc, Value *out) {
 // The timer ran (CPython's _set_result_unless_cancelled on the future).
 int sleep_timer_fired(EddyVM *vm, Value self) {
     SleepObject *s = as_sleep(self);
-    if (s->timer_cancelled || s->state != SLEEP_WAITING) return 0;
-    s->state = SLEEP_FIRED;
-    if (!s->waiter) return 0;
-    return loop_schedule(vm, s->loop, READY_SLEEP_WAKEUP, v_obj(s->waiter), self);
+    if (sleep_has(s, SLEEPF_TIMER_CANCELLED) || sleep_state(s) != SLEEP_WAITING) return 0;
+    sleep_set_state(s, SLEEP_FIRED);
+    if (!s->u.waiter) return 0;
+    return loop_schedule(vm, s->u.waiter->fut.loop, READY_SLEEP_WAKEUP, v_obj(s->u.waiter), self);
 }
 
-bool sleep_timer_cancelled(Value self) { return as_sleep(self)->timer_cancelled; }
-void sleep_timer_unscheduled(Value self) { as_sleep(self)->in_heap = false; }
+bool sleep_timer_cancelled(Value self) { return sleep_has(as_sleep(self), SLEEPF_TIMER_CANCELLED); }
+void sleep_timer_unscheduled(Value self) { sleep_set(as_sleep(self), SLEEPF_IN_HEAP, false); }
 
 // Task t, woken by its sleep: resume it with the outcome of the "future".
 int sleep_wakeup(EddyVM *vm, TaskObject *t, Value self) {
     SleepObject *s = as_sleep(self);
     Value exc = VAL_NULL;
-    if (s->state == SLEEP_CANCELLED) {
+    if (sleep_state(s) == SLEEP_CANCELLED) {
         exc = cancelled_error_of(vm, s->arg);
         if (IS_NULL(exc)) return -1;
     }
@@ -993,10 +1023,11 @@ int sleep_wakeup(EddyVM *vm, TaskObject *t, Value self) {
 
 // Future.cancel(msg) of the sleep's future: 1 if it was pending.
 static int sleep_cancel(EddyVM *vm, SleepObject *s, Value msg) {
-    if (s->state != SLEEP_WAITING) return 0;
-    s->state = SLEEP_CANCELLED;
+    if (sleep_state(s) != SLEEP_WAITING) return 0;
+    sleep_set_state(s, SLEEP_CANCELLED);
     s->arg = msg;
-    if (s->waiter && loop_schedule(vm, s->loop, READY_SLEEP_WAKEUP, v_obj(s->waiter), v_obj(s)) < 0)
+    if (s->u.waiter && loop_schedule(vm, s->u.waiter->fut.loop, READY_SLEEP_WAKEUP,
+                                     v_obj(s->u.waiter), v_obj(s)) < 0)
         return -1;
     return 1;
 }
@@ -1004,7 +1035,7 @@ static int sleep_cancel(EddyVM *vm, SleepObject *s, Value msg) {
 // How a task waiting on the sleep shows it: as CPython's task shows the
 // future its sleep() awaits.
 static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s) {
-    switch (s->state) {
+    switch (sleep_state(s)) {
     case SLEEP_WAITING:
         strbuf_append_cstr(b, "<Future pending cb=[Task.task_wakeup()]>");
         return true;
@@ -1021,11 +1052,12 @@ static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s) {
 // (or to a script driving it by hand) shows as CPython's future would.
 static Value sleep_repr(EddyVM *vm, Value self) {
     SleepObject *s = as_sleep(self);
-    if (s->state == SLEEP_WAITING && !s->waiter) {
+    if (sleep_state(s) == SLEEP_WAITING && !s->u.waiter) {
         StrObject *r = str_intern_cstr(vm, "<Future pending>");
         return r ? v_obj(r) : VAL_NULL;
     }
-    if (s->state == SLEEP_WAITING || s->state == SLEEP_FIRED || s->state == SLEEP_CANCELLED) {
+    if (sleep_state(s) == SLEEP_WAITING || sleep_state(s) == SLEEP_FIRED ||
+        sleep_state(s) == SLEEP_CANCELLED) {
         StrBuf b;
         strbuf_init(vm, &b);
         if (!format_sleep_waiter(vm, &b, s)) {
@@ -1049,7 +1081,7 @@ static Value sleep_result_of(EddyVM *vm, int r, Value out) {
 static Value sl_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "send", kw) < 0 || args_count(vm, "send", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
-    if (!IS_NONE(args[1]) && as_sleep(args[0])->state == SLEEP_NEW)
+    if (!IS_NONE(args[1]) && sleep_state(as_sleep(args[0])) == SLEEP_NEW)
         return vm_raise(vm, vm->exc_TypeError,
                         "can't send non-None value to a just-started coroutine");
     Value out = VAL_NULL;
@@ -1105,7 +1137,7 @@ static Value sl_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     SleepObject *s = as_sleep(args[0]);
     sleep_uncount(vm, s);
-    if (s->state != SLEEP_DONE) sleep_finish(s);
+    if (sleep_state(s) != SLEEP_DONE) sleep_finish(vm, s);
     return VAL_NONE;
 }
 
@@ -1121,7 +1153,7 @@ static Value sl_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 int sleep_check_awaitable(EddyVM *vm, Value self) {
-    uint8_t state = as_sleep(self)->state;
+    unsigned state = sleep_state(as_sleep(self));
     if (state == SLEEP_NEW) return 0;
     vm_raise(vm, vm->exc_RuntimeError,
              state == SLEEP_DONE ? "cannot reuse already awaited coroutine"
@@ -1161,7 +1193,6 @@ static void task_trace(EddyVM *vm, Obj *o) {
     gc_mark_value(vm, t->coro);
     gc_mark_value(vm, t->name);
     gc_mark_value(vm, t->fut_waiter);
-    gc_mark_value(vm, t->source_line);
 }
 
 static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Value coro) {
@@ -1170,7 +1201,6 @@ static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Value 
     t->coro = coro;
     t->name = VAL_NULL;
     t->fut_waiter = VAL_NULL;
-    t->source_line = VAL_NULL;
     t->number = ++vm->task_counter;
 }
 
@@ -1359,10 +1389,10 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     if (IS_NONE(y)) return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), VAL_NULL);
     if (is_exact(y, vm->t_sleep)) {
         SleepObject *s = as_sleep(y);
-        if (s->loop != t->fut.loop)
+        if (vm->running_loop != t->fut.loop)
             return step_soon_with_error(vm, t, "Task %R got Future %R attached to a different loop",
                                         v_obj(t), y);
-        s->waiter = t;
+        s->u.waiter = t;
         t->fut_waiter = y;
         if (t->must_cancel) {
             int r = sleep_cancel(vm, s, t->fut.cancel_message);
