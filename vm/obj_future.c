@@ -172,18 +172,23 @@ bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err) {
     return true;
 }
 
+// CPython's CancelledError for a future cancelled with msg (None: no args).
+static Value cancelled_error_of(EddyVM *vm, Value msg) {
+    TupleObject *args = NULL;
+    if (!IS_NONE(msg)) {
+        args = tuple_from(vm, &msg, 1);
+        if (!args) return VAL_NULL;
+    }
+    return exc_new(vm, vm->exc_CancelledError, args);
+}
+
 Value future_cancelled_error(EddyVM *vm, FutureObject *f) {
     if (!IS_NULL(f->cancelled_exc)) {
         Value exc = f->cancelled_exc;
         f->cancelled_exc = VAL_NULL;
         return exc;
     }
-    TupleObject *args = NULL;
-    if (!IS_NONE(f->cancel_message)) {
-        args = tuple_from(vm, &f->cancel_message, 1);
-        if (!args) return VAL_NULL;
-    }
-    return exc_new(vm, vm->exc_CancelledError, args);
+    return cancelled_error_of(vm, f->cancel_message);
 }
 
 // The outcome of a done future: 0 result in *out, -1 raised (its exception,
@@ -878,14 +883,14 @@ static void sleep_trace(EddyVM *vm, Obj *o) {
 }
 
 static void sleep_uncount(EddyVM *vm, SleepObject *s) {
-    if (!(s->hdr.obj_flags & SLEEPF_COUNTED)) return;
-    s->hdr.obj_flags &= (uint16_t)~SLEEPF_COUNTED;
+    if (!sleep_has(s, SLEEPF_COUNTED)) return;
+    sleep_set(s, SLEEPF_COUNTED, false);
     vm->early_finalize_live--;
 }
 
 static void sleep_early_finalize(EddyVM *vm, Obj *o) {
     SleepObject *s = (SleepObject *)o;
-    if (!(s->hdr.obj_flags & SLEEPF_COUNTED)) return;
+    if (!sleep_has(s, SLEEPF_COUNTED)) return;
     sleep_uncount(vm, s);
     if (sleep_state(s) == SLEEP_NEW)
         coro_warn_unawaited(vm, s->u.origin, (uint32_t)(uintptr_t)s->hdr.reserved, "sleep", NULL,
@@ -911,7 +916,7 @@ Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         s->u.origin = caller->code;
         s->hdr.reserved = (void *)(uintptr_t)(caller->instr - caller->code->code);
     }
-    s->hdr.obj_flags |= SLEEPF_COUNTED;
+    sleep_set(s, SLEEPF_COUNTED, true);
     vm->early_finalize_live++;
     return v_obj(s);
 }
@@ -924,16 +929,6 @@ static void sleep_finish(EddyVM *vm, SleepObject *s) {
         LoopObject *loop = sleep_loop(vm, s);
         if (loop) loop->timers_cancelled++;
     }
-}
-
-// CPython's CancelledError for a future cancelled with msg (None: no args).
-static Value cancelled_error_of(EddyVM *vm, Value msg) {
-    TupleObject *args = NULL;
-    if (!IS_NONE(msg)) {
-        args = tuple_from(vm, &msg, 1);
-        if (!args) return VAL_NULL;
-    }
-    return exc_new(vm, vm->exc_CancelledError, args);
 }
 
 // The first step: the body of CPython's sleep() up to its await.
@@ -1032,12 +1027,13 @@ static int sleep_cancel(EddyVM *vm, SleepObject *s, Value msg) {
     return 1;
 }
 
-// How a task waiting on the sleep shows it: as CPython's task shows the
-// future its sleep() awaits.
+// The sleep as the future its CPython counterpart awaits (started only):
+// how a task waiting on it shows it, and what it yields shows as.
 static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s) {
     switch (sleep_state(s)) {
     case SLEEP_WAITING:
-        strbuf_append_cstr(b, "<Future pending cb=[Task.task_wakeup()]>");
+        strbuf_append_cstr(b, s->u.waiter ? "<Future pending cb=[Task.task_wakeup()]>"
+                                          : "<Future pending>");
         return true;
     case SLEEP_CANCELLED: strbuf_append_cstr(b, "<Future cancelled>"); return true;
     default:
@@ -1052,12 +1048,8 @@ static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s) {
 // (or to a script driving it by hand) shows as CPython's future would.
 static Value sleep_repr(EddyVM *vm, Value self) {
     SleepObject *s = as_sleep(self);
-    if (sleep_state(s) == SLEEP_WAITING && !s->u.waiter) {
-        StrObject *r = str_intern_cstr(vm, "<Future pending>");
-        return r ? v_obj(r) : VAL_NULL;
-    }
-    if (sleep_state(s) == SLEEP_WAITING || sleep_state(s) == SLEEP_FIRED ||
-        sleep_state(s) == SLEEP_CANCELLED) {
+    unsigned state = sleep_state(s);
+    if (state == SLEEP_WAITING || state == SLEEP_FIRED || state == SLEEP_CANCELLED) {
         StrBuf b;
         strbuf_init(vm, &b);
         if (!format_sleep_waiter(vm, &b, s)) {
@@ -1078,15 +1070,20 @@ static Value sleep_result_of(EddyVM *vm, int r, Value out) {
     return VAL_NULL;
 }
 
+// Resume with a value: a sleep awaits nothing that uses it.
+static Value sleep_send_none(EddyVM *vm, Value self) {
+    Value out = VAL_NULL;
+    int r = sleep_step(vm, self, VAL_NULL, &out);
+    return sleep_result_of(vm, r, out);
+}
+
 static Value sl_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "send", kw) < 0 || args_count(vm, "send", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
     if (!IS_NONE(args[1]) && sleep_state(as_sleep(args[0])) == SLEEP_NEW)
         return vm_raise(vm, vm->exc_TypeError,
                         "can't send non-None value to a just-started coroutine");
-    Value out = VAL_NULL;
-    int r = sleep_step(vm, args[0], VAL_NULL, &out);
-    return sleep_result_of(vm, r, out);
+    return sleep_send_none(vm, args[0]);
 }
 
 // `yield from asyncio.sleep(0).__await__()`: __await__ returns the sleep
@@ -1094,9 +1091,7 @@ static Value sl_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value sl_next(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "__next__", kw) < 0 || args_count(vm, "__next__", nargs - 1, 0, 0) < 0)
         return VAL_NULL;
-    Value out = VAL_NULL;
-    int r = sleep_step(vm, args[0], VAL_NULL, &out);
-    return sleep_result_of(vm, r, out);
+    return sleep_send_none(vm, args[0]);
 }
 
 static int sleep_next_slot(EddyVM *vm, Value self, Value *out) {
@@ -1139,11 +1134,6 @@ static Value sl_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     sleep_uncount(vm, s);
     if (sleep_state(s) != SLEEP_DONE) sleep_finish(vm, s);
     return VAL_NONE;
-}
-
-static Value sl_await(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    (void)vm, (void)nargs, (void)kw;
-    return args[0];
 }
 
 static Value sl_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1388,20 +1378,9 @@ static Value task_wakeup_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kw)
 static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     if (IS_NONE(y)) return loop_schedule(vm, t->fut.loop, READY_TASK_STEP, v_obj(t), VAL_NULL);
     if (is_exact(y, vm->t_sleep)) {
-        SleepObject *s = as_sleep(y);
-        if (vm->running_loop != t->fut.loop)
-            return step_soon_with_error(vm, t, "Task %R got Future %R attached to a different loop",
-                                        v_obj(t), y);
-        s->u.waiter = t;
-        t->fut_waiter = y;
-        if (t->must_cancel) {
-            int r = sleep_cancel(vm, s, t->fut.cancel_message);
-            if (r < 0) return -1;
-            if (r) t->must_cancel = false;
-        }
-        return 0;
-    }
-    if (is_future(vm, y)) {
+        // Its timer (in the running loop, which is t's) will wake t.
+        as_sleep(y)->u.waiter = t;
+    } else if (is_future(vm, y)) {
         FutureObject *w = as_future(y);
         if (w->loop != t->fut.loop)
             return step_soon_with_error(vm, t, "Task %R got Future %R attached to a different loop",
@@ -1428,19 +1407,20 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
         } else if (future_add_callback(vm, w, v_obj(t), CB_TASK_WAKEUP) < 0) {
             return -1;
         }
-        t->fut_waiter = y;
-        if (t->must_cancel) {
-            int r = cancel_any(vm, y, t->fut.cancel_message);
-            if (r < 0) return -1;
-            if (r) t->must_cancel = false;
-        }
-        return 0;
-    }
-    if (is_exact(y, vm->t_generator))
+    } else if (is_exact(y, vm->t_generator)) {
         return step_soon_with_error(
             vm, t, "yield was used instead of yield from for generator in task %R with %R",
             v_obj(t), y);
-    return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
+    } else {
+        return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
+    }
+    t->fut_waiter = y;
+    if (t->must_cancel) {
+        int r = cancel_any(vm, y, t->fut.cancel_message);
+        if (r < 0) return -1;
+        if (r) t->must_cancel = false;
+    }
+    return 0;
 }
 
 bool task_coro_ok(EddyVM *vm, Value v) {
@@ -1635,9 +1615,9 @@ int future_init_types(EddyVM *vm) {
     if (type_add_method(vm, t, "send", sl_send, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "throw", sl_throw, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "close", sl_close, NATIVE_METHOD) < 0 ||
-        type_add_method(vm, t, "__await__", sl_await, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__await__", fi_iter, NATIVE_METHOD) < 0 ||
         type_add_method(vm, t, "__next__", sl_next, NATIVE_METHOD) < 0 ||
-        type_add_method(vm, t, "__iter__", sl_await, NATIVE_METHOD) < 0 ||
+        type_add_method(vm, t, "__iter__", fi_iter, NATIVE_METHOD) < 0 ||
         type_add_getter(vm, t, "__name__", sl_name) < 0 ||
         type_add_getter(vm, t, "__qualname__", sl_name) < 0)
         return -1;
