@@ -901,9 +901,13 @@ static void sleep_early_finalize(EddyVM *vm, Obj *o) {
 Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     static const char *const names[] = {"delay", "result"};
     Value a[2];
-    if (nargs == 0 && !kw) // as CPython words it for a function
+    // As CPython words these for its (Python) function.
+    if (nargs == 0 && !kw)
         return vm_raise(vm, vm->exc_TypeError,
                         "sleep() missing 1 required positional argument: 'delay'");
+    if (nargs > 2)
+        return vm_raise(vm, vm->exc_TypeError,
+                        "sleep() takes from 1 to 2 positional arguments but %d were given", nargs);
     if (args_parse(vm, "sleep", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
     SleepObject *s = (SleepObject *)obj_alloc(vm, vm->t_sleep, sizeof(SleepObject));
     if (!s || gc_track(vm, &s->hdr) < 0) return VAL_NULL;
