@@ -29,7 +29,9 @@ typedef struct EddyVM EddyVM;
 
 // Allocation hook with realloc semantics: (ud, ptr, old_size, new_size).
 // new_size 0 frees and returns NULL; otherwise returns the new block or NULL
-// on failure. old_size is 0 for a fresh allocation.
+// on failure. old_size is 0 for a fresh allocation. Blocks must be aligned
+// as malloc's are (at least 16 bytes on 64-bit systems); the VM keeps tags
+// in the low bits of object pointers.
 typedef void *(*EddyAllocFn)(void *ud, void *ptr, size_t old_size, size_t new_size);
 
 // Options for eddy_vm_new. Zero-initialise, then set what you need.

@@ -223,9 +223,11 @@ static bool posonly_as_keyword(EddyVM *vm, FunctionObject *func, TupleObject *kw
     return true;
 }
 
-// Bind args into lp (all locals V_NULL on entry). 0 / -1.
+// Bind args into lp (all locals V_NULL on entry). `whole`, when not NULL,
+// is a tuple nobody else holds whose items are exactly args[0..nargs): it
+// becomes the *args tuple itself if every argument goes there. 0 / -1.
 static int bind_args(EddyVM *vm, FunctionObject *func, Value *lp, Value *args, int nargs,
-                     TupleObject *kwnames) {
+                     TupleObject *kwnames, TupleObject *whole) {
     CodeObject *co = func->code;
     uint32_t argcount = co->argcount;
     uint32_t total = argcount + co->kwonlyargcount;
@@ -238,8 +240,10 @@ static int bind_args(EddyVM *vm, FunctionObject *func, Value *lp, Value *args, i
     uint32_t n = (uint32_t)nargs > argcount ? argcount : (uint32_t)nargs;
     for (uint32_t i = 0; i < n; i++) lp[i] = args[i];
     if (co->flags & CO_VARARGS) {
-        TupleObject *t =
-            (uint32_t)nargs > n ? tuple_from(vm, args + n, (size_t)nargs - n) : vm->empty_tuple;
+        TupleObject *t = (uint32_t)nargs <= n ? vm->empty_tuple
+                         : n == 0 && whole && !kwnames
+                             ? whole
+                             : tuple_from(vm, args + n, (size_t)nargs - n);
         if (!t) return -1;
         lp[total] = v_obj(t);
     }
@@ -313,8 +317,8 @@ static int bind_args(EddyVM *vm, FunctionObject *func, Value *lp, Value *args, i
     return 0;
 }
 
-Frame *frame_push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args, int nargs,
-                       TupleObject *kwnames) {
+static Frame *push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args, int nargs,
+                        TupleObject *kwnames, TupleObject *whole) {
     CodeObject *co = func->code;
     Frame *f = frame_push(vm, fb, co, func, func->globals, func->builtins, NULL);
     if (!f) return NULL;
@@ -323,7 +327,7 @@ Frame *frame_push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args,
     if (!kwnames && (uint32_t)nargs == co->argcount && co->kwonlyargcount == 0 &&
         !(co->flags & (CO_VARARGS | CO_VARKEYWORDS))) {
         for (int i = 0; i < nargs; i++) lp[i] = args[i];
-    } else if (bind_args(vm, func, lp, args, nargs, kwnames) < 0) {
+    } else if (bind_args(vm, func, lp, args, nargs, kwnames, whole) < 0) {
         frame_pop(vm, fb, f);
         return NULL;
     }
@@ -334,6 +338,17 @@ Frame *frame_push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args,
         }
     }
     return f;
+}
+
+Frame *frame_push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args, int nargs,
+                       TupleObject *kwnames) {
+    return push_call(vm, fb, func, args, nargs, kwnames, NULL);
+}
+
+Frame *frame_push_call_fresh(EddyVM *vm, Fiber *fb, FunctionObject *func, TupleObject *args,
+                             TupleObject *kwnames) {
+    int nargs = (int)(args->len - (kwnames ? kwnames->len : 0));
+    return push_call(vm, fb, func, args->items, nargs, kwnames, args);
 }
 
 // ---------------------------------------------------------------------------

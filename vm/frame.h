@@ -129,6 +129,11 @@ static inline void frame_pop(EddyVM *vm, Fiber *fb, Frame *f) {
 // CPython's semantics and messages. NULL + exception (nothing pushed).
 Frame *frame_push_call(EddyVM *vm, Fiber *fb, FunctionObject *func, Value *args, int nargs,
                        TupleObject *kwnames);
+// The same for f(*args, **kw): `args` is a tuple made for this call (the
+// positional values, then those of kwnames), which becomes the callee's
+// *args tuple when that takes every positional argument, instead of a copy.
+Frame *frame_push_call_fresh(EddyVM *vm, Fiber *fb, FunctionObject *func, TupleObject *args,
+                             TupleObject *kwnames);
 // The builtins dict for code running with these globals.
 DictObject *frame_builtins_for(EddyVM *vm, DictObject *globals);
 // ---------------------------------------------------------------------------

@@ -294,6 +294,10 @@ void gc_collect(EddyVM *vm) {
         size_t cap = live + gap;
         if (vm->gc_threshold > cap) vm->gc_threshold = cap;
     }
+    // The collection's own allocations (a growing gray stack) crossed the
+    // old threshold and asked for another collection: that would mark the
+    // whole heap again for nothing.
+    vm->gc_requested = vm->bytes_allocated > vm->gc_threshold;
     vm->in_gc = false;
     // Script code runs only now that the collection is over.
     if (EDDY_UNLIKELY(vm->gen_pending_len != 0)) gen_close_pending(vm);

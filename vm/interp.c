@@ -1965,6 +1965,9 @@ dispatch:
             int npos = 0;
             TupleObject *all = flatten_call_ex(vm, func, *argsp, kwargs, &kwn, &npos);
             if (!all) goto error;
+            // A tuple made here rather than the caller's own (`f(*t) is t`
+            // stays false, as in CPython).
+            bool fresh = !IS_OBJ(*argsp) || AS_OBJ(*argsp) != &all->hdr;
             *argsp = v_obj(all);
             if (arg & 1) sp[-1] = kwn ? v_obj(kwn) : VAL_NONE;
             // Call directly with the tuple's items as the argument vector.
@@ -1973,8 +1976,9 @@ dispatch:
             Value *args = all->items;
             int nargs = npos;
             if (is_exact(callable, vm->t_function)) {
-                Frame *nf =
-                    frame_push_call(vm, fb, (FunctionObject *)AS_OBJ(callable), args, nargs, kwn);
+                FunctionObject *fn = (FunctionObject *)AS_OBJ(callable);
+                Frame *nf = fresh ? frame_push_call_fresh(vm, fb, fn, all, kwn)
+                                  : frame_push_call(vm, fb, fn, args, nargs, kwn);
                 if (!nf) goto error;
                 frame->sp = base;
                 frame->instr = instr;

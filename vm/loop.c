@@ -34,15 +34,15 @@ LoopObject *loop_get_running(EddyVM *vm) {
 }
 
 // ---------------------------------------------------------------------------
-// The ready queue: a ring buffer of ReadyEntry
+// The ready queue: a ring buffer of ReadySlot
 
 // Move the entries to a ring of cap (a power of two, >= ready_len). 0 / -1.
 static int ready_resize(EddyVM *vm, LoopObject *loop, size_t cap) {
-    ReadyEntry *r = mem_alloc(vm, cap * sizeof(ReadyEntry));
+    ReadySlot *r = mem_alloc(vm, cap * sizeof(ReadySlot));
     if (!r) return -1;
     for (size_t i = 0; i < loop->ready_len; i++)
         r[i] = loop->ready[(loop->ready_head + i) & (loop->ready_cap - 1)];
-    if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadyEntry));
+    if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadySlot));
     loop->ready = r;
     loop->ready_cap = cap;
     loop->ready_head = 0;
@@ -55,23 +55,33 @@ static void ready_shrink(EddyVM *vm, LoopObject *loop) {
     if (ready_resize(vm, loop, loop->ready_cap / 4) < 0) vm_err_clear(vm); // keep the big one
 }
 
+_Static_assert(READY_STOP <= READY_KIND_MASK, "ReadyKind fits in a pointer's alignment bits");
+
 int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b) {
+    if (EDDY_UNLIKELY(!IS_OBJ(a))) {
+        // Only a done callback can be any value (add_done_callback(5)): a
+        // Handle then, as CPython queues, which fails when it runs.
+        return loop_call_soon(vm, loop, a, &b, 1) ? 0 : -1;
+    }
     if (loop->ready_len == loop->ready_cap &&
         ready_resize(vm, loop, loop->ready_cap ? loop->ready_cap * 2 : 64) < 0)
         return -1;
-    ReadyEntry *e = &loop->ready[(loop->ready_head + loop->ready_len) & (loop->ready_cap - 1)];
-    e->kind = kind;
-    e->a = a;
-    e->b = b;
+    ReadySlot *e = &loop->ready[(loop->ready_head + loop->ready_len) & (loop->ready_cap - 1)];
+    e->a_kind = (uintptr_t)AS_OBJ(a) | kind;
+    e->b = IS_OBJ(b) ? AS_OBJ(b) : NULL; // (READY_HANDLE's None is unused)
     loop->ready_len++;
     return 0;
 }
 
+static inline Obj *slot_a(const ReadySlot *e) { return (Obj *)(e->a_kind & ~READY_KIND_MASK); }
+
 static ReadyEntry ready_pop(LoopObject *loop) {
-    ReadyEntry e = loop->ready[loop->ready_head];
+    ReadySlot *e = &loop->ready[loop->ready_head];
+    ReadyEntry r = {(uint32_t)(e->a_kind & READY_KIND_MASK), v_obj(slot_a(e)),
+                    e->b ? v_obj(e->b) : VAL_NULL};
     loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
     loop->ready_len--;
-    return e;
+    return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -707,8 +717,7 @@ static int run_entry(EddyVM *vm, LoopObject *loop, ReadyEntry *e) {
         // run_until_complete's future is done. When it ended with SystemExit
         // or KeyboardInterrupt, run_forever has already returned.
         FutureObject *f = as_future(e->b);
-        if (f->state == FUT_FINISHED && !IS_NULL(f->exception) && is_fatal(vm, f->exception))
-            return 0;
+        if (f->state == FUT_FINISHED && f->failed && is_fatal(vm, f->result)) return 0;
         loop->stopping = true;
         return 0;
     }
@@ -914,8 +923,8 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
         goto done;
     }
     f->log_traceback = false;
-    if (!IS_NULL(f->exception)) {
-        vm_raise_value(vm, f->exception);
+    if (f->failed) {
+        vm_raise_value(vm, f->result);
         goto done;
     }
     result = f->result;
@@ -982,7 +991,7 @@ static Value l_close(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
             StrObject *msg = str_format(vm, "%U exception was never retrieved",
                                         vm_type_of(vm, u->items[i])->name);
             if (!msg) break;
-            loop_report_error(vm, loop, msg->data, u->items[i], f->exception);
+            loop_report_error(vm, loop, msg->data, u->items[i], f->result);
             if (vm_err_occurred(vm)) break;
         }
         vm_pop_roots(vm, 1);
@@ -1233,9 +1242,9 @@ static void loop_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)l->unretrieved);
     gc_mark_obj(vm, (Obj *)l->asyncgens);
     for (size_t i = 0; i < l->ready_len; i++) {
-        ReadyEntry *e = &l->ready[(l->ready_head + i) & (l->ready_cap - 1)];
-        gc_mark_value(vm, e->a);
-        gc_mark_value(vm, e->b);
+        ReadySlot *e = &l->ready[(l->ready_head + i) & (l->ready_cap - 1)];
+        gc_mark_obj(vm, slot_a(e));
+        gc_mark_obj(vm, e->b);
     }
     for (size_t i = 0; i < l->timers_len; i++) {
         gc_mark_obj(vm, l->timers[i].obj);
@@ -1244,7 +1253,7 @@ static void loop_trace(EddyVM *vm, Obj *o) {
 
 static void loop_finalize(EddyVM *vm, Obj *o) {
     LoopObject *l = (LoopObject *)o;
-    if (l->ready) mem_free(vm, l->ready, l->ready_cap * sizeof(ReadyEntry));
+    if (l->ready) mem_free(vm, l->ready, l->ready_cap * sizeof(ReadySlot));
     if (l->timers) mem_free(vm, l->timers, l->timers_cap * sizeof(TimerEntry));
     l->ready = NULL;
     l->timers = NULL;

@@ -26,6 +26,7 @@ typedef struct SleepObject SleepObject;
 static SleepObject *as_sleep(Value v);
 static int sleep_cancel(EddyVM *vm, SleepObject *s, Value msg);
 static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s);
+static StrObject *task_name(EddyVM *vm, TaskObject *t);
 
 // ---------------------------------------------------------------------------
 // Future
@@ -35,9 +36,7 @@ static void future_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)f->dict);
     gc_mark_obj(vm, (Obj *)f->loop);
     gc_mark_value(vm, f->result);
-    gc_mark_value(vm, f->exception);
     gc_mark_value(vm, f->cancel_message);
-    gc_mark_value(vm, f->cancelled_exc);
     for (uint32_t i = 0; i < f->ncallbacks; i++) gc_mark_value(vm, f->callbacks[i].fn);
 }
 
@@ -51,10 +50,8 @@ static void future_finalize(EddyVM *vm, Obj *o) {
 
 static void future_init_fields(FutureObject *f, LoopObject *loop) {
     f->loop = loop;
-    f->result = VAL_NONE;
-    f->exception = VAL_NULL;
+    f->result = VAL_NULL;
     f->cancel_message = VAL_NONE;
-    f->cancelled_exc = VAL_NULL;
     f->state = FUT_PENDING;
 }
 
@@ -156,7 +153,8 @@ static void track_unretrieved(EddyVM *vm, FutureObject *f) {
 }
 
 int future_set_exception(EddyVM *vm, FutureObject *f, Value exc) {
-    f->exception = exc;
+    f->result = exc;
+    f->failed = true;
     f->state = FUT_FINISHED;
     f->log_traceback = true;
     track_unretrieved(vm, f);
@@ -167,6 +165,7 @@ bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err) {
     f->log_traceback = false;
     if (f->state != FUT_PENDING) return false;
     f->state = FUT_CANCELLED;
+    f->result = VAL_NULL;
     f->cancel_message = msg;
     if (schedule_callbacks(vm, f) < 0) *err = -1;
     return true;
@@ -183,9 +182,9 @@ static Value cancelled_error_of(EddyVM *vm, Value msg) {
 }
 
 Value future_cancelled_error(EddyVM *vm, FutureObject *f) {
-    if (!IS_NULL(f->cancelled_exc)) {
-        Value exc = f->cancelled_exc;
-        f->cancelled_exc = VAL_NULL;
+    if (f->state == FUT_CANCELLED && !IS_NULL(f->result)) {
+        Value exc = f->result;
+        f->result = VAL_NULL;
         return exc;
     }
     return cancelled_error_of(vm, f->cancel_message);
@@ -204,8 +203,8 @@ static int future_outcome(EddyVM *vm, FutureObject *f, Value *out) {
         return -1;
     }
     f->log_traceback = false;
-    if (!IS_NULL(f->exception)) {
-        vm_raise_value(vm, f->exception);
+    if (f->failed) {
+        vm_raise_value(vm, f->result);
         return -1;
     }
     *out = f->result;
@@ -243,7 +242,7 @@ static Value m_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (f->state == FUT_PENDING)
         return vm_raise(vm, vm->exc_InvalidStateError, "Exception is not set.");
     f->log_traceback = false;
-    return IS_NULL(f->exception) ? VAL_NONE : f->exception;
+    return f->failed ? f->result : VAL_NONE;
 }
 
 static Value m_set_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -308,8 +307,8 @@ static int cancel_any(EddyVM *vm, Value fut, Value msg) {
 }
 
 bool task_position(EddyVM *vm, TaskObject *t, CodeObject **code, uint32_t *line) {
-    if (!gen_like(vm, t->coro)) return false;
-    GenObject *g = (GenObject *)AS_OBJ(t->coro);
+    if (!t->coro || !gen_like(vm, v_obj(t->coro))) return false;
+    GenObject *g = (GenObject *)t->coro;
     if (gen_leaf(g)) g = gen_leaf(g); // a frozen await chain: its innermost frame
     if (g->state == GEN_CLOSED) return false;
     if (g->state == GEN_CREATED) {
@@ -337,12 +336,12 @@ static int task_cancel(EddyVM *vm, TaskObject *t, Value msg) {
     f->log_traceback = false;
     if (f->state != FUT_PENDING) return 0;
     t->num_cancels_requested++;
-    if (!IS_NULL(t->fut_waiter)) {
-        int r = cancel_any(vm, t->fut_waiter, msg);
+    if (t->fut_waiter) {
+        int r = cancel_any(vm, v_obj(t->fut_waiter), msg);
         if (r < 0) return -1;
         if (r) return 1;
     }
-    t->must_cancel = true;
+    t->fut.must_cancel = true;
     f->cancel_message = msg;
     return 1;
 }
@@ -631,26 +630,21 @@ Value future_repr(EddyVM *vm, Value self) {
                                ? " cancelling"
                                : states[f->state]);
     if (task) {
-        Value name = t->name;
-        if (IS_NULL(name)) {
-            StrObject *s = str_format(vm, "Task-%llu", (unsigned long long)t->number);
-            if (!s) goto fail;
-            t->name = name = v_obj(s);
-        }
-        Value r = vm_repr(vm, name);
+        StrObject *name = task_name(vm, t);
+        Value r = name ? vm_repr(vm, v_obj(name)) : VAL_NULL;
         if (IS_NULL(r)) goto fail;
         strbuf_append_cstr(&b, " name=");
         strbuf_append_str(&b, AS_STR(r));
         strbuf_append_cstr(&b, " coro=<");
-        if (!format_coro(vm, &b, t->coro)) goto fail;
+        if (!format_coro(vm, &b, t->coro ? v_obj(t->coro) : VAL_NONE)) goto fail;
         strbuf_append_char(&b, '>');
     }
     if (f->state == FUT_FINISHED) {
-        if (IS_NULL(f->exception)) {
+        if (!f->failed) {
             strbuf_append_cstr(&b, " result=");
             if (!reprlib_value(vm, &b, f->result, 6)) goto fail;
         } else {
-            Value r = vm_repr(vm, f->exception);
+            Value r = vm_repr(vm, f->result);
             if (IS_NULL(r)) goto fail;
             strbuf_append_cstr(&b, " exception=");
             strbuf_append_str(&b, AS_STR(r));
@@ -669,11 +663,11 @@ Value future_repr(EddyVM *vm, Value self) {
         }
         strbuf_append_char(&b, ']');
     }
-    if (task && is_exact(t->fut_waiter, vm->t_sleep)) {
+    if (task && t->fut_waiter && OBJ_TYPE(t->fut_waiter) == vm->t_sleep) {
         strbuf_append_cstr(&b, " wait_for=");
-        if (!format_sleep_waiter(vm, &b, as_sleep(t->fut_waiter))) goto fail;
-    } else if (task && !IS_NULL(t->fut_waiter)) {
-        Value r = vm_repr(vm, t->fut_waiter);
+        if (!format_sleep_waiter(vm, &b, (SleepObject *)t->fut_waiter)) goto fail;
+    } else if (task && t->fut_waiter) {
+        Value r = vm_repr(vm, v_obj(t->fut_waiter));
         if (IS_NULL(r)) goto fail;
         strbuf_append_cstr(&b, " wait_for=");
         strbuf_append_str(&b, AS_STR(r));
@@ -910,16 +904,21 @@ Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
                         "sleep() takes from 1 to 2 positional arguments but %d were given", nargs);
     if (args_parse(vm, "sleep", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
     SleepObject *s = (SleepObject *)obj_alloc(vm, vm->t_sleep, sizeof(SleepObject));
-    if (!s || gc_track(vm, &s->hdr) < 0) return VAL_NULL;
+    if (!s) return VAL_NULL;
     s->arg = a[0];
     s->result = IS_NULL(a[1]) ? VAL_NONE : a[1];
     // The calling frame's instr is synced at its CALL.
     Frame *caller = vm->fiber ? vm->fiber->frame : NULL;
     if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
         caller->instr < caller->code->code + caller->code->ncode) {
+        // `await asyncio.sleep(...)`: the next instructions start it, so it
+        // can never go unawaited, and the collector need not watch it.
+        if (gen_inline_send(caller->code, caller->instr)) return v_obj(s);
         s->u.origin = caller->code;
         s->hdr.reserved = (void *)(uintptr_t)(caller->instr - caller->code->code);
     }
+    // Watched for the never-awaited warning (sleep_early_finalize).
+    if (gc_track(vm, &s->hdr) < 0) return VAL_NULL;
     sleep_set(s, SLEEPF_COUNTED, true);
     vm->early_finalize_live++;
     return v_obj(s);
@@ -1158,6 +1157,9 @@ int sleep_check_awaitable(EddyVM *vm, Value self) {
 // ---------------------------------------------------------------------------
 // Task
 
+// A pending task is the largest per-task object the loop keeps (sleepers).
+_Static_assert(sizeof(TaskObject) <= 160, "TaskObject grew past its pool class");
+
 static int register_task(EddyVM *vm, TaskObject *t) {
     if (vm->tasks_len == vm->tasks_cap) {
         size_t cap = vm->tasks_cap ? vm->tasks_cap * 2 : 16;
@@ -1168,14 +1170,14 @@ static int register_task(EddyVM *vm, TaskObject *t) {
         vm->tasks_cap = cap;
     }
     t->registry_index = vm->tasks_len;
-    t->registered = true;
+    t->fut.registered = true;
     vm->tasks[vm->tasks_len++] = t;
     return 0;
 }
 
 void task_unregister(EddyVM *vm, TaskObject *t) {
-    if (!t->registered) return;
-    t->registered = false;
+    if (!t->fut.registered) return;
+    t->fut.registered = false;
     TaskObject *last = vm->tasks[--vm->tasks_len];
     vm->tasks[t->registry_index] = last;
     last->registry_index = t->registry_index;
@@ -1184,31 +1186,38 @@ void task_unregister(EddyVM *vm, TaskObject *t) {
 static void task_trace(EddyVM *vm, Obj *o) {
     future_trace(vm, o);
     TaskObject *t = (TaskObject *)o;
-    gc_mark_value(vm, t->coro);
-    gc_mark_value(vm, t->name);
-    gc_mark_value(vm, t->fut_waiter);
+    gc_mark_obj(vm, t->coro);
+    gc_mark_obj(vm, (Obj *)t->name);
+    gc_mark_obj(vm, t->fut_waiter);
 }
 
-static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Value coro) {
+static void task_init_fields(EddyVM *vm, TaskObject *t, LoopObject *loop, Obj *coro) {
     future_init_fields(&t->fut, loop);
     t->fut.is_task = true;
     t->coro = coro;
-    t->name = VAL_NULL;
-    t->fut_waiter = VAL_NULL;
+    t->name = NULL;
+    t->fut_waiter = NULL;
     t->number = ++vm->task_counter;
 }
 
+// t.set_name(name): str(name), or the default name for None.
 static int task_set_name(EddyVM *vm, TaskObject *t, Value name) {
     if (IS_NULL(name) || IS_NONE(name)) {
-        t->name = VAL_NULL;
+        t->name = NULL;
         return 0;
     }
     if (!is_str(vm, name)) {
         name = vm_str(vm, name);
         if (IS_NULL(name)) return -1;
     }
-    t->name = name;
+    t->name = AS_STR(name);
     return 0;
+}
+
+// t's name, "Task-<number>" made now if it has none. NULL + MemoryError.
+static StrObject *task_name(EddyVM *vm, TaskObject *t) {
+    if (!t->name) t->name = str_format(vm, "Task-%llu", (unsigned long long)t->number);
+    return t->name;
 }
 
 // Register t and queue its first step (CPython: call_soon(self.__step)).
@@ -1220,7 +1229,7 @@ static int task_start(EddyVM *vm, TaskObject *t) {
 TaskObject *task_new(EddyVM *vm, LoopObject *loop, Value coro, Value name) {
     TaskObject *t = (TaskObject *)obj_alloc(vm, vm->t_task, sizeof(TaskObject));
     if (!t) return NULL;
-    task_init_fields(vm, t, loop, coro);
+    task_init_fields(vm, t, loop, AS_OBJ(coro));
     if (loop->debug) loop_record_source_tb(vm, &t->fut.hdr, SIZE_MAX);
     if (vm_push_root(vm, v_obj(t)) < 0) return NULL;
     int r = task_set_name(vm, t, name);
@@ -1234,7 +1243,7 @@ static Value task_new_slot(EddyVM *vm, TypeObject *tp, Value *args, int nargs, T
     size_t size = tp->instance_size > sizeof(TaskObject) ? tp->instance_size : sizeof(TaskObject);
     TaskObject *t = (TaskObject *)obj_alloc(vm, tp, size);
     if (!t) return VAL_NULL;
-    task_init_fields(vm, t, NULL, VAL_NONE);
+    task_init_fields(vm, t, NULL, NULL);
     return v_obj(t);
 }
 
@@ -1257,7 +1266,7 @@ static Value task_init(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         return vm_raise(vm, vm->exc_TypeError, "loop must be an Eddy event loop, got %R", a[2]);
     }
     t->fut.loop = loop;
-    t->coro = a[1];
+    t->coro = AS_OBJ(a[1]);
     if (loop->debug) loop_record_source_tb(vm, &t->fut.hdr, SIZE_MAX);
     if (task_set_name(vm, t, IS_NULL(a[3]) ? VAL_NONE : a[3]) < 0) return VAL_NULL;
     if (task_start(vm, t) < 0) return VAL_NULL;
@@ -1269,33 +1278,25 @@ static TaskObject *self_task(Value *args) { return (TaskObject *)AS_OBJ(args[0])
 static Value t_get_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)nargs, (void)kw;
-    TaskObject *t = self_task(args);
-    if (IS_NULL(t->name)) {
-        StrObject *s = str_format(vm, "Task-%llu", (unsigned long long)t->number);
-        if (!s) return VAL_NULL;
-        t->name = v_obj(s);
-    }
-    return t->name;
+    StrObject *name = task_name(vm, self_task(args));
+    return name ? v_obj(name) : VAL_NULL;
 }
 
 static Value t_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     if (args_no_kw(vm, "set_name", kw) < 0 || args_count(vm, "set_name", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
-    TaskObject *t = self_task(args);
-    Value name = args[1];
-    if (!is_str(vm, name)) {
-        name = vm_str(vm, name);
-        if (IS_NULL(name)) return VAL_NULL;
-    }
-    t->name = name;
+    // (None too becomes the string 'None', as in CPython.)
+    Value name = is_str(vm, args[1]) ? args[1] : vm_str(vm, args[1]);
+    if (IS_NULL(name)) return VAL_NULL;
+    self_task(args)->name = AS_STR(name);
     return VAL_NONE;
 }
 
 static Value t_get_coro(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (!future_ready(vm, as_future(args[0]))) return VAL_NULL;
     (void)vm, (void)nargs, (void)kw;
-    return self_task(args)->coro;
+    return v_obj(self_task(args)->coro);
 }
 
 static Value t_cancelling(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1330,13 +1331,13 @@ static Value t_set_exception(EddyVM *vm, Value *args, int nargs, TupleObject *kw
 
 static Value t_must_cancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return v_bool(self_task(args)->must_cancel);
+    return v_bool(self_task(args)->fut.must_cancel);
 }
 
 static Value t_fut_waiter(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
     TaskObject *t = self_task(args);
-    return IS_NULL(t->fut_waiter) ? VAL_NONE : t->fut_waiter;
+    return t->fut_waiter ? v_obj(t->fut_waiter) : VAL_NONE;
 }
 
 static Value t_coro_attr(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1418,11 +1419,11 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     } else {
         return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
     }
-    t->fut_waiter = y;
-    if (t->must_cancel) {
+    t->fut_waiter = AS_OBJ(y);
+    if (t->fut.must_cancel) {
         int r = cancel_any(vm, y, t->fut.cancel_message);
         if (r < 0) return -1;
-        if (r) t->must_cancel = false;
+        if (r) t->fut.must_cancel = false;
     }
     return 0;
 }
@@ -1475,21 +1476,22 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
         loop_report_error(vm, f->loop, "Exception in callback Task.task_wakeup", VAL_NULL, e);
         return vm_err_occurred(vm) ? -1 : 0;
     }
-    if (t->must_cancel) {
+    if (t->fut.must_cancel) {
         if (IS_NULL(exc) || !exc_is(vm, exc, vm->exc_CancelledError)) {
             exc = future_cancelled_error(vm, f);
             if (IS_NULL(exc)) return -1;
         }
-        t->must_cancel = false;
+        t->fut.must_cancel = false;
     }
-    t->fut_waiter = VAL_NULL;
+    t->fut_waiter = NULL;
     if (vm_push_root(vm, exc) < 0) return -1;
     Value prev = vm->current_task;
     vm->current_task = v_obj(t);
     Value out = VAL_NULL;
-    int r = gen_like(vm, t->coro) ? gen_step(vm, (GenObject *)AS_OBJ(t->coro), VAL_NONE, exc, &out)
-            : is_exact(t->coro, vm->t_sleep) ? sleep_step(vm, t->coro, exc, &out)
-                                             : coro_step_generic(vm, t->coro, exc, &out);
+    Value coro = v_obj(t->coro);
+    int r = gen_like(vm, coro) ? gen_step(vm, (GenObject *)t->coro, VAL_NONE, exc, &out)
+            : OBJ_TYPE(t->coro) == vm->t_sleep ? sleep_step(vm, coro, exc, &out)
+                                               : coro_step_generic(vm, coro, exc, &out);
     vm->current_task = prev;
     vm_pop_roots(vm, 1);
     int rc = 0;
@@ -1501,8 +1503,8 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
     }
     task_unregister(vm, t);
     if (r == 0) {
-        if (t->must_cancel) {
-            t->must_cancel = false;
+        if (t->fut.must_cancel) {
+            t->fut.must_cancel = false;
             int err = 0;
             future_cancel(vm, f, f->cancel_message, &err);
             return err;
@@ -1511,9 +1513,9 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
     }
     Value e = vm_err_fetch(vm);
     if (exc_is(vm, e, vm->exc_CancelledError)) {
-        f->cancelled_exc = e;
         int err = 0;
         future_cancel(vm, f, VAL_NONE, &err);
+        f->result = e; // the cancelled future's CancelledError (future_cancelled_error)
         return err;
     }
     if (future_set_exception(vm, f, e) < 0) return -1;
@@ -1543,9 +1545,9 @@ int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited) {
     } else if (waited->state == FUT_CANCELLED) {
         exc = future_cancelled_error(vm, waited);
         if (IS_NULL(exc)) return -1;
-    } else if (!IS_NULL(waited->exception)) {
+    } else if (waited->failed) {
         waited->log_traceback = false;
-        exc = waited->exception;
+        exc = waited->result;
     }
     return task_run_step(vm, t, exc);
 }

@@ -15,7 +15,8 @@
 #                `# test: full-stderr`; with `# test: full-stderr-own-frames`
 #                all of it too, but without the traceback entries of library
 #                modules (CPython's own files, absolute paths, and Eddy's
-#                `<stdlib>/...`), which differ by nature (asyncio debug mode)
+#                `<stdlib>/...`), which differ by nature (asyncio debug mode,
+#                callbacks the loop calls)
 # Where python3 3.11 is installed, each .out is also re-checked against it
 # (the oracle) before Eddy runs; EDDY_RECHECK=0 turns that off.
 # Prints PASS/FAIL per test and ends with "N passed, N failed".
@@ -41,8 +42,14 @@ fi
 
 # Drop library frames ("  File" lines naming an absolute path or <stdlib>,
 # with their indented source and caret lines).
+# (A "Traceback" header left with no entry goes too: Eddy prints none for a
+# failure without script frames, CPython one with only its own.)
 own_frames() {
-    awk 'skip && /^    / { next } { skip = 0 } /^  File "(\/|<stdlib>)/ { skip = 1; next } { print }' "$1"
+    awk 'skip && /^    / { next }
+         { skip = 0 }
+         /^  File "(\/|<stdlib>)/ { skip = 1; next }
+         /^Traceback \(most recent call last\):$/ { held = $0; next }
+         { if (held != "" && /^  File /) print held; held = ""; print }' "$1"
 }
 
 fail() {
