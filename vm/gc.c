@@ -20,6 +20,9 @@
 // The least a heap may grow between two collections.
 #define GC_MIN_GROWTH ((size_t)1 << 20)
 
+// The largest gray stack kept between collections, in entries.
+#define GRAY_KEEP 8192
+
 // The heap array's smallest capacity, in objects (128 KiB: a small program
 // never regrows it).
 #define OBJECTS_MIN 16384
@@ -275,6 +278,14 @@ void gc_collect(EddyVM *vm) {
     }
     for (size_t i = 0; i < vm->gray_len; i++) mem_free(vm, vm->gray[i], vm->gray[i]->size);
     vm->gray_len = 0;
+    // A gray stack that grew large (100k pending tasks are marked from the
+    // loop's registry at once) goes back to the allocator until the next
+    // collection, rather than staying in the program's peak memory.
+    if (vm->gray_cap > GRAY_KEEP) {
+        mem_free_raw(vm, vm->gray, vm->gray_cap * sizeof(Obj *));
+        vm->gray = NULL;
+        vm->gray_cap = 0;
+    }
     shrink_objects(vm, n);
     // Collect again after the heap doubles, but at least every GC_MIN_GROWTH
     // bytes. A small nursery pays off: a program with a small live heap then

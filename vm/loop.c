@@ -130,7 +130,7 @@ int loop_schedule_at(EddyVM *vm, LoopObject *loop, double when, uint32_t kind, O
         loop->timers = t;
         loop->timers_cap = cap;
     }
-    loop->timers[loop->timers_len] = (TimerEntry){when, obj, kind};
+    loop->timers[loop->timers_len] = (TimerEntry){when, (uintptr_t)obj | kind};
     heap_siftdown(loop->timers, 0, loop->timers_len++);
     if (kind == READY_HANDLE) ((HandleObject *)obj)->scheduled = true;
     return 0;
@@ -148,14 +148,15 @@ static TimerEntry timer_pop(LoopObject *loop) {
 // A timer that will never run: a cancelled TimerHandle, or the timer of a
 // sleep whose future is no longer pending (its task was cancelled).
 static bool timer_cancelled(const TimerEntry *t) {
-    if (t->kind == READY_HANDLE) return ((HandleObject *)t->obj)->cancelled;
-    if (t->kind == READY_SLEEP_TIMER) return sleep_timer_cancelled(v_obj(t->obj));
-    return false;
+    if (timer_kind(t) == READY_HANDLE) return ((HandleObject *)timer_obj(t))->cancelled;
+    return sleep_timer_cancelled(v_obj(timer_obj(t)));
 }
 
 static void timer_unscheduled(TimerEntry *t) {
-    if (t->kind == READY_HANDLE) ((HandleObject *)t->obj)->scheduled = false;
-    if (t->kind == READY_SLEEP_TIMER) sleep_timer_unscheduled(v_obj(t->obj));
+    if (timer_kind(t) == READY_HANDLE)
+        ((HandleObject *)timer_obj(t))->scheduled = false;
+    else
+        sleep_timer_unscheduled(v_obj(timer_obj(t)));
 }
 
 // CPython's rule: with more than 100 timers of which over half are
@@ -771,7 +772,7 @@ static int run_once(EddyVM *vm, LoopObject *loop) {
     while (loop->timers_len && !(loop->timers[0].when >= end)) { // NaN is due, as in CPython
         TimerEntry t = timer_pop(loop);
         timer_unscheduled(&t);
-        if (loop_schedule(vm, loop, t.kind, v_obj(t.obj), VAL_NULL) < 0) return -1;
+        if (loop_schedule(vm, loop, timer_kind(&t), v_obj(timer_obj(&t)), VAL_NULL) < 0) return -1;
     }
     size_t ntodo = loop->ready_len;
     for (size_t i = 0; i < ntodo; i++) {
@@ -900,9 +901,11 @@ static Value l_run_until_complete(EddyVM *vm, Value *args, int nargs, TupleObjec
     Value r = run_forever(vm, loop);
     // Remove the stop callback if it is still there.
     for (uint32_t i = 0; i < f->ncallbacks; i++) {
-        if (f->callbacks[i].kind == CB_STOP_LOOP) {
-            memmove(&f->callbacks[i], &f->callbacks[i + 1],
-                    (f->ncallbacks - i - 1) * sizeof(FutureCallback));
+        FutureCallback one, *cbs = future_callbacks(f, &one);
+        if (cbs[i].kind == CB_STOP_LOOP) {
+            if (f->callbacks)
+                memmove(&f->callbacks[i], &f->callbacks[i + 1],
+                        (f->ncallbacks - i - 1) * sizeof(FutureCallback));
             f->ncallbacks--;
             break;
         }
@@ -1247,7 +1250,7 @@ static void loop_trace(EddyVM *vm, Obj *o) {
         gc_mark_obj(vm, e->b);
     }
     for (size_t i = 0; i < l->timers_len; i++) {
-        gc_mark_obj(vm, l->timers[i].obj);
+        gc_mark_obj(vm, timer_obj(&l->timers[i]));
     }
 }
 

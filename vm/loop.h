@@ -50,12 +50,18 @@ typedef struct ReadySlot {
 
 // A timer in the loop's min-heap (keyed by `when` alone, as CPython's): the
 // ReadyEntry {kind, obj, V_NULL} it queues when due. Timers are Handles or
-// sleeps, so one object pointer is enough (24 bytes a timer).
+// sleeps, so one object pointer is enough, with the kind in its alignment
+// bits as in ReadySlot (16 bytes a timer).
 typedef struct TimerEntry {
     double when;
-    Obj *obj;
-    uint32_t kind; // READY_HANDLE or READY_SLEEP_TIMER
+    uintptr_t obj_kind; // (uintptr_t)obj | kind: READY_HANDLE or READY_SLEEP_TIMER
 } TimerEntry;
+static inline Obj *timer_obj(const TimerEntry *t) {
+    return (Obj *)(t->obj_kind & ~READY_KIND_MASK);
+}
+static inline uint32_t timer_kind(const TimerEntry *t) {
+    return (uint32_t)(t->obj_kind & READY_KIND_MASK);
+}
 
 // Handle (call_soon) and TimerHandle (call_later / call_at).
 typedef struct HandleObject {
@@ -115,10 +121,13 @@ typedef struct FutureObject {
     // Cancelled: the CancelledError that cancelled a task (raised once by
     // future_cancelled_error, which then forgets it), or V_NULL.
     Value result;
-    Value cancel_message;      // str/any or None
-    FutureCallback *callbacks; // &cb0 while there is room for one only
+    Value *cancel_message; // the message of cancel(msg); NULL for None (most futures)
+    // The done callbacks: the first one inline (cb0, cb0_kind) while it is
+    // the only one (callbacks NULL), else all of them in `callbacks`.
+    FutureCallback *callbacks;
+    Value cb0;
     uint32_t ncallbacks, callbacks_cap;
-    FutureCallback cb0; // the first callback (most futures never get a second)
+    uint8_t cb0_kind;   // CB_*
     uint8_t state;      // FutureState
     bool failed;        // finished with an exception (in `result`)
     bool log_traceback; // an exception nobody retrieved yet
@@ -128,13 +137,24 @@ typedef struct FutureObject {
     bool registered;  // Task: in vm->tasks (pending)
 } FutureObject;
 
+// f's callbacks as an array: its own, or `one` holding the inline one.
+static inline FutureCallback *future_callbacks(FutureObject *f, FutureCallback *one) {
+    if (f->callbacks) return f->callbacks;
+    *one = (FutureCallback){f->cb0, f->cb0_kind};
+    return one;
+}
+
+static inline Value future_cancel_message(const FutureObject *f) {
+    return f->cancel_message ? *f->cancel_message : VAL_NONE;
+}
+
 // A finished future's exception, or V_NULL when it has a result.
 static inline Value future_exception(const FutureObject *f) {
     return f->failed ? f->result : VAL_NULL;
 }
 
 // Object pointers rather than Values, and the flags in the Future's last
-// word: 160 bytes a task (100k sleeping tasks is the sleepers benchmark).
+// word: 144 bytes a task (100k sleeping tasks is the sleepers benchmark).
 typedef struct TaskObject {
     FutureObject fut;
     Obj *coro;               // NULL until Task.__init__ ran

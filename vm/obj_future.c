@@ -36,22 +36,26 @@ static void future_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)f->dict);
     gc_mark_obj(vm, (Obj *)f->loop);
     gc_mark_value(vm, f->result);
-    gc_mark_value(vm, f->cancel_message);
+    if (f->cancel_message) gc_mark_value(vm, *f->cancel_message);
+    if (!f->callbacks) {
+        if (f->ncallbacks) gc_mark_value(vm, f->cb0);
+        return;
+    }
     for (uint32_t i = 0; i < f->ncallbacks; i++) gc_mark_value(vm, f->callbacks[i].fn);
 }
 
 static void future_finalize(EddyVM *vm, Obj *o) {
     FutureObject *f = (FutureObject *)o;
-    if (f->callbacks && f->callbacks != &f->cb0)
-        mem_free(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback));
+    if (f->callbacks) mem_free(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback));
     f->callbacks = NULL;
+    if (f->cancel_message) mem_free(vm, f->cancel_message, sizeof(Value));
+    f->cancel_message = NULL;
     loop_forget_source_tb(vm, o);
 }
 
 static void future_init_fields(FutureObject *f, LoopObject *loop) {
     f->loop = loop;
     f->result = VAL_NULL;
-    f->cancel_message = VAL_NONE;
     f->state = FUT_PENDING;
 }
 
@@ -65,24 +69,36 @@ FutureObject *future_new(EddyVM *vm, LoopObject *loop) {
 }
 
 int future_add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
-    if (f->ncallbacks == f->callbacks_cap) {
-        if (!f->callbacks) {
-            f->callbacks = &f->cb0;
-            f->callbacks_cap = 1;
-        } else {
-            bool inline_cb = f->callbacks == &f->cb0;
-            uint32_t cap = inline_cb ? 4 : f->callbacks_cap * 2;
-            FutureCallback *cbs =
-                inline_cb ? mem_alloc(vm, cap * sizeof(FutureCallback))
-                          : mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
-                                        cap * sizeof(FutureCallback));
-            if (!cbs) return -1;
-            if (inline_cb) cbs[0] = f->cb0;
-            f->callbacks = cbs;
-            f->callbacks_cap = cap;
-        }
+    if (f->ncallbacks == 0 && !f->callbacks) {
+        f->cb0 = fn;
+        f->cb0_kind = (uint8_t)kind;
+        f->ncallbacks = 1;
+        return 0;
+    }
+    if (!f->callbacks || f->ncallbacks == f->callbacks_cap) {
+        uint32_t cap = f->callbacks ? f->callbacks_cap * 2 : 4;
+        FutureCallback *cbs =
+            f->callbacks ? mem_realloc(vm, f->callbacks, f->callbacks_cap * sizeof(FutureCallback),
+                                       cap * sizeof(FutureCallback))
+                         : mem_alloc(vm, cap * sizeof(FutureCallback));
+        if (!cbs) return -1;
+        if (!f->callbacks) cbs[0] = (FutureCallback){f->cb0, f->cb0_kind};
+        f->callbacks = cbs;
+        f->callbacks_cap = cap;
     }
     f->callbacks[f->ncallbacks++] = (FutureCallback){fn, kind};
+    return 0;
+}
+
+// f.cancel_message = msg (None frees the record). 0 / -1 MemoryError.
+static int set_cancel_message(EddyVM *vm, FutureObject *f, Value msg) {
+    if (IS_NONE(msg)) {
+        if (f->cancel_message) mem_free(vm, f->cancel_message, sizeof(Value));
+        f->cancel_message = NULL;
+        return 0;
+    }
+    if (!f->cancel_message && !(f->cancel_message = mem_alloc(vm, sizeof(Value)))) return -1;
+    *f->cancel_message = msg;
     return 0;
 }
 
@@ -90,10 +106,11 @@ int future_add_callback(EddyVM *vm, FutureObject *f, Value fn, uint32_t kind) {
 // Handle, which records where the future was completed (CPython's
 // call_soon(callback, future)). Out of line, so the common path stays small.
 static __attribute__((noinline, cold)) int schedule_callbacks_debug(EddyVM *vm, FutureObject *f) {
+    FutureCallback one, *cbs = future_callbacks(f, &one);
     uint32_t n = f->ncallbacks;
     f->ncallbacks = 0;
     for (uint32_t i = 0; i < n; i++) {
-        FutureCallback *cb = &f->callbacks[i];
+        FutureCallback *cb = &cbs[i];
         Value arg = v_obj(f);
         int r = 0;
         if (cb->kind == CB_CALL)
@@ -110,10 +127,11 @@ static __attribute__((noinline, cold)) int schedule_callbacks_debug(EddyVM *vm, 
 // Queue every done callback, in order, and forget them.
 static int schedule_callbacks(EddyVM *vm, FutureObject *f) {
     if (EDDY_UNLIKELY(f->loop->debug)) return schedule_callbacks_debug(vm, f);
+    FutureCallback one, *cbs = future_callbacks(f, &one);
     uint32_t n = f->ncallbacks;
     f->ncallbacks = 0;
     for (uint32_t i = 0; i < n; i++) {
-        FutureCallback *cb = &f->callbacks[i];
+        FutureCallback *cb = &cbs[i];
         uint32_t kind = cb->kind == CB_TASK_WAKEUP ? READY_TASK_WAKEUP
                         : cb->kind == CB_STOP_LOOP ? READY_STOP
                                                    : READY_FUTURE_CALLBACK;
@@ -164,9 +182,12 @@ int future_set_exception(EddyVM *vm, FutureObject *f, Value exc) {
 bool future_cancel(EddyVM *vm, FutureObject *f, Value msg, int *err) {
     f->log_traceback = false;
     if (f->state != FUT_PENDING) return false;
+    if (set_cancel_message(vm, f, msg) < 0) {
+        *err = -1;
+        return false;
+    }
     f->state = FUT_CANCELLED;
     f->result = VAL_NULL;
-    f->cancel_message = msg;
     if (schedule_callbacks(vm, f) < 0) *err = -1;
     return true;
 }
@@ -187,7 +208,7 @@ Value future_cancelled_error(EddyVM *vm, FutureObject *f) {
         f->result = VAL_NULL;
         return exc;
     }
-    return cancelled_error_of(vm, f->cancel_message);
+    return cancelled_error_of(vm, future_cancel_message(f));
 }
 
 // The outcome of a done future: 0 result in *out, -1 raised (its exception,
@@ -341,8 +362,8 @@ static int task_cancel(EddyVM *vm, TaskObject *t, Value msg) {
         if (r < 0) return -1;
         if (r) return 1;
     }
+    if (set_cancel_message(vm, f, msg) < 0) return -1;
     t->fut.must_cancel = true;
-    f->cancel_message = msg;
     return 1;
 }
 
@@ -401,7 +422,7 @@ static Value m_remove_done_callback(EddyVM *vm, Value *args, int nargs, TupleObj
     int64_t removed = 0;
     uint32_t j = 0;
     for (uint32_t i = 0; i < f->ncallbacks; i++) {
-        FutureCallback cb = f->callbacks[i];
+        FutureCallback one, cb = future_callbacks(f, &one)[i];
         int eq = 0;
         if (cb.kind == CB_CALL) {
             eq = vm_eq(vm, cb.fn, args[1]);
@@ -410,8 +431,10 @@ static Value m_remove_done_callback(EddyVM *vm, Value *args, int nargs, TupleObj
         }
         if (eq)
             removed++;
-        else
+        else if (f->callbacks)
             f->callbacks[j++] = cb;
+        else
+            j++; // the inline one stays
     }
     f->ncallbacks = j;
     return v_int(removed);
@@ -446,13 +469,12 @@ static Value m_set_log_traceback(EddyVM *vm, Value *args, int nargs, TupleObject
 
 static Value m_get_cancel_message(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)vm, (void)nargs, (void)kw;
-    return self_future(args)->cancel_message;
+    return future_cancel_message(self_future(args));
 }
 
 static Value m_set_cancel_message(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    (void)vm, (void)nargs, (void)kw;
-    self_future(args)->cancel_message = args[1];
-    return VAL_NONE;
+    (void)nargs, (void)kw;
+    return set_cancel_message(vm, self_future(args), args[1]) < 0 ? VAL_NULL : VAL_NONE;
 }
 
 static Value m_state(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -653,13 +675,14 @@ Value future_repr(EddyVM *vm, Value self) {
     if (f->ncallbacks) {
         strbuf_append_cstr(&b, " cb=[");
         uint32_t n = f->ncallbacks;
-        if (!format_cb(vm, &b, &f->callbacks[0])) goto fail;
+        FutureCallback one, *cbs = future_callbacks(f, &one);
+        if (!format_cb(vm, &b, &cbs[0])) goto fail;
         if (n == 2) {
             strbuf_append_cstr(&b, ", ");
-            if (!format_cb(vm, &b, &f->callbacks[1])) goto fail;
+            if (!format_cb(vm, &b, &cbs[1])) goto fail;
         } else if (n > 2) {
             strbuf_printf(&b, ", <%u more>, ", n - 2);
-            if (!format_cb(vm, &b, &f->callbacks[n - 1])) goto fail;
+            if (!format_cb(vm, &b, &cbs[n - 1])) goto fail;
         }
         strbuf_append_char(&b, ']');
     }
@@ -840,17 +863,21 @@ enum SleepState {
 #define SLEEPF_COUNTED 1u         // counted in vm->early_finalize_live (SLEEP_NEW)
 #define SLEEPF_IN_HEAP 2u         // its timer is in the loop's heap
 #define SLEEPF_TIMER_CANCELLED 4u // the timer will not run (CPython's h.cancel())
+#define SLEEPF_RESULT 8u          // has the `result` field (sleep(d, result) not None)
 #define SLEEP_STATE_SHIFT 8
 
 struct SleepObject {
     Obj hdr;
-    Value arg;    // the delay until started; the cancel message once cancelled
-    Value result; // what it returns
+    Value arg; // the delay until started; the cancel message once cancelled
     union {
         CodeObject *origin; // SLEEP_NEW: where it was created (the warning), or NULL
         TaskObject *waiter; // started: the task its completion wakes, or NULL
     } u;
+    // What it returns, when not None (SLEEPF_RESULT). Without one, the
+    // object ends before this field: 48 bytes a sleeping task.
+    Value result;
 };
+#define SLEEP_SIZE_NO_RESULT offsetof(SleepObject, result)
 
 static SleepObject *as_sleep(Value v) { return (SleepObject *)AS_OBJ(v); }
 
@@ -865,6 +892,9 @@ static bool sleep_has(const SleepObject *s, unsigned flag) { return s->hdr.obj_f
 static void sleep_set(SleepObject *s, unsigned flag, bool on) {
     s->hdr.obj_flags = (uint16_t)(on ? s->hdr.obj_flags | flag : s->hdr.obj_flags & ~flag);
 }
+static Value sleep_result(const SleepObject *s) {
+    return sleep_has(s, SLEEPF_RESULT) ? s->result : VAL_NONE;
+}
 static LoopObject *sleep_loop(EddyVM *vm, const SleepObject *s) {
     return s->u.waiter ? s->u.waiter->fut.loop : vm->running_loop;
 }
@@ -872,7 +902,7 @@ static LoopObject *sleep_loop(EddyVM *vm, const SleepObject *s) {
 static void sleep_trace(EddyVM *vm, Obj *o) {
     SleepObject *s = (SleepObject *)o;
     gc_mark_value(vm, s->arg);
-    gc_mark_value(vm, s->result);
+    if (sleep_has(s, SLEEPF_RESULT)) gc_mark_value(vm, s->result);
     gc_mark_obj(vm, (Obj *)s->u.origin); // or u.waiter: an object either way
 }
 
@@ -903,10 +933,15 @@ Value asyncio_sleep(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         return vm_raise(vm, vm->exc_TypeError,
                         "sleep() takes from 1 to 2 positional arguments but %d were given", nargs);
     if (args_parse(vm, "sleep", args, nargs, kw, names, 2, 2, 1, a) < 0) return VAL_NULL;
-    SleepObject *s = (SleepObject *)obj_alloc(vm, vm->t_sleep, sizeof(SleepObject));
+    bool has_result = !IS_NULL(a[1]) && !IS_NONE(a[1]);
+    SleepObject *s = (SleepObject *)obj_alloc(
+        vm, vm->t_sleep, has_result ? sizeof(SleepObject) : SLEEP_SIZE_NO_RESULT);
     if (!s) return VAL_NULL;
     s->arg = a[0];
-    s->result = IS_NULL(a[1]) ? VAL_NONE : a[1];
+    if (has_result) {
+        s->result = a[1];
+        sleep_set(s, SLEEPF_RESULT, true);
+    }
     // The calling frame's instr is synced at its CALL.
     Frame *caller = vm->fiber ? vm->fiber->frame : NULL;
     if (caller && caller->code && caller->instr && caller->instr >= caller->code->code &&
@@ -991,7 +1026,7 @@ int sleep_step(EddyVM *vm, Value self, Value exc, Value *out) {
     }
     default: // SLEEP_YIELDED0, SLEEP_FIRED
         sleep_finish(vm, s);
-        *out = s->result;
+        *out = sleep_result(s);
         return 0;
     }
 }
@@ -1041,7 +1076,7 @@ static bool format_sleep_waiter(EddyVM *vm, StrBuf *b, SleepObject *s) {
     case SLEEP_CANCELLED: strbuf_append_cstr(b, "<Future cancelled>"); return true;
     default:
         strbuf_append_cstr(b, "<Future finished result=");
-        if (!reprlib_value(vm, b, s->result, 6)) return false;
+        if (!reprlib_value(vm, b, sleep_result(s), 6)) return false;
         strbuf_append_char(b, '>');
         return true;
     }
@@ -1158,7 +1193,7 @@ int sleep_check_awaitable(EddyVM *vm, Value self) {
 // Task
 
 // A pending task is the largest per-task object the loop keeps (sleepers).
-_Static_assert(sizeof(TaskObject) <= 160, "TaskObject grew past its pool class");
+_Static_assert(sizeof(TaskObject) <= 144, "TaskObject grew past its pool class");
 
 static int register_task(EddyVM *vm, TaskObject *t) {
     if (vm->tasks_len == vm->tasks_cap) {
@@ -1421,7 +1456,7 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
     }
     t->fut_waiter = AS_OBJ(y);
     if (t->fut.must_cancel) {
-        int r = cancel_any(vm, y, t->fut.cancel_message);
+        int r = cancel_any(vm, y, future_cancel_message(&t->fut));
         if (r < 0) return -1;
         if (r) t->fut.must_cancel = false;
     }
@@ -1506,7 +1541,7 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
         if (t->fut.must_cancel) {
             t->fut.must_cancel = false;
             int err = 0;
-            future_cancel(vm, f, f->cancel_message, &err);
+            future_cancel(vm, f, future_cancel_message(f), &err);
             return err;
         }
         return future_set_result(vm, f, out);
