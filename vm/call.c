@@ -66,7 +66,7 @@ static void mark_frame(EddyVM *vm, Frame *f) {
     gc_mark_obj(vm, (Obj *)f->builtins);
     gc_mark_obj(vm, (Obj *)f->locals);
     for (uint32_t i = 0; i < f->nlocalsplus; i++) gc_mark_value(vm, f->localsplus[i]);
-    for (Value *p = f->stack; p < f->sp; p++) gc_mark_value(vm, *p);
+    for (Value *p = frame_stack(f); p < f->sp; p++) gc_mark_value(vm, *p);
 }
 
 void interp_mark_roots(EddyVM *vm) {
@@ -101,7 +101,7 @@ Frame *frame_push(EddyVM *vm, Fiber *fb, CodeObject *code, FunctionObject *func,
         vm_raise(vm, vm->exc_RecursionError, "maximum recursion depth exceeded");
         return NULL;
     }
-    Frame *f = (Frame *)fb->top;
+    Frame *f = fiber_frame_at(fb->top);
     f->code = code;
     f->func = func;
     f->globals = globals;
@@ -110,8 +110,7 @@ Frame *frame_push(EddyVM *vm, Fiber *fb, CodeObject *code, FunctionObject *func,
     f->flags = 0;
     f->nlocalsplus = nlp;
     f->instr = code->code;
-    f->stack = f->localsplus + nlp;
-    f->sp = f->stack;
+    f->sp = frame_stack(f);
     Value *lp = f->localsplus;
     for (uint32_t i = 0; i < code->nlocals; i++) lp[i] = VAL_NULL;
     // Cells are created empty here; cell2arg copies happen after binding.
@@ -126,7 +125,7 @@ Frame *frame_push(EddyVM *vm, Fiber *fb, CodeObject *code, FunctionObject *func,
         frees[i] = closure && i < closure->len ? closure->items[i] : VAL_NULL;
     f->prev = fb->frame;
     fb->frame = f;
-    fb->top = f->stack + code->stacksize;
+    fb->top = f->sp + code->stacksize;
     fb->depth++;
     return f;
 }

@@ -65,25 +65,27 @@ enum {
 //   marks stack[0 .. sp) only, so everything live must be below sp at any
 //   safe point (or any call that can run script code).
 // - localsplus[0 .. nlocalsplus): locals (V_NULL = unbound), cells, frees;
-//   always marked. The operand stack follows at stack = localsplus +
-//   nlocalsplus and has room for code->stacksize values.
+//   always marked. The operand stack follows at frame_stack(f) =
+//   localsplus + nlocalsplus and has room for code->stacksize values.
 typedef struct Frame {
     CodeObject *code;
     FunctionObject *func;
     DictObject *globals;
     DictObject *builtins;
-    DictObject *locals;
     struct Frame *prev;    // the caller (towards the fiber's bottom); NULL at the bottom
     const uint32_t *instr; // current instruction (see above)
-    Value *stack;          // operand stack base
     // sp is kept apart from instr on purpose: when the two are adjacent GCC
     // vectorizes their paired stores in the dispatch loop and then keeps
     // both in one SSE register, which slows every instruction down.
+    DictObject *locals;
     Value *sp;            // operand stack top (see above)
     uint32_t flags;       // FRAME_*
     uint32_t nlocalsplus; // nlocals + ncells + nfrees
     Value localsplus[];   // then the operand stack
 } Frame;
+
+// The operand stack's base.
+static inline Value *frame_stack(Frame *f) { return f->localsplus + f->nlocalsplus; }
 
 // A fiber: one stack of frames.
 typedef struct Fiber {
@@ -106,6 +108,15 @@ typedef struct Fiber {
 // Number of Value slots a Frame record occupies before its localsplus.
 #define FRAME_HEADER_VALUES ((sizeof(Frame) + sizeof(Value) - 1) / sizeof(Value))
 
+// A frame on a fiber starts FRAME_PAD bytes into its first slot, so that its
+// localsplus begins on a slot boundary: Values that straddle 16-byte (and so
+// sometimes cache-line) boundaries made every call measurably slower. A
+// generator's frame needs no pad: the GenObject header before it ends on one.
+#define FRAME_PAD (FRAME_HEADER_VALUES * sizeof(Value) - sizeof(Frame))
+static inline Frame *fiber_frame_at(Value *top) {
+    return (Frame *)(void *)((char *)top + FRAME_PAD);
+}
+
 static inline Frame *fiber_current_frame(Fiber *fb) { return fb ? fb->frame : NULL; }
 
 // ---------------------------------------------------------------------------
@@ -123,7 +134,7 @@ static inline void frame_pop(EddyVM *vm, Fiber *fb, Frame *f) {
     (void)vm;
     fb->frame = f->prev;
     fb->depth--;
-    if (!(f->flags & FRAME_HEAP)) fb->top = (Value *)f;
+    if (!(f->flags & FRAME_HEAP)) fb->top = (Value *)(void *)((char *)f - FRAME_PAD);
 }
 // Push a frame for calling func with args (as NativeFn) and bind them with
 // CPython's semantics and messages. NULL + exception (nothing pushed).
@@ -192,8 +203,9 @@ typedef enum GenState { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_CLOSED } Ge
 //   chain_exc are exception objects or nothing, so Obj pointers suffice.
 // - The code object is the frame's, and __name__ / __qualname__ are the
 //   code's unless they differ (the function's were renamed before the call,
-//   or the generator's were assigned): then `extra` holds them, with the
-//   gi_frame object. Both are rare, so `extra` is allocated on demand.
+//   or the generator's were assigned): then a side record holds them, with
+//   the gi_frame object. Both are rare, so it is allocated on demand, and
+//   its pointer is the object header's spare word (gen_extra_of).
 // - A coroutine's creation site (for the "never awaited" warning) is needed
 //   only before it starts, while its operand stack is still empty: it is
 //   kept in the first stack slot (obj_gen.c: coro_origin). Its cr_origin
@@ -233,11 +245,16 @@ typedef struct GenObject {
             Obj *chain_exc;
         };
     };
-    GenExtra *extra;       // see above; NULL until needed
     uint32_t chain_len;    // frames from root to this one, inclusive (valid while linked)
     uint32_t state;        // GenState
     Value frame_storage[]; // the Frame record, then its localsplus and operand stack
 } GenObject;
+_Static_assert((sizeof(GenObject) + sizeof(Frame)) % 16 == 0,
+               "a generator's localsplus starts on a 16-byte boundary");
+
+// The side record (see above), kept in the header's spare word: NULL until
+// needed.
+static inline GenExtra *gen_extra_of(const GenObject *g) { return (GenExtra *)g->hdr.reserved; }
 
 static inline Frame *gen_frame(GenObject *g) { return (Frame *)(void *)g->frame_storage; }
 static inline GenObject *gen_of_frame(Frame *f) {

@@ -280,8 +280,11 @@ void gc_collect(EddyVM *vm) {
     vm->gray_len = 0;
     // A gray stack that grew large (100k pending tasks are marked from the
     // loop's registry at once) goes back to the allocator until the next
-    // collection, rather than staying in the program's peak memory.
-    if (vm->gray_cap > GRAY_KEEP) {
+    // collection, rather than staying in the program's peak memory. Not
+    // under a memory limit: near the limit, growing it again would be
+    // refused mid-collection, and marking would fall back to rescanning the
+    // heap (gray_overflow), which is slow.
+    if (vm->gray_cap > GRAY_KEEP && !vm->mem_limit) {
         mem_free_raw(vm, vm->gray, vm->gray_cap * sizeof(Obj *));
         vm->gray = NULL;
         vm->gray_cap = 0;

@@ -669,7 +669,7 @@ static ALWAYS_INLINE Frame *push_simple(EddyVM *vm, Fiber *fb, FunctionObject *f
     if (EDDY_UNLIKELY(fb->depth + vm->native_depth > vm->recursion_limit ||
                       (size_t)(fb->limit - fb->top) < need))
         return NULL;
-    Frame *f = (Frame *)fb->top;
+    Frame *f = fiber_frame_at(fb->top);
     f->code = co;
     f->func = fn;
     f->globals = fn->globals;
@@ -682,11 +682,10 @@ static ALWAYS_INLINE Frame *push_simple(EddyVM *vm, Fiber *fb, FunctionObject *f
     // (Field by field: an argument pushed in two halves still forwards.)
     for (int i = 0; i < nargs; i++) value_put(&lp[i], args[i]);
     for (uint32_t i = (uint32_t)nargs; i < nlocals; i++) lp[i] = VAL_NULL;
-    f->stack = lp + nlocals;
-    f->sp = f->stack;
+    f->sp = lp + nlocals;
     f->prev = fb->frame;
     fb->frame = f;
-    fb->top = f->stack + co->stacksize;
+    fb->top = f->sp + co->stacksize;
     fb->depth++;
     return f;
 }
@@ -1682,7 +1681,7 @@ dispatch:
             DictObject *d = AS_DICT(sp[-1 - (int)arg]);
             // [callable NULL argstuple map ... m]: the callable names the error.
             Value *fpos = sp - 1 - (int)arg - 3;
-            Value func = fpos >= frame->stack ? *fpos : VAL_NONE;
+            Value func = fpos >= frame_stack(frame) ? *fpos : VAL_NONE;
             SYNC();
             if (dict_merge_kwargs(vm, d, m, func) < 0) goto error;
             sp--;
@@ -2808,7 +2807,7 @@ exception_unwind : {
     uint32_t pc = (uint32_t)(instr - code->code);
     const ExcEntry *h = find_handler(code, pc);
     if (h) {
-        sp = frame->stack + h->depth;
+        sp = frame_stack(frame) + h->depth;
         if (h->push_lasti) PUSH(v_int(pc));
         PUSH(vm_err_fetch(vm));
         ip = code->code + h->handler;

@@ -36,13 +36,14 @@ LoopObject *loop_get_running(EddyVM *vm) {
 // ---------------------------------------------------------------------------
 // The ready queue: a ring buffer of ReadySlot
 
-// Move the entries to a ring of cap (a power of two, >= ready_len). 0 / -1.
+// Move the entries to a ring of cap (a power of two, >= ready_len). 0, or
+// -1 out of memory with nothing raised.
 static int ready_resize(EddyVM *vm, LoopObject *loop, size_t cap) {
-    ReadySlot *r = mem_alloc(vm, cap * sizeof(ReadySlot));
+    ReadySlot *r = mem_alloc_raw(vm, cap * sizeof(ReadySlot));
     if (!r) return -1;
     for (size_t i = 0; i < loop->ready_len; i++)
         r[i] = loop->ready[(loop->ready_head + i) & (loop->ready_cap - 1)];
-    if (loop->ready) mem_free(vm, loop->ready, loop->ready_cap * sizeof(ReadySlot));
+    if (loop->ready) mem_free_raw(vm, loop->ready, loop->ready_cap * sizeof(ReadySlot));
     loop->ready = r;
     loop->ready_cap = cap;
     loop->ready_head = 0;
@@ -52,7 +53,7 @@ static int ready_resize(EddyVM *vm, LoopObject *loop, size_t cap) {
 // After a burst (100k tasks created at once), give the memory back.
 static void ready_shrink(EddyVM *vm, LoopObject *loop) {
     if (loop->ready_cap <= 1024 || loop->ready_len * 8 > loop->ready_cap) return;
-    if (ready_resize(vm, loop, loop->ready_cap / 4) < 0) vm_err_clear(vm); // keep the big one
+    (void)ready_resize(vm, loop, loop->ready_cap / 4); // out of memory: keep the big one
 }
 
 _Static_assert(READY_STOP <= READY_KIND_MASK, "ReadyKind fits in a pointer's alignment bits");
@@ -64,8 +65,10 @@ int loop_schedule(EddyVM *vm, LoopObject *loop, uint32_t kind, Value a, Value b)
         return loop_call_soon(vm, loop, a, &b, 1) ? 0 : -1;
     }
     if (loop->ready_len == loop->ready_cap &&
-        ready_resize(vm, loop, loop->ready_cap ? loop->ready_cap * 2 : 64) < 0)
+        ready_resize(vm, loop, loop->ready_cap ? loop->ready_cap * 2 : 64) < 0) {
+        vm_raise_nomem(vm);
         return -1;
+    }
     ReadySlot *e = &loop->ready[(loop->ready_head + loop->ready_len) & (loop->ready_cap - 1)];
     e->a_kind = (uintptr_t)AS_OBJ(a) | kind;
     e->b = IS_OBJ(b) ? AS_OBJ(b) : NULL; // (READY_HANDLE's None is unused)
@@ -274,11 +277,13 @@ static SourceTraceback *stb_find(EddyVM *vm, Obj *o) {
     }
 }
 
-// Keep the table at most half full. 0 / -1 MemoryError.
+// Keep the table at most half full. 0 / -1 out of memory (nothing raised:
+// a raised MemoryError would also ask for a collection at the next safe
+// point, and near a memory limit every new future would then collect).
 static int stb_reserve(EddyVM *vm) {
     if ((vm->source_tbs_len + 1) * 2 <= vm->source_tbs_cap) return 0;
     size_t cap = vm->source_tbs_cap ? vm->source_tbs_cap * 2 : 64;
-    SourceTraceback *t = mem_alloc(vm, cap * sizeof *t);
+    SourceTraceback *t = mem_alloc_raw(vm, cap * sizeof *t);
     if (!t) return -1;
     memset(t, 0, cap * sizeof *t);
     for (size_t i = 0; i < vm->source_tbs_cap; i++) {
@@ -288,7 +293,7 @@ static int stb_reserve(EddyVM *vm) {
         while (t[j].owner) j = (j + 1) & (cap - 1);
         t[j] = *e;
     }
-    if (vm->source_tbs) mem_free(vm, vm->source_tbs, vm->source_tbs_cap * sizeof *t);
+    if (vm->source_tbs) mem_free_raw(vm, vm->source_tbs, vm->source_tbs_cap * sizeof *t);
     vm->source_tbs = t;
     vm->source_tbs_cap = cap;
     return 0;
@@ -318,10 +323,8 @@ void loop_record_source_tb(EddyVM *vm, Obj *o, size_t limit) {
     size_t n = vm_capture_stack(vm, NULL, NULL, limit);
     if (n == 0) return;
     StackEntry *frames = NULL;
-    if (stb_reserve(vm) < 0 || !(frames = mem_alloc(vm, n * sizeof *frames))) {
-        vm_err_clear(vm); // only a diagnostic
-        return;
-    }
+    if (stb_reserve(vm) < 0 || !(frames = mem_alloc_raw(vm, n * sizeof *frames)))
+        return; // only a diagnostic
     vm_capture_stack(vm, NULL, frames, n);
     size_t mask = vm->source_tbs_cap - 1;
     size_t i = stb_home(o, vm->source_tbs_cap);

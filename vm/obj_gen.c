@@ -42,7 +42,7 @@ _Static_assert(sizeof(CoroOrigin) <= sizeof(Value), "CoroOrigin fits in a stack 
 // cr_origin: while sys.set_coroutine_origin_tracking_depth() is above 0
 // (asyncio's debug mode sets 10), the stack that creates a coroutine is kept,
 // innermost first. It must outlive the start, so unlike CoroOrigin it cannot
-// sit in a stack slot: it follows the frame's Values (gen_nvalues) at the end
+// sit in a stack slot: it follows the frame's Values (gen_frame_size) at the end
 // of the object, only in coroutines flagged GENF_ORIGIN. Without tracking it
 // takes no room, and GenObject has no field for it.
 typedef struct CoroOriginStack {
@@ -59,7 +59,9 @@ typedef struct CoroOriginStack {
 // (16 is GENF_FROZEN, frame.h)
 #define GENF_ORIGIN 32u // a coroutine with a CoroOriginStack (not counted)
 
-static CoroOrigin *coro_origin(GenObject *g) { return (CoroOrigin *)(void *)gen_frame(g)->stack; }
+static CoroOrigin *coro_origin(GenObject *g) {
+    return (CoroOrigin *)(void *)frame_stack(gen_frame(g));
+}
 
 // A coroutine left GEN_CREATED or died: it no longer needs the warning pass.
 static void coro_uncount(EddyVM *vm, GenObject *g) {
@@ -72,20 +74,22 @@ static void coro_uncount(EddyVM *vm, GenObject *g) {
 static StrObject *code_qualname(CodeObject *co) { return co->qualname ? co->qualname : co->name; }
 
 StrObject *gen_name(GenObject *g) {
-    return g->extra && g->extra->name ? g->extra->name : gen_code(g)->name;
+    GenExtra *x = gen_extra_of(g);
+    return x && x->name ? x->name : gen_code(g)->name;
 }
 
 StrObject *gen_qualname(GenObject *g) {
-    return g->extra && g->extra->qualname ? g->extra->qualname : code_qualname(gen_code(g));
+    GenExtra *x = gen_extra_of(g);
+    return x && x->qualname ? x->qualname : code_qualname(gen_code(g));
 }
 
 // g's side record, allocated on first use. NULL + MemoryError.
 static GenExtra *gen_extra(EddyVM *vm, GenObject *g) {
-    if (g->extra) return g->extra;
+    if (gen_extra_of(g)) return gen_extra_of(g);
     GenExtra *x = mem_alloc(vm, sizeof(GenExtra));
     if (!x) return NULL;
     *x = (GenExtra){NULL, NULL, NULL};
-    g->extra = x;
+    g->hdr.reserved = x;
     return x;
 }
 
@@ -103,15 +107,15 @@ static int gen_init_names(EddyVM *vm, GenObject *g, FunctionObject *func) {
 
 // Frame record + localsplus + operand stack, in Values (a coroutine keeps at
 // least one stack slot, for its CoroOrigin).
-static size_t gen_nvalues(Frame *f, bool coro) {
+static size_t gen_frame_size(Frame *f, bool coro) {
     size_t stack = f->code->stacksize;
     if (coro && stack == 0) stack = 1;
-    return FRAME_HEADER_VALUES + (size_t)f->nlocalsplus + stack;
+    return sizeof(Frame) + ((size_t)f->nlocalsplus + stack) * sizeof(Value);
 }
 
 // A GENF_ORIGIN coroutine's creation stack, after its frame's Values.
 static CoroOriginStack *coro_origin_stack(GenObject *g) {
-    return (CoroOriginStack *)(void *)(g->frame_storage + gen_nvalues(gen_frame(g), true));
+    return (CoroOriginStack *)(void *)((char *)gen_frame(g) + gen_frame_size(gen_frame(g), true));
 }
 
 // Origin tracking (vm->coro_origin_depth > 0): how many frames a coroutine
@@ -138,7 +142,7 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
     TypeObject *t = coro                             ? vm->t_coroutine
                     : co->flags & CO_ASYNC_GENERATOR ? vm->t_async_generator
                                                      : vm->t_generator;
-    size_t size = sizeof(GenObject) + gen_nvalues(f, coro) * sizeof(Value);
+    size_t size = sizeof(GenObject) + gen_frame_size(f, coro);
     size_t ntrack = 0;
     if (EDDY_UNLIKELY(vm->coro_origin_depth != 0) && coro) {
         ntrack = coro_origin_count(vm, f->prev);
@@ -146,15 +150,15 @@ GenObject *gen_new(EddyVM *vm, Frame *f) {
     }
     GenObject *g = (GenObject *)obj_alloc(vm, t, size);
     if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
-    // (obj_alloc cleared chain, saved_exc, exc_state, extra)
+    // (obj_alloc cleared chain, saved_exc, exc_state, and the header's
+    // spare word: no side record)
     g->chain_len = 1;
     g->state = GEN_CREATED;
     Frame *gf = gen_frame(g);
     memcpy(gf, f, sizeof(Frame) + (size_t)f->nlocalsplus * sizeof(Value));
     gf->flags = FRAME_HEAP;
     gf->prev = NULL;
-    gf->stack = gf->localsplus + gf->nlocalsplus;
-    gf->sp = gf->stack + (f->sp - f->stack);
+    gf->sp = frame_stack(gf) + (f->sp - frame_stack(f));
     if (gen_init_names(vm, g, f->func) < 0) return NULL; // (g dies at the next collection)
     if (coro) {
         // The caller's instr is synced at its CALL; record it without formatting.
@@ -386,7 +390,7 @@ const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call) {
 
 // A coroutine owning a copy of the running frame f (state synced).
 static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
-    size_t size = sizeof(GenObject) + gen_nvalues(f, true) * sizeof(Value);
+    size_t size = sizeof(GenObject) + gen_frame_size(f, true);
     // It was created by its caller, which is still the frame below it.
     size_t ntrack = 0;
     if (EDDY_UNLIKELY(vm->coro_origin_depth != 0)) {
@@ -395,7 +399,8 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     }
     GenObject *g = (GenObject *)obj_alloc(vm, vm->t_coroutine, size);
     if (!g || gc_track(vm, &g->hdr) < 0) return NULL;
-    // (obj_alloc cleared chain, saved_exc, exc_state, extra)
+    // (obj_alloc cleared chain, saved_exc, exc_state, and the header's
+    // spare word: no side record)
     g->chain_len = 1;
     g->state = GEN_RUNNING;
     Frame *gf = gen_frame(g);
@@ -403,8 +408,7 @@ static GenObject *gen_from_running(EddyVM *vm, Frame *f) {
     memcpy(gf, f, sizeof(Frame) + used * sizeof(Value));
     gf->flags = FRAME_HEAP;
     gf->prev = NULL;
-    gf->stack = gf->localsplus + gf->nlocalsplus;
-    gf->sp = gf->stack + (f->sp - f->stack);
+    gf->sp = frame_stack(gf) + (f->sp - frame_stack(f));
     if (EDDY_UNLIKELY(ntrack)) coro_origin_track(vm, g, f->prev, ntrack);
     if (gen_init_names(vm, g, f->func) < 0) return NULL;
     return g;
@@ -429,7 +433,7 @@ Frame *gen_materialize(EddyVM *vm, Fiber *fb) {
     Frame *outermost = fb->frame;
     for (size_t k = 1; k < n; k++) outermost = outermost->prev;
     Frame *below = outermost->prev;
-    Value *old_top = (Value *)outermost;
+    Value *old_top = (Value *)(void *)((char *)outermost - FRAME_PAD);
     for (size_t k = n; k-- > 0;) {
         GenObject *g = (GenObject *)AS_OBJ(vm->roots[base + k]);
         Frame *gf = gen_frame(g);
@@ -545,7 +549,8 @@ static Value gen_yieldfrom(GenObject *g) {
     if (g->state != GEN_SUSPENDED) return VAL_NULL;
     Frame *f = gen_frame(g);
     uint32_t w = f->instr[-1];
-    if (INSTR_OP(w) == OP_YIELD_VALUE && INSTR_ARG(w) == 1 && f->sp > f->stack) return f->sp[-1];
+    if (INSTR_OP(w) == OP_YIELD_VALUE && INSTR_ARG(w) == 1 && f->sp > frame_stack(f))
+        return f->sp[-1];
     return VAL_NULL;
 }
 
@@ -775,8 +780,8 @@ static void gen_finalize(EddyVM *vm, Obj *o) {
     if (counted & GENF_PENDING) vm->early_finalize_live--;
     o->obj_flags &= (uint16_t) ~(GENF_LIVE | GENF_PENDING);
     GenObject *g = (GenObject *)o;
-    if (g->extra) mem_free(vm, g->extra, sizeof(GenExtra));
-    g->extra = NULL;
+    if (gen_extra_of(g)) mem_free(vm, gen_extra_of(g), sizeof(GenExtra));
+    g->hdr.reserved = NULL;
 }
 
 // CPython's "unraisable exception" report for an exception from a close()
@@ -893,10 +898,11 @@ static void gen_trace(EddyVM *vm, Obj *o) {
         gc_mark_obj(vm, g->chain_exc);
     }
     gc_mark_obj(vm, (Obj *)g->chain);
-    if (g->extra) {
-        gc_mark_obj(vm, g->extra->frame_obj);
-        gc_mark_obj(vm, (Obj *)g->extra->name);
-        gc_mark_obj(vm, (Obj *)g->extra->qualname);
+    GenExtra *x = gen_extra_of(g);
+    if (x) {
+        gc_mark_obj(vm, x->frame_obj);
+        gc_mark_obj(vm, (Obj *)x->name);
+        gc_mark_obj(vm, (Obj *)x->qualname);
     }
     uint16_t flags = g->hdr.obj_flags;
     if (flags & (GENF_UNSTARTED | GENF_ORIGIN)) {
@@ -911,7 +917,7 @@ static void gen_trace(EddyVM *vm, Obj *o) {
     gc_mark_obj(vm, (Obj *)f->builtins);
     gc_mark_obj(vm, (Obj *)f->locals);
     for (uint32_t i = 0; i < f->nlocalsplus; i++) gc_mark_value(vm, f->localsplus[i]);
-    for (Value *p = f->stack; p < f->sp; p++) gc_mark_value(vm, *p);
+    for (Value *p = frame_stack(f); p < f->sp; p++) gc_mark_value(vm, *p);
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
@@ -1192,12 +1198,13 @@ static Value g_frame(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     GenObject *g = as_gen(args[0]);
     if (g->state == GEN_CLOSED) return VAL_NONE;
-    if (g->extra && g->extra->frame_obj) return v_obj(g->extra->frame_obj);
+    GenExtra *x = gen_extra_of(g);
+    if (x && x->frame_obj) return v_obj(x->frame_obj);
     FrameObject *fo = (FrameObject *)obj_alloc(vm, vm->t_frame, sizeof(FrameObject));
     if (!fo) return VAL_NULL;
     fo->gen = g;
     if (vm_push_root(vm, v_obj(fo)) < 0) return VAL_NULL;
-    GenExtra *x = gen_extra(vm, g);
+    x = gen_extra(vm, g);
     vm_pop_roots(vm, 1);
     if (!x) return VAL_NULL;
     x->frame_obj = (Obj *)fo;
