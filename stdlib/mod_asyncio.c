@@ -199,6 +199,31 @@ static Value a_identity_distinct(EddyVM *vm, Value *args, int nargs, TupleObject
     return v_bool(distinct);
 }
 
+// _gather_results(children): the list of their results when every child is
+// a plain Future or Task that finished with a result, else None (gather's
+// general loop then asks each child). Its last callback gathers 100k results.
+static Value a_gather_results(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "_gather_results", kw) < 0 ||
+        args_count(vm, "_gather_results", nargs, 1, 1) < 0)
+        return VAL_NULL;
+    if (!is_exact(args[0], vm->t_list))
+        return vm_raise(vm, vm->exc_TypeError, "_gather_results() needs a list");
+    ListObject *children = AS_LIST(args[0]);
+    size_t n = children->len;
+    for (size_t i = 0; i < n; i++) {
+        Value c = children->items[i];
+        if (!is_exact(c, vm->t_future) && !is_exact(c, vm->t_task)) return VAL_NONE;
+        FutureObject *f = as_future(c);
+        if (f->state != FUT_FINISHED || f->failed) return VAL_NONE;
+    }
+    ListObject *results = list_new(vm, n);
+    if (!results) return VAL_NULL;
+    // (list_new made room; nothing above can have changed the children)
+    for (size_t i = 0; i < n; i++) results->items[i] = as_future(children->items[i])->result;
+    results->len = n;
+    return v_obj(results);
+}
+
 int asyncio_core_init(EddyVM *vm, ModuleObject *m) {
     if (!vm->exc_CancelledError) {
         vm->exc_CancelledError = make_exception(vm, "CancelledError", vm->exc_BaseException);
@@ -222,6 +247,7 @@ int asyncio_core_init(EddyVM *vm, ModuleObject *m) {
         {"create_task", a_create_task},
         {"sleep", asyncio_sleep},
         {"_identity_distinct", a_identity_distinct},
+        {"_gather_results", a_gather_results},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (module_add_function(vm, m, fns[i].name, fns[i].fn) < 0) return -1;

@@ -239,6 +239,7 @@ void gc_collect(EddyVM *vm) {
     if (vm->in_gc) return;
     vm->in_gc = true;
     vm->gc_requested = false;
+    size_t before = vm->bytes_allocated;
     mark_roots(vm);
     drain(vm);
     // Dead generators whose close() would run code survive, queued (obj_gen.c).
@@ -295,8 +296,13 @@ void gc_collect(EddyVM *vm) {
     // reuses freed blocks while they are still in the cache, and each
     // collection marks little (measured: strings bench 1.20s -> 0.92s going
     // from a 32 MiB to a 1 MiB floor).
+    // A collection that freed less than an eighth of the heap finds a
+    // program building up long-lived data (100k tasks being created): the
+    // next one waits until the heap is four times as large, so that the
+    // growth is not marked over and over (task_spawn 0.20 s -> 0.17 s,
+    // semaphore 0.30 s -> 0.28 s; peak memory changed by under 5%).
     size_t live = vm->bytes_allocated;
-    size_t next = live * 2;
+    size_t next = live > before / 8 * 7 ? live * 4 : live * 2;
     vm->gc_threshold = next > live + GC_MIN_GROWTH ? next : live + GC_MIN_GROWTH;
     // Under a memory limit, collect before the limit is reached, or garbage
     // would turn into a MemoryError: halfway to the limit from the live size,
@@ -317,12 +323,14 @@ void gc_collect(EddyVM *vm) {
     if (EDDY_UNLIKELY(vm->gen_pending_len != 0)) gen_close_pending(vm);
 }
 
-// Free every object (VM teardown). Two passes: every finalizer runs while
-// all type objects still exist, then the memory goes. Finalizers must not
-// allocate or look at other objects.
+// Free every object (VM teardown) in one pass over the heap: each object's
+// finalizer runs, then it is freed, except that classes are freed only at
+// the end, since every later object's finalizer is found through its type.
+// Finalizers must not allocate or look at other objects.
 void gc_free_all(EddyVM *vm) {
-    // Everything is dead now; nothing is marked after a collection.
-    for (size_t i = 0; i < vm->objects_len; i++) vm->objects[i]->gc_marked = 0;
+    // Everything is dead now; nothing is marked after a collection (and
+    // only tracked objects have early finalizers).
+    for (size_t i = 0; i < vm->tracked_len; i++) vm->tracked[i]->gc_marked = 0;
     early_finalize_dead(vm);
     if (vm->tracked) mem_free_raw(vm, vm->tracked, vm->tracked_cap * sizeof(Obj *));
     vm->tracked = NULL;
@@ -330,11 +338,24 @@ void gc_free_all(EddyVM *vm) {
     if (vm->warned) mem_free_raw(vm, vm->warned, vm->warned_cap * sizeof(uint64_t));
     vm->warned = NULL;
     vm->warned_len = vm->warned_cap = 0;
+    size_t types = 0;
     for (size_t i = 0; i < vm->objects_len; i++) {
+        if (i + SWEEP_PREFETCH < vm->objects_len)
+            __builtin_prefetch(vm->objects[i + SWEEP_PREFETCH], 1);
+        Obj *o = vm->objects[i];
+        TypeObject *t = o->type;
+        if (!t || (t->flags & TPF_TYPE_SUBCLASS)) {
+            vm->objects[types++] = o; // a class (or a static type's bootstrap)
+            continue;
+        }
+        if (t->finalize) t->finalize(vm, o);
+        mem_free(vm, o, o->size);
+    }
+    for (size_t i = 0; i < types; i++) {
         Obj *o = vm->objects[i];
         if (o->type && o->type->finalize) o->type->finalize(vm, o);
     }
-    for (size_t i = 0; i < vm->objects_len; i++) mem_free(vm, vm->objects[i], vm->objects[i]->size);
+    for (size_t i = 0; i < types; i++) mem_free(vm, vm->objects[i], vm->objects[i]->size);
     if (vm->objects) mem_free_raw(vm, vm->objects, vm->objects_cap * sizeof(Obj *));
     vm->objects = NULL;
     vm->objects_len = vm->objects_cap = 0;

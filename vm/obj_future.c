@@ -1404,14 +1404,66 @@ static int overrides_add_done_callback(EddyVM *vm, Value y) {
              ((NativeFunctionObject *)AS_OBJ(m))->fn == m_add_done_callback);
 }
 
-// The callable a task gives an overridden add_done_callback: wakes the task.
+// The callable a task gives an overridden add_done_callback (or a
+// future-like object's): wakes the task. A future-like object's result()
+// says how, as in CPython: its exception is thrown into the coroutine.
 static Value task_wakeup_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "task_wakeup", kw) < 0 || args_count(vm, "task_wakeup", nargs - 1, 1, 1) < 0)
         return VAL_NULL;
-    if (!is_future(vm, args[1]))
-        return vm_raise(vm, vm->exc_TypeError, "task_wakeup() expects a Future");
-    return task_run_wakeup(vm, (TaskObject *)AS_OBJ(args[0]), as_future(args[1])) < 0 ? VAL_NULL
-                                                                                      : VAL_NONE;
+    TaskObject *t = (TaskObject *)AS_OBJ(args[0]);
+    if (is_future(vm, args[1]))
+        return task_run_wakeup(vm, t, as_future(args[1])) < 0 ? VAL_NULL : VAL_NONE;
+    StrObject *name = str_intern_cstr(vm, "result");
+    if (!name) return VAL_NULL;
+    Value r = vm_call_method(vm, args[1], name, NULL, 0);
+    Value exc = IS_NULL(r) ? vm_err_fetch(vm) : VAL_NULL;
+    return task_run_step(vm, t, exc) < 0 ? VAL_NULL : VAL_NONE;
+}
+
+// A future-like object's loop: its get_loop(), else its _loop. V_NULL + error.
+static Value future_like_loop(EddyVM *vm, Value fut) {
+    Value get_loop;
+    int r = vm_getattr_opt(vm, fut, str_intern_cstr(vm, "get_loop"), &get_loop);
+    if (r < 0) return VAL_NULL;
+    if (r > 0) return vm_call0(vm, get_loop);
+    StrObject *name = str_intern_cstr(vm, "_loop");
+    return name ? vm_getattr(vm, fut, name) : VAL_NULL;
+}
+
+// A yielded object that is not one of ours but has _asyncio_future_blocking
+// (asyncio.isfuture): CPython's Task waits on it through its own
+// add_done_callback. 1 the task waits on it, 0 y is not future-like, -1.
+static int task_wait_future_like(EddyVM *vm, TaskObject *t, Value y) {
+    StrObject *attr = str_intern_cstr(vm, "_asyncio_future_blocking");
+    if (!attr) return -1;
+    Value b;
+    int found = vm_getattr_opt(vm, y, attr, &b);
+    if (found <= 0 || IS_NONE(b)) return found < 0 ? -1 : 0;
+    int blocking = vm_truthy(vm, b);
+    if (blocking < 0) return -1;
+    Value loop = future_like_loop(vm, y);
+    if (IS_NULL(loop)) return -1;
+    const char *why = !IS_OBJ(loop) || AS_OBJ(loop) != &t->fut.loop->hdr
+                          ? "Task %R got Future %R attached to a different loop"
+                      : !blocking ? "yield was used instead of yield from in task %R with %R"
+                                  : NULL;
+    if (why) return step_soon_with_error(vm, t, why, v_obj(t), y) < 0 ? -1 : 2;
+    if (vm_setattr(vm, y, attr, VAL_FALSE) < 0) return -1;
+    // y.add_done_callback(wakeup, context=None): Eddy has no contextvars.
+    NativeFunctionObject *cb = native_new(vm, "task_wakeup", task_wakeup_fn, v_obj(t), 0);
+    if (!cb || vm_push_root(vm, v_obj(cb)) < 0) return -1;
+    Value add = vm_getattr(vm, y, vm_names_add_done_callback(vm));
+    StrObject *context = str_intern_cstr(vm, "context");
+    Value kwv = context ? v_obj(context) : VAL_NULL;
+    TupleObject *kwnames = IS_NULL(add) || !context ? NULL : tuple_from(vm, &kwv, 1);
+    Value r = VAL_NULL;
+    if (kwnames && vm_push_root(vm, add) == 0) {
+        Value argv[2] = {v_obj(cb), VAL_NONE};
+        r = vm_call(vm, add, argv, 1, kwnames);
+        vm_pop_roots(vm, 1);
+    }
+    vm_pop_roots(vm, 1);
+    return IS_NULL(r) ? -1 : 1;
 }
 
 // What the coroutine yielded decides how the task waits.
@@ -1452,7 +1504,10 @@ static int task_handle_yield(EddyVM *vm, TaskObject *t, Value y) {
             vm, t, "yield was used instead of yield from for generator in task %R with %R",
             v_obj(t), y);
     } else {
-        return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
+        int r = IS_OBJ(y) ? task_wait_future_like(vm, t, y) : 0;
+        if (r < 0) return -1;
+        if (r == 2) return 0; // a step with the error is queued
+        if (r == 0) return step_soon_with_error(vm, t, "Task got bad yield: %R", y, VAL_NULL);
     }
     t->fut_waiter = AS_OBJ(y);
     if (t->fut.must_cancel) {
@@ -1534,6 +1589,18 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
         if (vm_push_root(vm, out) < 0) return -1;
         rc = task_handle_yield(vm, t, out);
         vm_pop_roots(vm, 1);
+        if (rc < 0) {
+            // What the task waits on failed it (a future-like object's
+            // add_done_callback raised, or memory ran out): as in CPython,
+            // the loop reports the step's error and the task stays pending.
+            Value e = vm_err_fetch(vm);
+            if (exc_is(vm, e, vm->exc_KeyboardInterrupt) || exc_is(vm, e, vm->exc_SystemExit)) {
+                vm->exc = e;
+                return -1;
+            }
+            loop_report_error(vm, f->loop, "Exception in callback Task.__step()", VAL_NULL, e);
+            return vm_err_occurred(vm) ? -1 : 0;
+        }
         return rc;
     }
     task_unregister(vm, t);
