@@ -1111,6 +1111,26 @@ HandleObject *loop_call_soon(EddyVM *vm, LoopObject *loop, Value cb, Value *args
     return h;
 }
 
+// Debug mode's check of a callback given to call_soon / call_at (CPython's
+// _check_callback): not a coroutine or coroutine function, and callable.
+// 0 / -1 TypeError.
+static int check_callback(EddyVM *vm, Value cb, const char *method) {
+    Value fn = cb;
+    if (is_exact(fn, vm->t_method)) fn = ((BoundMethodObject *)AS_OBJ(fn))->func;
+    bool coro_fn = is_exact(fn, vm->t_function) &&
+                   (((FunctionObject *)AS_OBJ(fn))->code->flags & CO_COROUTINE);
+    if (coro_fn || task_coro_ok(vm, cb)) {
+        vm_raise(vm, vm->exc_TypeError, "coroutines cannot be used with %s()", method);
+        return -1;
+    }
+    if (!vm_type_of(vm, cb)->call) {
+        vm_raise(vm, vm->exc_TypeError, "a callable object was expected by %s(), got %R", method,
+                 cb);
+        return -1;
+    }
+    return 0;
+}
+
 // call_soon(callback, *args, context=None)
 static Value l_call_soon(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     LoopObject *loop = as_loop(args[0]);
@@ -1122,9 +1142,7 @@ static Value l_call_soon(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
                         "'callback'");
     if (check_open(vm, loop) < 0) return VAL_NULL;
     Value cb = args[1];
-    if (loop->debug && !vm_type_of(vm, cb)->call)
-        return vm_raise(vm, vm->exc_TypeError,
-                        "a callable object was expected by call_soon(), got %R", cb);
+    if (loop->debug && check_callback(vm, cb, "call_soon") < 0) return VAL_NULL;
     HandleObject *h = loop_call_soon(vm, loop, cb, args + 2, nargs - 2);
     return h ? v_obj(h) : VAL_NULL;
 }
@@ -1156,9 +1174,7 @@ call_timer(EddyVM *vm, const char *fname, Value *args, int nargs, TupleObject *k
     if (relative) t += loop_time();
     Value cb = args[2];
     // Checked in debug mode only, as CPython (call_later goes through call_at).
-    if (loop->debug && !vm_type_of(vm, cb)->call)
-        return vm_raise(vm, vm->exc_TypeError,
-                        "a callable object was expected by call_at(), got %R", cb);
+    if (loop->debug && check_callback(vm, cb, "call_at") < 0) return VAL_NULL;
     HandleObject *h = handle_new(vm, loop, cb, args + 3, nargs - 3, true);
     if (!h) return VAL_NULL;
     h->when = t;

@@ -1189,6 +1189,18 @@ static Value g_set_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return set_name(vm, args, "__name__", false);
 }
 
+static Value g_del_name(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    Value a[2] = {args[0], VAL_NULL};
+    return set_name(vm, a, "__name__", false);
+}
+
+static Value g_del_qualname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    Value a[2] = {args[0], VAL_NULL};
+    return set_name(vm, a, "__qualname__", true);
+}
+
 static Value g_set_qualname(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
     return set_name(vm, args, "__qualname__", true);
@@ -1765,8 +1777,9 @@ static int init_async_gen_types(EddyVM *vm) {
         type_add_getter(vm, t, "ag_code", g_code) < 0 ||
         type_add_getter(vm, t, "ag_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "ag_await", g_yieldfrom) < 0 ||
-        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
-        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
+        type_add_property_del(vm, t, "__name__", g_name, g_set_name, g_del_name) < 0 ||
+        type_add_property_del(vm, t, "__qualname__", g_qualname, g_set_qualname, g_del_qualname) <
+            0)
         return -1;
     TypeObject *types[2] = {vm->t_async_gen_asend, vm->t_async_gen_athrow};
     for (int i = 0; i < 2; i++) {
@@ -1805,8 +1818,9 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "gi_code", g_code) < 0 ||
         type_add_getter(vm, t, "gi_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "gi_yieldfrom", g_yieldfrom) < 0 ||
-        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
-        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
+        type_add_property_del(vm, t, "__name__", g_name, g_set_name, g_del_name) < 0 ||
+        type_add_property_del(vm, t, "__qualname__", g_qualname, g_set_qualname, g_del_qualname) <
+            0)
         return -1;
     t = type_new_builtin(vm, vm->t_coroutine, vm->t_object, sizeof(GenObject), 0);
     if (!t) return -1;
@@ -1825,8 +1839,9 @@ int gen_init_types(EddyVM *vm) {
         type_add_getter(vm, t, "cr_frame", g_frame) < 0 ||
         type_add_getter(vm, t, "cr_await", g_yieldfrom) < 0 ||
         type_add_getter(vm, t, "cr_origin", g_origin) < 0 ||
-        type_add_property(vm, t, "__name__", g_name, g_set_name) < 0 ||
-        type_add_property(vm, t, "__qualname__", g_qualname, g_set_qualname) < 0)
+        type_add_property_del(vm, t, "__name__", g_name, g_set_name, g_del_name) < 0 ||
+        type_add_property_del(vm, t, "__qualname__", g_qualname, g_set_qualname, g_del_qualname) <
+            0)
         return -1;
     if (init_async_gen_types(vm) < 0) return -1;
     if (init_anext_type(vm) < 0) return -1;

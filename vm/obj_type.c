@@ -189,6 +189,11 @@ static PropertyObject *property_alloc(EddyVM *vm, TypeObject *t) {
 
 int type_add_property(EddyVM *vm, TypeObject *t, const char *name, NativeFn getter,
                       NativeFn setter) {
+    return type_add_property_del(vm, t, name, getter, setter, NULL);
+}
+
+int type_add_property_del(EddyVM *vm, TypeObject *t, const char *name, NativeFn getter,
+                          NativeFn setter, NativeFn deleter) {
     StrObject *key = str_intern_cstr(vm, name);
     if (!key) return -1;
     PropertyObject *p = property_alloc(vm, vm->t_property);
@@ -201,6 +206,11 @@ int type_add_property(EddyVM *vm, TypeObject *t, const char *name, NativeFn gett
         NativeFunctionObject *s = native_new(vm, name, setter, VAL_NULL, 0);
         if (!s) return -1;
         p->fset = v_obj(s);
+    }
+    if (deleter) {
+        NativeFunctionObject *d = native_new(vm, name, deleter, VAL_NULL, 0);
+        if (!d) return -1;
+        p->fdel = v_obj(d);
     }
     if (dict_set_str(vm, t->dict, key, v_obj(p)) < 0) return -1;
     if (t->mro) type_modified(vm, t);

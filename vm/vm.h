@@ -491,6 +491,9 @@ Value builtin_build_class(EddyVM *vm, Value *args, int nargs, TupleObject *kwnam
 // called with args [obj]; setter (may be NULL: read-only) with [obj, value].
 int type_add_property(EddyVM *vm, TypeObject *t, const char *name, NativeFn getter,
                       NativeFn setter);
+// The same with a deleter (called with the instance alone).
+int type_add_property_del(EddyVM *vm, TypeObject *t, const char *name, NativeFn getter,
+                          NativeFn setter, NativeFn deleter);
 // Added by obj_type.c: type.__call__ - t(*args): __new__ then __init__ (what
 // calling a class does; the `type` type's call slot).
 Value type_call(EddyVM *vm, Value type, Value *args, int nargs, TupleObject *kwnames);
