@@ -1265,7 +1265,7 @@ dispatch:
             if (IS_OBJ(obj)) {
                 TypeObject *t = OBJ_TYPE(AS_OBJ(obj));
                 if (t->getattr == object_generic_getattr) {
-                    Value m = type_lookup(vm, t, name);
+                    Value m = type_lookup_inline(vm, t, name);
                     bool plain = false;
                     if (IS_OBJ(m)) {
                         TypeObject *mt = OBJ_TYPE(AS_OBJ(m));

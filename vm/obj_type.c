@@ -26,14 +26,6 @@
 // ---------------------------------------------------------------------------
 // The attribute cache
 
-#define ATTR_CACHE_SIZE 4096 // power of two
-
-typedef struct AttrCacheEntry {
-    uint32_t version; // 0: empty
-    StrObject *name;
-    Value value; // V_NULL: cached "not found"
-} AttrCacheEntry;
-
 // One pinned heap block: the entries plus the version counter. It is a GC
 // object only so that VM teardown frees it with everything else.
 typedef struct AttrCache {
@@ -113,8 +105,7 @@ static Value lookup_uncached(TypeObject *t, StrObject *name) {
 Value type_lookup(EddyVM *vm, TypeObject *t, StrObject *name) {
     uint32_t ver = t->version;
     if (EDDY_LIKELY(ver && name->interned && vm->attr_cache)) {
-        size_t h = (((uintptr_t)name >> 4) ^ (ver * 2654435761u)) & (ATTR_CACHE_SIZE - 1);
-        AttrCacheEntry *e = &vm->attr_cache[h];
+        AttrCacheEntry *e = &vm->attr_cache[attr_cache_slot(ver, name)];
         if (e->version == ver && e->name == name) return e->value;
         Value v = lookup_uncached(t, name);
         e->version = ver;

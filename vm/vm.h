@@ -468,6 +468,27 @@ TypeObject *type_new_class(EddyVM *vm, TypeObject *metatype, StrObject *name, Tu
                            DictObject *ns);
 // Find name in t's MRO (no descriptor binding). V_NULL if absent; never raises.
 Value type_lookup(EddyVM *vm, TypeObject *t, StrObject *name);
+
+// type_lookup's cache (obj_type.c): (type version, interned name) -> value,
+// direct-mapped. The interpreter reads it inline on its hottest look-ups.
+#define ATTR_CACHE_SIZE 4096 // power of two
+typedef struct AttrCacheEntry {
+    uint32_t version; // 0: empty
+    StrObject *name;
+    Value value; // V_NULL: cached "not found"
+} AttrCacheEntry;
+static inline size_t attr_cache_slot(uint32_t version, const StrObject *name) {
+    return (((uintptr_t)name >> 4) ^ (version * 2654435761u)) & (ATTR_CACHE_SIZE - 1);
+}
+// type_lookup with its cache hit inline.
+static inline Value type_lookup_inline(EddyVM *vm, TypeObject *t, StrObject *name) {
+    uint32_t ver = t->version;
+    if (EDDY_LIKELY(ver != 0 && vm->attr_cache != NULL)) {
+        AttrCacheEntry *e = &vm->attr_cache[attr_cache_slot(ver, name)];
+        if (e->version == ver && e->name == name) return e->value;
+    }
+    return type_lookup(vm, t, name);
+}
 // object.__getattribute__ / __setattr__ generic algorithms.
 Value object_generic_getattr(EddyVM *vm, Value obj, StrObject *name);
 int object_generic_setattr(EddyVM *vm, Value obj, StrObject *name, Value v);
