@@ -147,11 +147,7 @@ static Value a_create_task(EddyVM *vm, Value *args, int nargs, TupleObject *kw) 
         }
         return VAL_NULL;
     }
-    if (loop->closed) return vm_raise(vm, vm->exc_RuntimeError, "Event loop is closed");
-    if (!task_coro_ok(vm, a[0]))
-        return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", a[0]);
-    TaskObject *t = task_new(vm, loop, a[0], IS_NULL(a[1]) ? VAL_NONE : a[1]);
-    return t ? v_obj(t) : VAL_NULL;
+    return loop_create_task(vm, loop, a[0], a[1], a[2]);
 }
 
 // _identity_distinct(items): True when no two items are the same object

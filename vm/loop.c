@@ -1200,16 +1200,83 @@ static Value l_create_future(EddyVM *vm, Value *args, int nargs, TupleObject *kw
     return f ? v_obj(f) : VAL_NULL;
 }
 
+Value loop_create_task(EddyVM *vm, LoopObject *loop, Value coro, Value name, Value context) {
+    if (check_open(vm, loop) < 0) return VAL_NULL;
+    if (IS_NONE(loop->task_factory)) {
+        if (!task_coro_ok(vm, coro))
+            return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", coro);
+        TaskObject *t = task_new(vm, loop, coro, IS_NULL(name) ? VAL_NONE : name);
+        return t ? v_obj(t) : VAL_NULL;
+    }
+    // CPython: factory(loop, coro), with context=... only when one is given;
+    // then the name through the task's set_name(), if there is one.
+    Value argv[3] = {v_obj(loop), coro, context};
+    Value task;
+    if (IS_NULL(context) || IS_NONE(context)) {
+        task = vm_call(vm, loop->task_factory, argv, 2, NULL);
+    } else {
+        StrObject *key = str_intern_cstr(vm, "context");
+        Value kv = key ? v_obj(key) : VAL_NULL;
+        TupleObject *kwnames = key ? tuple_from(vm, &kv, 1) : NULL;
+        task = kwnames ? vm_call(vm, loop->task_factory, argv, 2, kwnames) : VAL_NULL;
+    }
+    if (IS_NULL(task) || IS_NULL(name) || IS_NONE(name)) return task;
+    if (vm_push_root(vm, task) < 0) return VAL_NULL;
+    Value set_name;
+    StrObject *key = str_intern_cstr(vm, "set_name");
+    int r = key ? vm_getattr_opt(vm, task, key, &set_name) : -1;
+    if (r > 0 && IS_NULL(vm_call1(vm, set_name, name))) r = -1;
+    vm_pop_roots(vm, 1);
+    return r < 0 ? VAL_NULL : task;
+}
+
 static Value l_create_task(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     static const char *const names[] = {"", "coro", "name", "context"};
     Value a[4];
     if (args_parse(vm, "create_task", args, nargs, kw, names, 4, 2, 2, a) < 0) return VAL_NULL;
-    LoopObject *loop = as_loop(args[0]);
-    if (check_open(vm, loop) < 0) return VAL_NULL;
-    if (!task_coro_ok(vm, a[1]))
-        return vm_raise(vm, vm->exc_TypeError, "a coroutine was expected, got %R", a[1]);
-    TaskObject *t = task_new(vm, loop, a[1], IS_NULL(a[2]) ? VAL_NONE : a[2]);
-    return t ? v_obj(t) : VAL_NULL;
+    return loop_create_task(vm, as_loop(args[0]), a[1], a[2], a[3]);
+}
+
+// loop.shutdown_asyncgens() / shutdown_default_executor(): coroutines
+// written in Eddy (stdlib/_asyncio_core.async), called with the loop.
+static Value core_coroutine(EddyVM *vm, const char *fn, Value loop) {
+    StrObject *modname = str_intern_cstr(vm, "_asyncio_core");
+    StrObject *name = str_intern_cstr(vm, fn);
+    if (!modname || !name) return VAL_NULL;
+    Value m = vm_import(vm, modname, VAL_NONE, 0, NULL);
+    if (IS_NULL(m)) return VAL_NULL;
+    Value f = vm_getattr(vm, m, name);
+    return IS_NULL(f) ? VAL_NULL : vm_call1(vm, f, loop);
+}
+
+static Value l_shutdown_asyncgens(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "shutdown_asyncgens", kw) < 0 ||
+        args_count(vm, "shutdown_asyncgens", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return core_coroutine(vm, "shutdown_asyncgens", args[0]);
+}
+
+static Value l_shutdown_default_executor(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "shutdown_default_executor", kw) < 0 ||
+        args_count(vm, "shutdown_default_executor", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return core_coroutine(vm, "shutdown_default_executor", args[0]);
+}
+
+static Value l_set_task_factory(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "set_task_factory", kw) < 0 ||
+        args_count(vm, "set_task_factory", nargs - 1, 1, 1) < 0)
+        return VAL_NULL;
+    Value f = args[1];
+    if (!IS_NONE(f) && !vm_type_of(vm, f)->call)
+        return vm_raise(vm, vm->exc_TypeError, "task factory must be a callable or None");
+    as_loop(args[0])->task_factory = f;
+    return VAL_NONE;
+}
+
+static Value l_get_task_factory(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    return as_loop(args[0])->task_factory;
 }
 
 static Value l_get_exception_handler(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1364,6 +1431,10 @@ int loop_init_types(EddyVM *vm) {
         {"call_at", l_call_at},
         {"create_future", l_create_future},
         {"create_task", l_create_task},
+        {"set_task_factory", l_set_task_factory},
+        {"shutdown_asyncgens", l_shutdown_asyncgens},
+        {"shutdown_default_executor", l_shutdown_default_executor},
+        {"get_task_factory", l_get_task_factory},
         {"get_exception_handler", l_get_exception_handler},
         {"set_exception_handler", l_set_exception_handler},
         {"default_exception_handler", l_default_exception_handler},

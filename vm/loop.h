@@ -84,7 +84,7 @@ struct LoopObject {
     size_t timers_len, timers_cap;
     size_t timers_cancelled;    // cancelled timers still in the heap (CPython's count)
     Value exception_handler;    // None or callable(loop, context)
-    Value task_factory;         // None (unused yet)
+    Value task_factory;         // None or callable(loop, coro): set_task_factory()
     ListObject *asyncgens;      // async generators started while it ran (shutdown_asyncgens)
     size_t asyncgens_checked;   // its length when last pruned of finished ones
     ListObject *unretrieved;    // futures that got an exception: reported at close() if unread
@@ -196,6 +196,9 @@ void loop_report_error_key(EddyVM *vm, LoopObject *loop, const char *message, co
 // call loop.call_exception_handler(context) semantics with a context dict.
 int loop_call_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *context);
 LoopObject *loop_new(EddyVM *vm, TypeObject *t);
+// loop.create_task(coro, name=, context=) semantics, with the loop's task
+// factory if it has one (name / context V_NULL when not given). V_NULL + error.
+Value loop_create_task(EddyVM *vm, LoopObject *loop, Value coro, Value name, Value context);
 int loop_init_types(EddyVM *vm);
 // Debug mode: remember the running stack (at most `limit` frames, innermost
 // ones) as the place where o (a future, task or handle) was created, for

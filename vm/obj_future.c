@@ -1654,6 +1654,34 @@ int task_run_wakeup(EddyVM *vm, TaskObject *t, FutureObject *waited) {
     return task_run_step(vm, t, exc);
 }
 
+// CPython's private attributes that code written against it reads: _loop,
+// _result and _exception (None unless finished that way), and
+// _make_cancelled_error().
+static Value m_loop_attr(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    LoopObject *loop = self_future(args)->loop;
+    return loop ? v_obj(loop) : VAL_NONE;
+}
+
+static Value m_result_attr(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    FutureObject *f = self_future(args);
+    return f->state == FUT_FINISHED && !f->failed ? f->result : VAL_NONE;
+}
+
+static Value m_exception_attr(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)nargs, (void)kw;
+    FutureObject *f = self_future(args);
+    return f->state == FUT_FINISHED && f->failed ? f->result : VAL_NONE;
+}
+
+static Value m_make_cancelled_error(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    if (args_no_kw(vm, "_make_cancelled_error", kw) < 0 ||
+        args_count(vm, "_make_cancelled_error", nargs - 1, 0, 0) < 0)
+        return VAL_NULL;
+    return future_cancelled_error(vm, self_future(args));
+}
+
 // _source_traceback: where it was created, in debug mode (vm/loop.c).
 static Value m_source_traceback(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     (void)nargs, (void)kw;
@@ -1689,6 +1717,7 @@ int future_init_types(EddyVM *vm) {
         {"get_loop", m_get_loop},
         {"add_done_callback", m_add_done_callback},
         {"remove_done_callback", m_remove_done_callback},
+        {"_make_cancelled_error", m_make_cancelled_error},
         {"__await__", m_await},
         {"__iter__", m_await},
     };
@@ -1699,6 +1728,9 @@ int future_init_types(EddyVM *vm) {
         type_add_property(vm, t, "_cancel_message", m_get_cancel_message, m_set_cancel_message) <
             0 ||
         type_add_getter(vm, t, "_state", m_state) < 0 ||
+        type_add_getter(vm, t, "_loop", m_loop_attr) < 0 ||
+        type_add_getter(vm, t, "_result", m_result_attr) < 0 ||
+        type_add_getter(vm, t, "_exception", m_exception_attr) < 0 ||
         type_add_getter(vm, t, "_source_traceback", m_source_traceback) < 0)
         return -1;
 
