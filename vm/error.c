@@ -173,8 +173,10 @@ static Value tb_get_lasti(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 }
 
 static Value tb_get_frame(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    // Frames are not first-class objects yet.
-    return VAL_NONE;
+    (void)nargs, (void)kw;
+    // A frame object that records the entry's place (f_code, f_lineno).
+    TracebackObject *tb = tb_self(args);
+    return frame_detached(vm, tb->code, tb->pc);
 }
 
 static Value tb_get_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {

@@ -339,6 +339,11 @@ Value gen_fetch_stop_value(EddyVM *vm);
 //
 // The SEND instruction of the `await f(...)` whose CALL is at `call`, or
 // NULL if the instructions after the CALL are not that sequence.
+// A frame object that records only a place (a traceback entry's tb_frame).
+Value frame_detached(EddyVM *vm, CodeObject *code, uint32_t pc);
+// Where a frame object (gi_frame / cr_frame, or a detached one) stands: false
+// if `frame` is not one.
+bool frame_object_entry(EddyVM *vm, Value frame, StackEntry *out);
 const uint32_t *gen_inline_send(const CodeObject *code, const uint32_t *call);
 // Materialize the run of FRAME_INLINE frames that starts at fb->frame (its
 // state synced). Returns the new innermost (heap) frame, or NULL +

@@ -1348,10 +1348,171 @@ static Value t_uncancel(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return v_int(t->num_cancels_requested);
 }
 
+// The frames of task t, outermost first, at most `limit` (< 0: all), as
+// CPython's _task_get_stack: its coroutine's frame (cr_frame, gi_frame or
+// ag_frame) and the callers above it while it has not finished, else the
+// frames of the traceback it failed with. NULL + error.
+static ListObject *task_stack(EddyVM *vm, TaskObject *t, int64_t limit) {
+    ListObject *frames = list_new(vm, 0);
+    if (!frames || vm_push_root(vm, v_obj(frames)) < 0) return NULL;
+    Value f = VAL_NONE;
+    static const char *const attrs[] = {"cr_frame", "gi_frame", "ag_frame"};
+    for (size_t i = 0; t->coro && i < 3; i++) {
+        StrObject *name = str_intern_cstr(vm, attrs[i]);
+        int r = name ? vm_getattr_opt(vm, v_obj(t->coro), name, &f) : -1;
+        if (r < 0) goto fail;
+        if (r > 0) break;
+        f = VAL_NONE;
+    }
+    StrObject *next_name = str_intern_cstr(vm, IS_NONE(f) ? "tb_next" : "f_back");
+    StrObject *frame_name = str_intern_cstr(vm, "tb_frame");
+    if (!next_name || !frame_name) goto fail;
+    Value at = f;
+    if (IS_NONE(f) && t->fut.state == FUT_FINISHED && t->fut.failed) {
+        StrObject *tb_name = str_intern_cstr(vm, "__traceback__");
+        at = tb_name ? vm_getattr(vm, t->fut.result, tb_name) : VAL_NULL;
+        if (IS_NULL(at)) goto fail;
+    }
+    while (!IS_NONE(at) && limit != 0) {
+        if (limit > 0) limit--;
+        if (vm_push_root(vm, at) < 0) goto fail;
+        Value frame = IS_NONE(f) ? vm_getattr(vm, at, frame_name) : at;
+        if (IS_NULL(frame) || list_append(vm, frames, frame) < 0) goto fail_at;
+        at = vm_getattr(vm, at, next_name);
+        vm_pop_roots(vm, 1);
+        if (IS_NULL(at)) goto fail;
+    }
+    if (!IS_NONE(f)) { // callers were appended after their callees
+        for (size_t i = 0, j = frames->len; i + 1 < j; i++, j--) {
+            Value tmp = frames->items[i];
+            frames->items[i] = frames->items[j - 1];
+            frames->items[j - 1] = tmp;
+        }
+    }
+    vm_pop_roots(vm, 1);
+    return frames;
+fail_at:
+    vm_pop_roots(vm, 1);
+fail:
+    vm_pop_roots(vm, 1);
+    return NULL;
+}
+
+static int stack_limit(EddyVM *vm, Value v, int64_t *out) {
+    *out = -1;
+    if (IS_NULL(v) || IS_NONE(v)) return 0;
+    if (!IS_INT(v)) {
+        vm_raise(vm, vm->exc_TypeError, "limit must be an integer or None, not %s",
+                 vm_type_name(vm, v));
+        return -1;
+    }
+    *out = AS_INT(v) < 0 ? 0 : AS_INT(v);
+    return 0;
+}
+
+// Task.get_stack(*, limit=None)
 static Value t_get_stack(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    (void)args, (void)nargs, (void)kw;
-    ListObject *l = list_new(vm, 0);
-    return l ? v_obj(l) : VAL_NULL;
+    static const char *const names[] = {"", "limit"};
+    Value a[2];
+    int64_t limit;
+    if (args_parse(vm, "get_stack", args, nargs, kw, names, 2, 1, 1, a) < 0 ||
+        stack_limit(vm, a[1], &limit) < 0)
+        return VAL_NULL;
+    ListObject *frames = task_stack(vm, self_task(args), limit);
+    return frames ? v_obj(frames) : VAL_NULL;
+}
+
+// "Type: message" as traceback.format_exception_only gives it (the type's
+// module first unless it is builtins or __main__). NULL + error.
+static StrObject *exception_only(EddyVM *vm, Value exc) {
+    TypeObject *tp = vm_type_of(vm, exc);
+    Value qual = vm_getattr(vm, v_obj(tp), vm->names.__qualname__);
+    if (IS_NULL(qual) || vm_push_root(vm, qual) < 0) return NULL;
+    Value mod = vm_getattr(vm, v_obj(tp), vm->names.__module__);
+    StrObject *out = NULL;
+    if (!IS_NULL(mod) && vm_push_root(vm, mod) == 0) {
+        Value text = vm_str(vm, exc);
+        if (!IS_NULL(text)) {
+            bool plain = !is_str(vm, mod) || strcmp(AS_STR(mod)->data, "builtins") == 0 ||
+                         strcmp(AS_STR(mod)->data, "__main__") == 0;
+            StrBuf b;
+            strbuf_init(vm, &b);
+            if (!plain) {
+                strbuf_append_str(&b, AS_STR(mod));
+                strbuf_append_char(&b, '.');
+            }
+            strbuf_append_str(&b, AS_STR(qual));
+            if (AS_STR(text)->len) {
+                strbuf_append_cstr(&b, ": ");
+                strbuf_append_str(&b, AS_STR(text));
+            }
+            strbuf_append_char(&b, '\n');
+            out = strbuf_finish(&b);
+        }
+        vm_pop_roots(vm, 1);
+    }
+    vm_pop_roots(vm, 1);
+    return out;
+}
+
+// Task.print_stack(*, limit=None, file=None): CPython's _task_print_stack.
+static Value t_print_stack(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    static const char *const names[] = {"", "limit", "file"};
+    Value a[3];
+    int64_t limit;
+    if (args_parse(vm, "print_stack", args, nargs, kw, names, 3, 1, 1, a) < 0 ||
+        stack_limit(vm, a[1], &limit) < 0)
+        return VAL_NULL;
+    TaskObject *t = self_task(args);
+    ListObject *frames = task_stack(vm, t, limit);
+    if (!frames || vm_push_root(vm, v_obj(frames)) < 0) return VAL_NULL;
+    Value result = VAL_NULL;
+    size_t n = frames->len;
+    StackEntry *entries = n ? mem_alloc(vm, n * sizeof *entries) : NULL;
+    if (n && !entries) goto done;
+    for (size_t i = 0; i < n; i++) // innermost first, as vm_stack_summary reads them
+        if (!frame_object_entry(vm, frames->items[n - 1 - i], &entries[i])) {
+            vm_raise(vm, vm->exc_TypeError, "get_stack() gave a non-frame");
+            mem_free(vm, entries, n * sizeof *entries);
+            goto done;
+        }
+    ListObject *summary = vm_stack_summary(vm, entries, n);
+    if (entries) mem_free(vm, entries, n * sizeof *entries);
+    if (!summary || vm_push_root(vm, v_obj(summary)) < 0) goto done;
+    Value exc = t->fut.state == FUT_FINISHED && t->fut.failed ? t->fut.result : VAL_NULL;
+    StrBuf b;
+    strbuf_init(vm, &b);
+    const char *head = n == 0          ? "No stack for %R\n"
+                       : !IS_NULL(exc) ? "Traceback for %R (most recent call last):\n"
+                                       : "Stack for %R (most recent call last):\n";
+    StrObject *h = str_format(vm, head, v_obj(t));
+    StrObject *text = NULL;
+    if (h) {
+        strbuf_append_str(&b, h);
+        if (vm_format_stack_summary(vm, &b, summary) == 0) {
+            StrObject *last = IS_NULL(exc) ? NULL : exception_only(vm, exc);
+            if (last) strbuf_append_str(&b, last);
+            if (IS_NULL(exc) || last) text = strbuf_finish(&b);
+        }
+    }
+    if (!text) strbuf_discard(&b);
+    vm_pop_roots(vm, 1);
+    if (!text || vm_push_root(vm, v_obj(text)) < 0) goto done;
+    Value file = IS_NULL(a[2]) || IS_NONE(a[2])
+                     ? dict_get_str(vm->sys->dict, str_intern_cstr(vm, "stderr"))
+                     : a[2];
+    if (IS_NULL(file) || IS_NONE(file)) {
+        result = VAL_NONE; // no sys.stderr: nothing to print to
+    } else {
+        StrObject *write = str_intern_cstr(vm, "write");
+        Value arg = v_obj(text);
+        result = write ? vm_call_method(vm, file, write, &arg, 1) : VAL_NULL;
+        if (!IS_NULL(result)) result = VAL_NONE;
+    }
+    vm_pop_roots(vm, 1);
+done:
+    vm_pop_roots(vm, 1);
+    return result;
 }
 
 static Value t_set_result(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
@@ -1774,15 +1935,11 @@ int future_init_types(EddyVM *vm) {
         const char *name;
         NativeFn fn;
     } task_methods[] = {
-        {"__init__", task_init},
-        {"get_name", t_get_name},
-        {"set_name", t_set_name},
-        {"get_coro", t_get_coro},
-        {"cancelling", t_cancelling},
-        {"uncancel", t_uncancel},
-        {"get_stack", t_get_stack},
-        {"set_result", t_set_result},
-        {"set_exception", t_set_exception},
+        {"__init__", task_init},      {"get_name", t_get_name},
+        {"set_name", t_set_name},     {"get_coro", t_get_coro},
+        {"cancelling", t_cancelling}, {"uncancel", t_uncancel},
+        {"get_stack", t_get_stack},   {"print_stack", t_print_stack},
+        {"set_result", t_set_result}, {"set_exception", t_set_exception},
     };
     for (size_t i = 0; i < sizeof task_methods / sizeof task_methods[0]; i++)
         if (type_add_method(vm, t, task_methods[i].name, task_methods[i].fn, NATIVE_METHOD) < 0)

@@ -20,9 +20,13 @@
 #include "frame.h"
 #include "opcodes.h"
 
+// A frame object: a generator's live frame (gen), or a detached one that
+// only records where a traceback entry was (code, pc; gen NULL).
 typedef struct FrameObject {
     Obj hdr;
     GenObject *gen;
+    CodeObject *code;
+    uint32_t pc;
 } FrameObject;
 
 // ---------------------------------------------------------------------------
@@ -1226,30 +1230,64 @@ static Value g_frame(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 // ---------------------------------------------------------------------------
 // gi_frame: a minimal frame object (f_code, f_lineno) for a generator's frame
 
-static void frame_trace(EddyVM *vm, Obj *o) { gc_mark_obj(vm, (Obj *)((FrameObject *)o)->gen); }
-
-static Value f_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    (void)vm, (void)nargs, (void)kw;
-    return v_obj(gen_code(((FrameObject *)AS_OBJ(args[0]))->gen));
+static void frame_trace(EddyVM *vm, Obj *o) {
+    gc_mark_obj(vm, (Obj *)((FrameObject *)o)->gen);
+    gc_mark_obj(vm, (Obj *)((FrameObject *)o)->code);
 }
 
-static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
-    (void)vm, (void)nargs, (void)kw;
-    GenObject *g = ((FrameObject *)AS_OBJ(args[0]))->gen;
+Value frame_detached(EddyVM *vm, CodeObject *code, uint32_t pc) {
+    FrameObject *fo = (FrameObject *)obj_alloc(vm, vm->t_frame, sizeof(FrameObject));
+    if (!fo) return VAL_NULL;
+    fo->code = code;
+    fo->pc = pc;
+    return v_obj(fo);
+}
+
+bool frame_object_entry(EddyVM *vm, Value frame, StackEntry *out) {
+    if (!is_exact(frame, vm->t_frame)) return false;
+    FrameObject *fo = (FrameObject *)AS_OBJ(frame);
+    GenObject *g = fo->gen;
+    if (!g) {
+        *out = (StackEntry){fo->code, fo->pc};
+        return true;
+    }
     gen_thaw(g);
-    Frame *f = gen_frame(g);
-    const uint32_t *at = f->instr;
+    const uint32_t *at = gen_frame(g)->instr;
     // Suspended: instr is the resume point, the yield is just before it.
     // (Finished: instr is where it returned or raised.)
     CodeObject *co = gen_code(g);
     if ((g->state == GEN_CREATED || g->state == GEN_SUSPENDED) && at > co->code) at--;
-    return v_int(code_line_of(co, (uint32_t)(at - co->code)));
+    *out = (StackEntry){co, (uint32_t)(at - co->code)};
+    return true;
+}
+
+static Value f_code(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    StackEntry e = {NULL, 0};
+    frame_object_entry(vm, args[0], &e); // (always a frame: the getter's own type)
+    return v_obj(e.code);
+}
+
+static Value f_lineno(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)nargs, (void)kw;
+    StackEntry e = {NULL, 0};
+    frame_object_entry(vm, args[0], &e); // (always a frame: the getter's own type)
+    return v_int(code_line_of(e.code, e.pc));
+}
+
+// The caller's frame: Eddy keeps none for these (a suspended coroutine's is
+// None in CPython too).
+static Value f_back(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
+    (void)vm, (void)args, (void)nargs, (void)kw;
+    return VAL_NONE;
 }
 
 static Value frame_repr(EddyVM *vm, Value self) {
-    GenObject *g = ((FrameObject *)AS_OBJ(self))->gen;
-    StrObject *s = str_format(vm, "<frame at %p, file '%U', code %U>", (void *)AS_OBJ(self),
-                              gen_code(g)->filename, gen_code(g)->name);
+    StackEntry e = {NULL, 0};
+    frame_object_entry(vm, self, &e);
+    StrObject *s =
+        str_format(vm, "<frame at %p, file '%U', line %u, code %U>", (void *)AS_OBJ(self),
+                   e.code->filename, (unsigned)code_line_of(e.code, e.pc), e.code->name);
     return s ? v_obj(s) : VAL_NULL;
 }
 
@@ -1851,7 +1889,8 @@ int gen_init_types(EddyVM *vm) {
     t->trace = frame_trace;
     t->repr = frame_repr;
     if (type_add_getter(vm, t, "f_code", f_code) < 0 ||
-        type_add_getter(vm, t, "f_lineno", f_lineno) < 0)
+        type_add_getter(vm, t, "f_lineno", f_lineno) < 0 ||
+        type_add_getter(vm, t, "f_back", f_back) < 0)
         return -1;
     return 0;
 }
