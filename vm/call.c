@@ -408,6 +408,21 @@ static Value call_with_self(EddyVM *vm, Value callable, Value self, Value *args,
     return r;
 }
 
+Value vm_call_kw1(EddyVM *vm, Value callable, const Value *args, int nargs, const char *key,
+                  Value v) {
+    Value argv[8];
+    if (nargs < 0 || nargs > 7)
+        return vm_raise(vm, vm->exc_SystemError, "vm_call_kw1: too many arguments");
+    StrObject *k = str_intern_cstr(vm, key);
+    if (!k) return VAL_NULL;
+    Value kv = v_obj(k);
+    TupleObject *kwnames = tuple_from(vm, &kv, 1);
+    if (!kwnames) return VAL_NULL;
+    if (nargs) memcpy(argv, args, (size_t)nargs * sizeof(Value));
+    argv[nargs] = v;
+    return vm_call(vm, callable, argv, nargs, kwnames);
+}
+
 Value vm_call(EddyVM *vm, Value callable, Value *args, int nargs, TupleObject *kwnames) {
     if (EDDY_UNLIKELY(!IS_OBJ(callable)))
         return vm_raise(vm, vm->exc_TypeError, "'%s' object is not callable",

@@ -1069,6 +1069,33 @@ static void print_notes(EddyVM *vm, const PrintCtx *ctx, Value notes) {
     }
 }
 
+// How an exception's type is named on its last traceback line: the module
+// (NULL for builtins and __main__) and the qualified name.
+static const char *exc_type_module(TypeObject *t) {
+    if (!t->module) return "<unknown>";
+    const char *m = t->module->data;
+    return strcmp(m, "builtins") == 0 || strcmp(m, "__main__") == 0 ? NULL : m;
+}
+static const char *exc_type_qualname(TypeObject *t) {
+    StrObject *qn = t->qualname ? t->qualname : t->name;
+    return qn ? qn->data : "<unknown>";
+}
+
+void vm_format_exception_only(EddyVM *vm, StrBuf *b, Value exc) {
+    TypeObject *t = vm_type_of(vm, exc);
+    const char *module = exc_type_module(t);
+    if (module) strbuf_printf(b, "%s.", module);
+    strbuf_append_cstr(b, exc_type_qualname(t));
+    Value s = vm_str(vm, exc);
+    if (IS_NULL(s) || !is_str(vm, s)) {
+        vm_err_clear(vm);
+        strbuf_append_cstr(b, ": <exception str() failed>");
+    } else if (AS_STR(s)->len > 0) {
+        strbuf_append_cstr(b, ": ");
+        strbuf_append_str(b, AS_STR(s));
+    }
+}
+
 // One exception: its traceback, the "Type: message" line and its notes.
 static void print_one(EddyVM *vm, PrintCtx *ctx, Value exc) {
     FILE *out = ctx->out;
@@ -1093,12 +1120,9 @@ static void print_one(EddyVM *vm, PrintCtx *ctx, Value exc) {
         if (!IS_NULL(msg)) value = msg;
     }
     fputs(prefix, out);
-    if (!t->module)
-        fputs("<unknown>.", out);
-    else if (strcmp(t->module->data, "builtins") != 0 && strcmp(t->module->data, "__main__") != 0)
-        fprintf(out, "%s.", t->module->data);
-    StrObject *qn = t->qualname ? t->qualname : t->name;
-    fputs(qn ? qn->data : "<unknown>", out);
+    const char *module = exc_type_module(t);
+    if (module) fprintf(out, "%s.", module);
+    fputs(exc_type_qualname(t), out);
     if (!IS_NONE(value)) {
         Value s = vm_str(vm, value);
         if (IS_NULL(s) || !is_str(vm, s)) {

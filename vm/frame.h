@@ -339,6 +339,9 @@ Value gen_fetch_stop_value(EddyVM *vm);
 //
 // The SEND instruction of the `await f(...)` whose CALL is at `call`, or
 // NULL if the instructions after the CALL are not that sequence.
+// throw(exc) / throw(type[, value[, tb]]) (args[0] is self), normalised as
+// CPython's _gen_throw: the exception instance, or V_NULL + TypeError.
+Value gen_throw_arg(EddyVM *vm, Value *args, int nargs);
 // A frame object that records only a place (a traceback entry's tb_frame).
 Value frame_detached(EddyVM *vm, CodeObject *code, uint32_t pc);
 // Where a frame object (gi_frame / cr_frame, or a detached one) stands: false

@@ -362,13 +362,16 @@ static bool is_fatal(EddyVM *vm, Value exc) {
     return type_is_subtype(t, vm->exc_SystemExit) || type_is_subtype(t, vm->exc_KeyboardInterrupt);
 }
 
-static int write_stderr(EddyVM *vm, StrObject *s) {
-    Value err = dict_get_str(vm->sys->dict, str_intern_cstr(vm, "stderr"));
-    if (IS_NULL(err) || IS_NONE(err)) return 0;
+int loop_write(EddyVM *vm, Value file, StrObject *s) {
+    if (IS_NULL(file) || IS_NONE(file)) {
+        StrObject *name = str_intern_cstr(vm, "stderr");
+        if (!name) return -1;
+        file = dict_get_str(vm->sys->dict, name);
+        if (IS_NULL(file) || IS_NONE(file)) return 0; // no sys.stderr: nowhere to write
+    }
+    StrObject *write = str_intern_cstr(vm, "write");
     Value arg = v_obj(s);
-    Value r = vm_call_method(vm, err, str_intern_cstr(vm, "write"), &arg, 1);
-    if (IS_NULL(r)) return -1;
-    return 0;
+    return write && !IS_NULL(vm_call_method(vm, file, write, &arg, 1)) ? 0 : -1;
 }
 
 // A creation stack in the handler's report: the header, then the stack as
@@ -449,7 +452,7 @@ static int default_exception_handler(EddyVM *vm, LoopObject *loop, DictObject *c
     vm_pop_roots(vm, 1);
     if (!text) return -1;
     io_flush_std(vm);
-    if (write_stderr(vm, text) < 0) return -1;
+    if (loop_write(vm, VAL_NULL, text) < 0) return -1;
     Value exc = dict_get_str(context, str_intern_cstr(vm, "exception"));
     if (!IS_NULL(exc) && is_exception(vm, exc)) {
         io_flush_std(vm);
@@ -741,7 +744,7 @@ static void report_slow_step(EddyVM *vm, ReadyEntry *e, double dt, CodeObject *f
         IS_NULL(what) ? NULL : str_format(vm, "Executing %U took %s seconds\n", AS_STR(what), secs);
     if (s) {
         io_flush_std(vm);
-        (void)write_stderr(vm, s);
+        (void)loop_write(vm, VAL_NULL, s);
     }
     vm_err_clear(vm);
     if (!from_code) return;
@@ -1210,16 +1213,10 @@ Value loop_create_task(EddyVM *vm, LoopObject *loop, Value coro, Value name, Val
     }
     // CPython: factory(loop, coro), with context=... only when one is given;
     // then the name through the task's set_name(), if there is one.
-    Value argv[3] = {v_obj(loop), coro, context};
-    Value task;
-    if (IS_NULL(context) || IS_NONE(context)) {
-        task = vm_call(vm, loop->task_factory, argv, 2, NULL);
-    } else {
-        StrObject *key = str_intern_cstr(vm, "context");
-        Value kv = key ? v_obj(key) : VAL_NULL;
-        TupleObject *kwnames = key ? tuple_from(vm, &kv, 1) : NULL;
-        task = kwnames ? vm_call(vm, loop->task_factory, argv, 2, kwnames) : VAL_NULL;
-    }
+    Value argv[2] = {v_obj(loop), coro};
+    Value task = IS_NULL(context) || IS_NONE(context)
+                     ? vm_call(vm, loop->task_factory, argv, 2, NULL)
+                     : vm_call_kw1(vm, loop->task_factory, argv, 2, "context", context);
     if (IS_NULL(task) || IS_NULL(name) || IS_NONE(name)) return task;
     if (vm_push_root(vm, task) < 0) return VAL_NULL;
     Value set_name;

@@ -187,6 +187,9 @@ static inline LoopObject *loop_running(EddyVM *vm) { return vm->running_loop; }
 LoopObject *loop_get_running(EddyVM *vm);
 // loop.call_soon(cb, *args): a Handle, queued. NULL + MemoryError.
 HandleObject *loop_call_soon(EddyVM *vm, LoopObject *loop, Value cb, Value *args, int nargs);
+// file.write(s), sys.stderr's when file is None or V_NULL (nothing without
+// a sys.stderr). 0 / -1.
+int loop_write(EddyVM *vm, Value file, StrObject *s);
 // Report an error from a callback through the loop's exception handler
 // (message, exception; the pending exception is consumed).
 void loop_report_error(EddyVM *vm, LoopObject *loop, const char *message, Value subject, Value exc);

@@ -314,14 +314,9 @@ static int cancel_any(EddyVM *vm, Value fut, Value msg) {
     if (IS_NONE(msg)) {
         r = vm_call_method(vm, fut, name, NULL, 0);
     } else {
-        StrObject *kmsg = str_intern_cstr(vm, "msg");
-        Value kname = v_obj(kmsg);
-        TupleObject *kw = kmsg ? tuple_from(vm, &kname, 1) : NULL;
-        if (!kw) return -1;
         Value meth = vm_getattr(vm, fut, name);
         if (IS_NULL(meth)) return -1;
-        Value a[1] = {msg};
-        r = vm_call(vm, meth, a, 0, kw);
+        r = vm_call_kw1(vm, meth, NULL, 0, "msg", msg);
     }
     if (IS_NULL(r)) return -1;
     return vm_truthy(vm, r);
@@ -1151,18 +1146,11 @@ static Value sleep_iter(EddyVM *vm, Value self) {
 static Value sl_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
         return VAL_NULL;
-    Value exc = args[1];
-    if (is_exception_type(vm, exc)) {
-        exc = vm_call0(vm, exc);
-        if (IS_NULL(exc)) return VAL_NULL;
-    }
-    if (!is_exception(vm, exc))
-        return vm_raise(vm, vm->exc_TypeError,
-                        "exceptions must be classes or instances deriving from BaseException, "
-                        "not %s",
-                        vm_type_name(vm, exc));
+    Value exc = gen_throw_arg(vm, args, nargs);
+    if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
     Value out = VAL_NULL;
     int r = sleep_step(vm, args[0], exc, &out);
+    vm_pop_roots(vm, 1);
     return sleep_result_of(vm, r, out);
 }
 
@@ -1422,39 +1410,6 @@ static Value t_get_stack(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     return frames ? v_obj(frames) : VAL_NULL;
 }
 
-// "Type: message" as traceback.format_exception_only gives it (the type's
-// module first unless it is builtins or __main__). NULL + error.
-static StrObject *exception_only(EddyVM *vm, Value exc) {
-    TypeObject *tp = vm_type_of(vm, exc);
-    Value qual = vm_getattr(vm, v_obj(tp), vm->names.__qualname__);
-    if (IS_NULL(qual) || vm_push_root(vm, qual) < 0) return NULL;
-    Value mod = vm_getattr(vm, v_obj(tp), vm->names.__module__);
-    StrObject *out = NULL;
-    if (!IS_NULL(mod) && vm_push_root(vm, mod) == 0) {
-        Value text = vm_str(vm, exc);
-        if (!IS_NULL(text)) {
-            bool plain = !is_str(vm, mod) || strcmp(AS_STR(mod)->data, "builtins") == 0 ||
-                         strcmp(AS_STR(mod)->data, "__main__") == 0;
-            StrBuf b;
-            strbuf_init(vm, &b);
-            if (!plain) {
-                strbuf_append_str(&b, AS_STR(mod));
-                strbuf_append_char(&b, '.');
-            }
-            strbuf_append_str(&b, AS_STR(qual));
-            if (AS_STR(text)->len) {
-                strbuf_append_cstr(&b, ": ");
-                strbuf_append_str(&b, AS_STR(text));
-            }
-            strbuf_append_char(&b, '\n');
-            out = strbuf_finish(&b);
-        }
-        vm_pop_roots(vm, 1);
-    }
-    vm_pop_roots(vm, 1);
-    return out;
-}
-
 // Task.print_stack(*, limit=None, file=None): CPython's _task_print_stack.
 static Value t_print_stack(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     static const char *const names[] = {"", "limit", "file"};
@@ -1480,36 +1435,25 @@ static Value t_print_stack(EddyVM *vm, Value *args, int nargs, TupleObject *kw) 
     if (entries) mem_free(vm, entries, n * sizeof *entries);
     if (!summary || vm_push_root(vm, v_obj(summary)) < 0) goto done;
     Value exc = t->fut.state == FUT_FINISHED && t->fut.failed ? t->fut.result : VAL_NULL;
-    StrBuf b;
-    strbuf_init(vm, &b);
     const char *head = n == 0          ? "No stack for %R\n"
                        : !IS_NULL(exc) ? "Traceback for %R (most recent call last):\n"
                                        : "Stack for %R (most recent call last):\n";
     StrObject *h = str_format(vm, head, v_obj(t));
-    StrObject *text = NULL;
-    if (h) {
-        strbuf_append_str(&b, h);
-        if (vm_format_stack_summary(vm, &b, summary) == 0) {
-            StrObject *last = IS_NULL(exc) ? NULL : exception_only(vm, exc);
-            if (last) strbuf_append_str(&b, last);
-            if (IS_NULL(exc) || last) text = strbuf_finish(&b);
-        }
+    StrBuf b;
+    strbuf_init(vm, &b);
+    if (h) strbuf_append_str(&b, h);
+    if (!h || vm_format_stack_summary(vm, &b, summary) < 0) {
+        strbuf_discard(&b);
+        vm_pop_roots(vm, 1);
+        goto done;
     }
-    if (!text) strbuf_discard(&b);
-    vm_pop_roots(vm, 1);
-    if (!text || vm_push_root(vm, v_obj(text)) < 0) goto done;
-    Value file = IS_NULL(a[2]) || IS_NONE(a[2])
-                     ? dict_get_str(vm->sys->dict, str_intern_cstr(vm, "stderr"))
-                     : a[2];
-    if (IS_NULL(file) || IS_NONE(file)) {
-        result = VAL_NONE; // no sys.stderr: nothing to print to
-    } else {
-        StrObject *write = str_intern_cstr(vm, "write");
-        Value arg = v_obj(text);
-        result = write ? vm_call_method(vm, file, write, &arg, 1) : VAL_NULL;
-        if (!IS_NULL(result)) result = VAL_NONE;
+    if (!IS_NULL(exc)) {
+        vm_format_exception_only(vm, &b, exc);
+        strbuf_append_char(&b, '\n');
     }
+    StrObject *text = strbuf_finish(&b);
     vm_pop_roots(vm, 1);
+    if (text) result = loop_write(vm, a[2], text) < 0 ? VAL_NULL : VAL_NONE;
 done:
     vm_pop_roots(vm, 1);
     return result;
@@ -1583,8 +1527,9 @@ static Value task_wakeup_fn(EddyVM *vm, Value *args, int nargs, TupleObject *kw)
 
 // A future-like object's loop: its get_loop(), else its _loop. V_NULL + error.
 static Value future_like_loop(EddyVM *vm, Value fut) {
+    StrObject *get_loop_name = str_intern_cstr(vm, "get_loop");
     Value get_loop;
-    int r = vm_getattr_opt(vm, fut, str_intern_cstr(vm, "get_loop"), &get_loop);
+    int r = get_loop_name ? vm_getattr_opt(vm, fut, get_loop_name, &get_loop) : -1;
     if (r < 0) return VAL_NULL;
     if (r > 0) return vm_call0(vm, get_loop);
     StrObject *name = str_intern_cstr(vm, "_loop");
@@ -1611,18 +1556,13 @@ static int task_wait_future_like(EddyVM *vm, TaskObject *t, Value y) {
     if (why) return step_soon_with_error(vm, t, why, v_obj(t), y) < 0 ? -1 : 2;
     if (vm_setattr(vm, y, attr, VAL_FALSE) < 0) return -1;
     // y.add_done_callback(wakeup, context=None): Eddy has no contextvars.
-    NativeFunctionObject *cb = native_new(vm, "task_wakeup", task_wakeup_fn, v_obj(t), 0);
+    StrObject *add_name = vm_names_add_done_callback(vm);
+    NativeFunctionObject *cb =
+        add_name ? native_new(vm, "task_wakeup", task_wakeup_fn, v_obj(t), 0) : NULL;
     if (!cb || vm_push_root(vm, v_obj(cb)) < 0) return -1;
-    Value add = vm_getattr(vm, y, vm_names_add_done_callback(vm));
-    StrObject *context = str_intern_cstr(vm, "context");
-    Value kwv = context ? v_obj(context) : VAL_NULL;
-    TupleObject *kwnames = IS_NULL(add) || !context ? NULL : tuple_from(vm, &kwv, 1);
-    Value r = VAL_NULL;
-    if (kwnames && vm_push_root(vm, add) == 0) {
-        Value argv[2] = {v_obj(cb), VAL_NONE};
-        r = vm_call(vm, add, argv, 1, kwnames);
-        vm_pop_roots(vm, 1);
-    }
+    Value add = vm_getattr(vm, y, add_name);
+    Value arg = v_obj(cb);
+    Value r = IS_NULL(add) ? VAL_NULL : vm_call_kw1(vm, add, &arg, 1, "context", VAL_NONE);
     vm_pop_roots(vm, 1);
     return IS_NULL(r) ? -1 : 1;
 }

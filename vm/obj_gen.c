@@ -1084,7 +1084,7 @@ static Value m_send(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 
 // throw(exc) / throw(type[, value[, tb]]) (args[0] is self), normalised as
 // CPython's _gen_throw: the exception instance, or V_NULL.
-static Value make_throw_exc(EddyVM *vm, Value *args, int nargs) {
+Value gen_throw_arg(EddyVM *vm, Value *args, int nargs) {
     Value typ = args[1];
     Value val = nargs > 2 ? args[2] : VAL_NONE;
     Value tb = nargs > 3 ? args[3] : VAL_NONE;
@@ -1124,7 +1124,7 @@ static Value make_throw_exc(EddyVM *vm, Value *args, int nargs) {
 static Value m_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "throw", kw) < 0 || args_count(vm, "throw", nargs - 1, 1, 3) < 0)
         return VAL_NULL;
-    Value exc = make_throw_exc(vm, args, nargs);
+    Value exc = gen_throw_arg(vm, args, nargs);
     if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
     Value r = gen_throw_exc(vm, as_gen(args[0]), exc);
     vm_pop_roots(vm, 1);
@@ -1467,7 +1467,7 @@ static Value aw_throw(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
         return vm_raise(vm, vm->exc_RuntimeError, "cannot reuse already awaited %s",
                         OBJ_TYPE(&a->hdr) == vm->t_async_gen_asend ? "__anext__()/asend()"
                                                                    : "aclose()/athrow()");
-    Value exc = make_throw_exc(vm, args, nargs);
+    Value exc = gen_throw_arg(vm, args, nargs);
     if (IS_NULL(exc) || vm_push_root(vm, exc) < 0) return VAL_NULL;
     a->state = AW_ITER;
     agen_set_running(a->agen, true);
@@ -1583,7 +1583,7 @@ static Value ag_asend(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
 static Value ag_athrow(EddyVM *vm, Value *args, int nargs, TupleObject *kw) {
     if (args_no_kw(vm, "athrow", kw) < 0 || args_count(vm, "athrow", nargs - 1, 1, 3) < 0)
         return VAL_NULL;
-    Value exc = make_throw_exc(vm, args, nargs);
+    Value exc = gen_throw_arg(vm, args, nargs);
     if (IS_NULL(exc)) return VAL_NULL;
     return await_new(vm, vm->t_async_gen_athrow, as_gen(args[0]), exc, false);
 }

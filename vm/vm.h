@@ -384,12 +384,18 @@ ListObject *vm_stack_summary(EddyVM *vm, const StackEntry *stack, size_t n);
 // and the source line per item (4-item tuples or lists), repeats collapsed
 // as CPython 3.11 does. -1 (exception pending) if an item is malformed.
 int vm_format_stack_summary(EddyVM *vm, struct StrBuf *b, ListObject *summary);
+// An exception's last traceback line, without notes or a newline, as
+// traceback.format_exception_only gives it ("module.Type: message").
+void vm_format_exception_only(EddyVM *vm, struct StrBuf *b, Value exc);
 
 // ===========================================================================
 // vm/interp.c, vm/call.c - running code
 // Call any callable. args as for NativeFn. Runs a nested dispatch loop when
 // callable is script code.
 Value vm_call(EddyVM *vm, Value callable, Value *args, int nargs, TupleObject *kwnames);
+// callable(*args, key=v), for at most 7 positional arguments.
+Value vm_call_kw1(EddyVM *vm, Value callable, const Value *args, int nargs, const char *key,
+                  Value v);
 Value vm_call0(EddyVM *vm, Value callable);
 Value vm_call1(EddyVM *vm, Value callable, Value a);
 Value vm_call2(EddyVM *vm, Value callable, Value a, Value b);
