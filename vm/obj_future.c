@@ -16,6 +16,7 @@
 //
 // Every pending task is in vm->tasks, so the loop keeps it alive even when
 // nothing else refers to it (CPython's "keep a reference" pitfall).
+#include <math.h>
 #include <string.h>
 
 #include "frame.h"
@@ -1386,15 +1387,22 @@ fail:
     return NULL;
 }
 
+// The number of frames limit= allows (< 0: all). CPython counts it down
+// while it is above 0, so any real number works (1.5 allows two).
 static int stack_limit(EddyVM *vm, Value v, int64_t *out) {
     *out = -1;
     if (IS_NULL(v) || IS_NONE(v)) return 0;
-    if (!IS_INT(v)) {
-        vm_raise(vm, vm->exc_TypeError, "limit must be an integer or None, not %s",
+    double d;
+    if (IS_INT(v) || IS_BOOL(v)) {
+        d = IS_INT(v) ? (double)AS_INT(v) : AS_BOOL(v);
+    } else if (IS_FLOAT(v)) {
+        d = AS_FLOAT(v);
+    } else {
+        vm_raise(vm, vm->exc_TypeError, "'<=' not supported between instances of '%s' and 'int'",
                  vm_type_name(vm, v));
         return -1;
     }
-    *out = AS_INT(v) < 0 ? 0 : AS_INT(v);
+    *out = !(d > 0) ? 0 : d >= 1e18 ? INT64_MAX : (int64_t)ceil(d);
     return 0;
 }
 
@@ -1691,14 +1699,23 @@ int task_run_step(EddyVM *vm, TaskObject *t, Value exc) {
         rc = task_handle_yield(vm, t, out);
         vm_pop_roots(vm, 1);
         if (rc < 0) {
-            // What the task waits on failed it (a future-like object's
-            // add_done_callback raised, or memory ran out): as in CPython,
-            // the loop reports the step's error and the task stays pending.
+            // Waiting failed (a future-like object's get_loop() or
+            // add_done_callback() raised, or memory ran out). CPython
+            // reports the step's error and leaves the task pending with
+            // nothing to wake it, so that even cancelling it hangs
+            // asyncio.run(). Eddy throws the error into the coroutine at
+            // its await instead, as it does for a bad yield; only if even
+            // that cannot be queued does the loop report it.
             Value e = vm_err_fetch(vm);
             if (exc_is(vm, e, vm->exc_KeyboardInterrupt) || exc_is(vm, e, vm->exc_SystemExit)) {
                 vm->exc = e;
                 return -1;
             }
+            if (vm_push_root(vm, e) < 0) return -1;
+            rc = loop_schedule(vm, f->loop, READY_TASK_STEP, v_obj(t), e);
+            vm_pop_roots(vm, 1);
+            if (rc == 0) return 0;
+            e = vm_err_fetch(vm);
             loop_report_error(vm, f->loop, "Exception in callback Task.__step()", VAL_NULL, e);
             return vm_err_occurred(vm) ? -1 : 0;
         }

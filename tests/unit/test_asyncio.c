@@ -195,6 +195,39 @@ START_TEST(test_debug_mode_memory_limit) {
 }
 END_TEST
 
+// A future-like object whose get_loop() or add_done_callback() raises: the
+// error is thrown into the awaiting coroutine (CPython reports it and leaves
+// the task pending for good, so asyncio.run() then never returns), and a
+// task can catch it and go on.
+START_TEST(test_future_like_failure_reaches_coroutine) {
+    EddyVM *vm = eddy_vm_new(NULL);
+    ck_assert_ptr_nonnull(vm);
+    run_expect_exit0(vm,
+                     "import asyncio, sys\n"
+                     "class NoLoop:\n"
+                     "    _asyncio_future_blocking = True\n"
+                     "    def get_loop(self): raise LookupError('no loop')\n"
+                     "    def __await__(self):\n"
+                     "        yield self\n"
+                     "        return 'resumed'\n"
+                     "class NoCallbacks(NoLoop):\n"
+                     "    def get_loop(self): return asyncio.get_running_loop()\n"
+                     "    def add_done_callback(self, fn, *, context=None):\n"
+                     "        raise ValueError('no callbacks')\n"
+                     "async def waits(obj):\n"
+                     "    try:\n"
+                     "        await obj\n"
+                     "    except Exception as e:\n"
+                     "        return type(e).__name__ + ': ' + str(e)\n"
+                     "async def main():\n"
+                     "    a = await asyncio.create_task(waits(NoLoop()))\n"
+                     "    b = await asyncio.create_task(waits(NoCallbacks()))\n"
+                     "    return a == 'LookupError: no loop' and b == 'ValueError: no callbacks'\n"
+                     "sys.exit(0 if asyncio.run(main()) else 1)\n");
+    eddy_vm_free(vm);
+}
+END_TEST
+
 // Two VMs, each with its own running loop, interleaved by the host.
 START_TEST(test_two_vms) {
     EddyVM *a = eddy_vm_new(NULL);
@@ -222,6 +255,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_deep_await_recursion);
     tcase_add_test(tc, test_loop_frees_everything);
     tcase_add_test(tc, test_two_vms);
+    tcase_add_test(tc, test_future_like_failure_reaches_coroutine);
     tcase_add_test(tc, test_debug_mode_frees_everything);
     tcase_add_test(tc, test_debug_mode_memory_limit);
     suite_add_tcase(s, tc);
